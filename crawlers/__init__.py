@@ -1,0 +1,1 @@
+"""Scrapy + scrapy-playwright crawlers driven by one YAML file per platform."""

@@ -1,0 +1,1 @@
+"""Storage: one ListingStore contract (index.store), two backends (SQLite default, Elasticsearch)."""

@@ -1,0 +1,196 @@
+"""The documents every layer exchanges: a scraped listing, its analysis, and what the store adds.
+
+These models are the store contract's vocabulary. Crawlers build `Listing`, nlp fills `Analysis`,
+the store keeps `StoredListing` (with versions, review state and lifecycle). Scraped payloads are
+hostile, so every text field is plain text and `raw` is kept but never indexed.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SUBSTANCE_CLASSES = (
+    "opioid", "stimulant", "entactogen", "psychedelic", "dissociative", "depressant",
+    "benzodiazepine", "cannabinoid", "steroid", "precursor", "other",
+)
+LISTING_TYPES = ("substance_offer", "information", "paraphernalia", "harm_reduction", "other")
+# Review workflow (issue 6): new -> claimed -> confirmed | dismissed | escalated;
+# confirmed -> removed | still_online; an admin may reopen any (-> new).
+REVIEW_STATUSES = ("new", "claimed", "confirmed", "dismissed", "escalated", "removed", "still_online")
+RUN_STATUSES = ("scheduled", "running", "succeeded", "failed", "aborted", "skipped-overlap", "degraded")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True, extra="forbid")
+
+
+class SubstanceHit(_Model):
+    """One substance found in one field, with offsets into the original field text."""
+    canonical: str
+    cls: str = Field(alias="class")
+    cas: list[str] = []
+    controls: list[str] = []
+    matched: str
+    field: str
+    start: int
+    end: int
+    via: Literal["name", "synonym", "slang", "cas", "fuzzy", "translation"] = "name"
+    rule: str = ""
+    confidence: float = 1.0
+
+
+class Signal(_Model):
+    """A vendor signal: contact, wallet, PGP key, onion address, claim, bulk quantity, purity."""
+    type: str
+    value: str
+    field: str
+    start: int
+    end: int
+    rule: str = ""
+    confidence: float = 1.0
+
+
+class Analysis(_Model):
+    flagged: bool = False
+    risk: int = Field(0, ge=0, le=100)
+    listing_type: str = "other"
+    substances: list[SubstanceHit] = []
+    signals: list[Signal] = []
+    explanation: list[str] = []
+
+
+class Evidence(_Model):
+    """Where the listing was fetched from, when, and the SHA-256 of the archived body."""
+    url: str | None = None
+    fetched_at: datetime | None = None
+    status: int | None = None
+    sha256: str | None = None
+    snapshot_ref: str | None = None     # path of the gzip body inside the evidence archive
+    screenshot_ref: str | None = None   # path of the PNG screenshot (browser mode)
+    run_id: str | None = None
+
+
+class Listing(_Model):
+    """A listing as scraped, plus its analysis. `key` identifies it across recrawls."""
+    platform: str
+    tenant: str = ""
+    listing_id: str | None = None
+    url: str | None = None
+    title: str = ""
+    description: str = ""
+    vendor: str | None = None
+    price: float | None = None
+    currency: str | None = None
+    ships_from: str | None = None
+    ships_to: str | None = None
+    category: str | None = None
+    fetched_at: datetime = Field(default_factory=utcnow)
+    evidence: Evidence = Evidence()
+    analysis: Analysis = Analysis()
+    raw: dict[str, Any] = {}
+
+    @property
+    def key(self) -> str:
+        return listing_key(self.platform, self.listing_id, self.url)
+
+    def content_hash(self) -> str:
+        """Hash of what the vendor wrote; a change here makes a new version."""
+        payload = json.dumps(
+            [self.title, self.description, self.vendor, self.price, self.currency,
+             self.ships_from, self.ships_to, self.category],
+            ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def canonical_url(url: str) -> str:
+    from w3lib.url import canonicalize_url
+    return canonicalize_url(url, keep_fragments=False)
+
+
+def listing_key(platform: str, listing_id: str | None, url: str | None) -> str:
+    """platform + platform listing id, else the canonical URL."""
+    if listing_id:
+        return f"{platform}:{listing_id}"
+    if url:
+        return f"{platform}:url:{canonical_url(url)}"
+    raise ValueError(f"listing on {platform!r} has neither listing_id nor url")
+
+
+class Review(_Model):
+    status: str = "new"
+    assignee: str | None = None
+    lease_until: datetime | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    reason: str | None = None
+    legal_basis: str | None = None
+
+
+class StoredListing(_Model):
+    """What the store returns: the current listing plus lifecycle, review state and a concurrency token."""
+    key: str
+    listing: Listing
+    content_hash: str
+    version: int = 1
+    first_seen: datetime
+    last_seen: datetime
+    removed_at: datetime | None = None
+    review: Review = Review()
+    token: str = ""   # opaque optimistic-concurrency token (seq_no/primary_term on ES, a revision on SQLite)
+
+
+class ListingVersion(_Model):
+    version: int
+    content_hash: str
+    seen_at: datetime
+    listing: Listing
+
+
+class AuditEvent(_Model):
+    """One append-only, hash-chained audit record (who, when, from, to, reason)."""
+    seq: int = 0
+    at: datetime = Field(default_factory=utcnow)
+    actor: str
+    action: str
+    key: str | None = None
+    tenant: str | None = None
+    from_status: str | None = None
+    to_status: str | None = None
+    reason: str | None = None
+    data: dict[str, Any] = {}
+    prev_hash: str = ""
+    hash: str = ""
+
+    def compute_hash(self) -> str:
+        body = self.model_dump(mode="json", exclude={"hash"})
+        return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+class CrawlRun(_Model):
+    """One crawl run, as the crawler and scheduler record it."""
+    id: str
+    site_id: str
+    status: str = "running"
+    trigger: str = "manual"
+    started_at: datetime = Field(default_factory=utcnow)
+    ended_at: datetime | None = None
+    counts: dict[str, int] = {}
+    errors: dict[str, int] = {}
+    error_summary: str | None = None
+    manifest: str | None = None
+    reason: str | None = None
+
+
+class UpsertReport(_Model):
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    errors: list[dict[str, Any]] = []   # one per failed document: {"key", "error"}

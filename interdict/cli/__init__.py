@@ -1,0 +1,56 @@
+"""`interdict …`: one Typer app; each verb lives in its own module with a `register(app)` function.
+
+Heavy libraries (scrapy, spacy, elasticsearch) are imported inside the commands, so `--help` stays fast.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+app = typer.Typer(
+    name="interdict",
+    help="Find controlled drugs, NPS and precursors offered online, and hand the evidence to reviewers.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+# Each module defines register(app). Order is the order of `interdict --help`.
+COMMAND_MODULES = [
+    "interdict.cli.crawl_cmd",
+    "interdict.cli.analyze_cmd",
+    "interdict.cli.search_cmd",
+    "interdict.cli.index_cmd",
+    "interdict.cli.lexicon_cmd",
+    "interdict.cli.eval_cmd",
+    "interdict.cli.sites_cmd",
+    "interdict.cli.schedule_cmd",
+    "interdict.cli.serve_cmd",
+    "interdict.cli.fixtures_cmd",
+]
+
+for _name in COMMAND_MODULES:
+    try:
+        _module = importlib.import_module(_name)
+    except ModuleNotFoundError as exc:  # a verb not built yet is absent, never half-present
+        if exc.name != _name:
+            raise
+        continue
+    _module.register(app)
+
+
+def fail(message: str, code: int = 2) -> "typer.Exit":
+    """Print a one-line error to stderr and return the Exit to raise."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def main() -> None:
+    from index.store import StoreError
+    try:
+        app()
+    except StoreError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)

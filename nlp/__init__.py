@@ -1,0 +1,1 @@
+"""spaCy pipeline: normalisation, substance matching, vendor signals, risk scoring, evaluation."""
