@@ -1,0 +1,121 @@
+"""Vendor signals: the contacts, wallets, keys and claims investigators link vendors by.
+
+One signal family = one function registered with `@signal(type)`. A function receives the original
+field text and yields `(start, end, value, rule, confidence)`; offsets index that text exactly (no
+normalisation happens here, so `text[start:end]` is always the matched surface) and `value` is the
+normalised form used to link listings (lowercase bech32, E.164 phone, uppercase PGP fingerprint...).
+Wallets, onion addresses and PGP blocks are only emitted when their checksum verifies.
+
+`needles` are lowercase substrings, at least one of which must occur in the text for the function
+to run: a cheap prefilter so a 1 KB listing without "0x" never reaches the Ethereum regex.
+Every regex here is linear on hostile input (no nested quantifiers over overlapping classes).
+"""
+from __future__ import annotations
+
+import importlib
+from bisect import bisect_right
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator
+
+from index.models import Signal
+
+SIGNAL_TYPES: tuple[str, ...] = (
+    "telegram", "whatsapp", "phone", "wickr", "signal_messenger", "threema", "session", "wechat",
+    "email", "btc", "eth", "xmr", "ltc", "trx", "pgp_key", "pgp_fingerprint", "onion",
+    "customs_evasion", "stealth_shipping", "safe_delivery", "no_prescription", "research_chemical",
+    "bulk_quantity", "purity",
+)
+
+Hit = tuple[int, int, str, str, float]          # start, end, value, rule, confidence
+Finder = Callable[[str], Iterable[Hit]]
+
+
+@dataclass(frozen=True)
+class Extractor:
+    type: str
+    find: Finder
+    needles: tuple[str, ...] = ()
+    generic: bool = False     # dropped when a more specific signal covers the same span
+
+
+_REGISTRY: list[Extractor] = []
+_FAMILIES = ("contacts", "crypto", "pgp", "onion", "claims", "quantity")
+_loaded = False
+
+
+def signal(type_: str, *, needles: Iterable[str] = (), generic: bool = False):
+    """Register a finder for one signal type (decorator)."""
+    if type_ not in SIGNAL_TYPES:
+        raise ValueError(f"unknown signal type {type_!r}; add it to SIGNAL_TYPES first")
+
+    def register(fn: Finder) -> Finder:
+        _REGISTRY.append(Extractor(type_, fn, tuple(n.lower() for n in needles), generic))
+        return fn
+    return register
+
+
+def extractors() -> list[Extractor]:
+    """All registered extractors (imports the family modules once)."""
+    global _loaded
+    if not _loaded:
+        for name in _FAMILIES:
+            importlib.import_module(f"{__name__}.{name}")
+        _loaded = True
+    return list(_REGISTRY)
+
+
+def iter_hits(text: str, types: Iterable[str] | None = None) -> Iterator[tuple[str, Hit]]:
+    """(type, hit) for every extractor whose prefilter passes, unordered and not deduplicated."""
+    if not text:
+        return
+    wanted = set(types) if types is not None else None
+    low = text.lower()
+    for ex in extractors():
+        if wanted is not None and ex.type not in wanted:
+            continue
+        if ex.needles and not any(n in low for n in ex.needles):
+            continue
+        for hit in ex.find(text):
+            yield ex.type, hit
+
+
+def extract_signals(text: str, field: str, types: Iterable[str] | None = None) -> list[Signal]:
+    """Every vendor signal in `text`, sorted by start, offsets into `text` exactly as given.
+
+    A generic hit (a bare phone number) is dropped when a specific one (a WhatsApp or Signal number)
+    covers it, and an identical (type, span) is reported once, so one number is one signal.
+    """
+    generic_types = {ex.type for ex in extractors() if ex.generic}
+    found: dict[tuple[str, int, int], Hit] = {}
+    for type_, hit in iter_hits(text, types):
+        key = (type_, hit[0], hit[1])
+        if key not in found or hit[4] > found[key][4]:
+            found[key] = hit
+    covered = _Coverage((s, e) for (t, s, e) in found if t not in generic_types)
+    out = []
+    for (type_, start, end), (_, _, value, rule, conf) in found.items():
+        if type_ in generic_types and covered.contains(start, end):
+            continue
+        out.append(Signal(type=type_, value=value, field=field, start=start, end=end,
+                          rule=rule, confidence=round(conf, 3)))
+    out.sort(key=lambda s: (s.start, s.end, s.type))
+    return out
+
+
+class _Coverage:
+    """Answers "does any span contain [start, end)?" in O(log n): spans sorted by start + running max end."""
+
+    def __init__(self, spans: Iterable[tuple[int, int]]):
+        spans = sorted(spans)
+        self._starts = [s for s, _ in spans]
+        self._max_end, best = [], -1
+        for _, e in spans:
+            best = max(best, e)
+            self._max_end.append(best)
+
+    def contains(self, start: int, end: int) -> bool:
+        i = bisect_right(self._starts, start) - 1
+        return i >= 0 and self._max_end[i] >= end
+
+
+__all__ = ["SIGNAL_TYPES", "Extractor", "Hit", "extract_signals", "extractors", "iter_hits", "signal"]
