@@ -1,1 +1,184 @@
-"""placeholder"""
+"""Claims vendors make: customs evasion, stealth shipping, safe delivery, no prescription, RC use.
+
+The phrases are data (config/claims.yaml); this module only compiles them. Matching is
+case-insensitive (unless a rule says otherwise), word-bounded for Latin/Cyrillic words, unbounded
+for Chinese, and any run of spaces or hyphens between words matches. Each phrase becomes one
+regex guarded by its longest literal word: a phrase's regex only runs when that word occurs in the
+lower-cased text, so a listing with no claim words costs one substring test per distinct word.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterator
+
+import yaml
+
+from . import Hit, signal
+
+CLAIM_TYPES = ("customs_evasion", "stealth_shipping", "safe_delivery", "no_prescription", "research_chemical")
+_L = r"0-9A-Za-z\u00C0-\u024F\u0400-\u04FF"          # letters that form words (CJK does not)
+_START = rf"(?:(?<![{_L}])|(?![{_L}]))"               # no letter on both sides of the left edge
+_END = rf"(?:(?![{_L}])|(?<![{_L}]))"
+_JOIN = r"[\s\-]+"
+_ARTICLE = r"(?!(?:a|an|the|it)(?![A-Za-z]))"
+
+
+class ClaimsConfigError(ValueError):
+    """config/claims.yaml is malformed; the message names the file, the type and the rule."""
+
+
+@dataclass(frozen=True)
+class Phrase:
+    type: str
+    rule: str
+    value: str
+    confidence: float
+    needle: str
+    regex: re.Pattern
+
+
+def _config_path() -> Path:
+    from index.settings import CONFIG_DIR
+    return Path(CONFIG_DIR) / "claims.yaml"
+
+
+def _words(phrase: str) -> list[str]:
+    return [w for w in re.split(r"[\s\-]+", phrase.strip()) if w]
+
+
+def _phrase_regex(phrase: str, countries: str, not_followed: str) -> str:
+    parts = []
+    for w in _words(phrase):
+        if w == "<country>":
+            parts.append(f"(?P<country>{countries})")
+        elif w == "<word>":
+            parts.append(rf"{_ARTICLE}(?P<word>[A-Za-z]{{2,20}})")
+        else:
+            parts.append(re.escape(w))
+    return _START + _JOIN.join(parts) + _END + not_followed
+
+
+def _needle(phrase: str) -> str:
+    literal = [w for w in _words(phrase) if w not in ("<country>", "<word>")]
+    return max(literal, key=len).lower()
+
+
+def compile_claims(path: Path | None = None) -> list[Phrase]:
+    """Load and compile the claim rules; raises ClaimsConfigError naming the bad entry."""
+    path = path or _config_path()
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ClaimsConfigError(f"{path}: cannot read claim phrases: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ClaimsConfigError(f"{path}: expected a mapping of claim types")
+    unknown = set(data) - set(CLAIM_TYPES) - {"countries"}
+    if unknown:
+        raise ClaimsConfigError(f"{path}: unknown claim type(s) {sorted(unknown)}; expected {CLAIM_TYPES}")
+    countries = data.get("countries") or []
+    if not isinstance(countries, list) or not all(isinstance(c, str) and c.strip() for c in countries):
+        raise ClaimsConfigError(f"{path}: countries must be a list of names")
+    country_alt = "|".join(_JOIN.join(map(re.escape, _words(c)))
+                           for c in sorted(countries, key=len, reverse=True))
+    out: list[Phrase] = []
+    for type_ in CLAIM_TYPES:
+        rules = data.get(type_) or []
+        if not isinstance(rules, list):
+            raise ClaimsConfigError(f"{path}: {type_}: expected a list of rules")
+        for i, rule in enumerate(rules):
+            where = f"{path}: {type_}[{i}]"
+            if not isinstance(rule, dict):
+                raise ClaimsConfigError(f"{where}: expected a mapping with id, value, phrases")
+            where += f" ({rule.get('id', '?')})"
+            extra = set(rule) - {"id", "value", "confidence", "phrases", "case_sensitive", "not_followed_by"}
+            if extra:
+                raise ClaimsConfigError(f"{where}: unknown field(s) {sorted(extra)}")
+            rid, value, phrases = rule.get("id"), rule.get("value"), rule.get("phrases")
+            conf = rule.get("confidence", 0.8)
+            if not isinstance(rid, str) or not re.fullmatch(r"[a-z0-9_]+", rid):
+                raise ClaimsConfigError(f"{where}: id must be lowercase letters, digits, underscores")
+            if not isinstance(value, str) or not value:
+                raise ClaimsConfigError(f"{where}: value must be a non-empty string")
+            if not isinstance(conf, (int, float)) or not 0 < conf <= 1:
+                raise ClaimsConfigError(f"{where}: confidence must be in (0, 1]")
+            if not isinstance(phrases, list) or not phrases or not all(isinstance(p, str) for p in phrases):
+                raise ClaimsConfigError(f"{where}: phrases must be a non-empty list of strings")
+            stop = rule.get("not_followed_by") or []
+            not_followed = ""
+            if stop:
+                alt = "|".join(re.escape(s) for s in sorted(stop, key=len, reverse=True))
+                not_followed = rf"(?!(?i:{_JOIN}(?:{alt})(?![{_L}])))"
+            flags = 0 if rule.get("case_sensitive") else re.I
+            for phrase in phrases:
+                if not _words(phrase) or not [w for w in _words(phrase) if not w.startswith("<")]:
+                    raise ClaimsConfigError(f"{where}: phrase {phrase!r} has no literal word")
+                for ph in re.findall(r"<[^>]*>", phrase):
+                    if ph not in ("<country>", "<word>"):
+                        raise ClaimsConfigError(f"{where}: unknown placeholder {ph} in {phrase!r}")
+                try:
+                    regex = re.compile(_phrase_regex(phrase, country_alt, not_followed), flags)
+                except re.error as exc:
+                    raise ClaimsConfigError(f"{where}: phrase {phrase!r} does not compile: {exc}") from exc
+                out.append(Phrase(type_, f"claim.{rid}", value, float(conf), _needle(phrase), regex))
+    return out
+
+
+@lru_cache(maxsize=1)
+def _phrases_by_needle() -> dict[str, list[Phrase]]:
+    index: dict[str, list[Phrase]] = {}
+    for p in compile_claims():
+        index.setdefault(p.needle, []).append(p)
+    return index
+
+
+def _fill(p: Phrase, m: re.Match) -> str:
+    value = p.value
+    groups = m.groupdict()
+    for name in ("country", "word"):
+        if f"<{name}>" in value:
+            got = groups.get(name)
+            value = value.replace(f"<{name}>", re.sub(r"[\s\-]+", " ", got.lower()) if got else "")
+    return value.strip()
+
+
+@lru_cache(maxsize=8)
+def _scan(text: str) -> tuple[tuple[str, Hit], ...]:
+    """All claim hits of every type, computed once per text; per type the longest match at a start wins."""
+    low = text.lower()
+    best: dict[tuple[str, int], tuple[str, Hit]] = {}
+    for needle, phrases in _phrases_by_needle().items():
+        if needle not in low:
+            continue
+        for p in phrases:
+            for m in p.regex.finditer(text):
+                hit = (m.start(), m.end(), _fill(p, m), p.rule, p.confidence)
+                key = (p.type, m.start())
+                if key not in best or hit[1] > best[key][1][1]:
+                    best[key] = (p.type, hit)
+    hits = sorted(best.values(), key=lambda th: (th[1][0], -th[1][1]))
+    # drop a hit nested inside a longer hit of the same type ("stealth" inside "stealth shipping")
+    out, reach = [], {}
+    for type_, hit in hits:
+        if reach.get(type_, -1) >= hit[1]:
+            continue
+        reach[type_] = max(reach.get(type_, -1), hit[1])
+        out.append((type_, hit))
+    return tuple(out)
+
+
+def _finder(type_: str):
+    def find(text: str) -> Iterator[Hit]:
+        for t, hit in _scan(text):
+            if t == type_:
+                yield hit
+    find.__name__ = f"find_{type_}"
+    find.__doc__ = f"{type_} claims from config/claims.yaml"
+    return find
+
+
+for _type in CLAIM_TYPES:
+    signal(_type)(_finder(_type))

@@ -1,1 +1,347 @@
-"""placeholder"""
+"""Contact handles vendors move buyers to: messengers, phone numbers, email.
+
+Rules (precision first; a wrong contact links the wrong vendors):
+- phone: international numbers only ("+86 138 0013 8000", "0086 ...", "(+1) 555-..."), with a
+  known E.164 country code and a plausible length (8-15 digits, exact national length for the
+  big codes). Value "+<digits>". A phone is generic: when a WhatsApp/Signal/WeChat/Telegram
+  signal covers the same number, only that one is reported.
+- keyed contacts: a messenger word followed by its value ("wickr: bigpharma", "微信：abc123",
+  "WhatsApp/Telegram: +1 ..."); only separators or other messenger words may stand between.
+- telegram: t.me / telegram.me links (always), "telegram: handle" (keyed), and a bare
+  @handle ONLY when the closest messenger word within 40 characters before it (or, failing
+  that, 20 after it) is a Telegram word. "@handle" alone is as likely Instagram or Twitter.
+  Handles are 5-32 chars, start with a letter; value lowercase without "@".
+- whatsapp: wa.me / api.whatsapp.com links, chat.whatsapp.com invites, keyed numbers.
+- session: a 66-hex Session ID starting "05" is self-identifying; threema: 8 chars [A-Z0-9*]
+  after "threema" or in threema.id links; signal: keyed phone or username ("name.42") or
+  signal.me links; wechat: keyed ID or phone; wickr: keyed ID.
+- email: RFC-ish address, plus "name [at] domain [dot] com" obfuscation.
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from . import Hit, signal
+
+# --- phone numbers ----------------------------------------------------------------------------
+
+# ITU-T E.164 assigned country calling codes (prefix-free, so at most one matches).
+_CC = frozenset("""
+1 7 20 27 30 31 32 33 34 36 39 40 41 43 44 45 46 47 48 49 51 52 53 54 55 56 57 58 60 61 62 63 64
+65 66 81 82 84 86 90 91 92 93 94 95 98 211 212 213 216 218 220 221 222 223 224 225 226 227 228 229
+230 231 232 233 234 235 236 237 238 239 240 241 242 243 244 245 246 247 248 249 250 251 252 253
+254 255 256 257 258 260 261 262 263 264 265 266 267 268 269 290 291 297 298 299 350 351 352 353
+354 355 356 357 358 359 370 371 372 373 374 375 376 377 378 380 381 382 383 385 386 387 389 420
+421 423 500 501 502 503 504 505 506 507 508 509 590 591 592 593 594 595 596 597 598 599 670 672
+673 674 675 676 677 678 679 680 681 682 683 685 686 687 688 689 690 691 692 850 852 853 855 856
+880 886 960 961 962 963 964 965 966 967 968 970 971 972 973 974 975 976 977 992 993 994 995 996 998
+""".split())
+# national significant number lengths where they are fixed or narrow (others: 6-12 digits)
+_NSN = {
+    "1": (10, 10), "7": (10, 10), "86": (10, 11), "44": (9, 10), "91": (10, 10), "33": (9, 9),
+    "61": (9, 9), "852": (8, 8), "853": (8, 8), "380": (9, 9), "31": (9, 9), "34": (9, 9),
+    "52": (10, 10), "55": (10, 11), "81": (9, 10), "886": (8, 9), "65": (8, 8), "66": (8, 9),
+    "84": (9, 10), "63": (10, 10), "90": (10, 10), "48": (9, 9), "32": (8, 9), "27": (9, 9),
+    "234": (8, 10), "92": (9, 10), "49": (6, 11), "39": (6, 11),
+}
+
+_INTL = re.compile(r"(?<![\w+])(?:\+ ?|00)\(?\d[\d \-.()\u00a0]{5,24}\d(?!\d)")
+_BARE = re.compile(r"(?<![\w+])\d[\d \-.()\u00a0]{6,22}\d(?!\d)")   # only after a messenger word
+_CN_MOBILE = re.compile(r"1[3-9]\d{9}")
+
+
+def e164(digits: str) -> str | None:
+    """'+<digits>' when `digits` (country code first) is a plausible international number."""
+    if not 8 <= len(digits) <= 15:
+        return None
+    cc = next((digits[:n] for n in (1, 2, 3) if digits[:n] in _CC), None)
+    if cc is None:
+        return None
+    lo, hi = _NSN.get(cc, (6, 12))
+    nsn = digits[len(cc):]
+    if not lo <= len(nsn) <= hi or nsn[0] == "0":
+        return None
+    if cc == "1" and nsn[0] in "01":
+        return None            # NANP area codes start 2-9
+    if len(set(nsn)) < 3:
+        return None            # 0000000 / 1111111 placeholders
+    return "+" + digits
+
+
+_CN_SURFACE = re.compile(r"1[3-9]\d{9}|1[3-9]\d[ -]\d{4}[ -]\d{4}")
+
+
+def _parse_number(surface: str, bare: bool) -> str | None:
+    s = surface.replace("(0)", "")
+    digits = re.sub(r"\D", "", s)
+    if bare and _CN_SURFACE.fullmatch(s):
+        return "+86" + digits      # "13800138000" after "微信"/"WhatsApp" is a Chinese mobile, not +1 380...
+    if not bare and s.lstrip("( ").startswith("00"):
+        digits = digits[2:]
+    return e164(digits)
+
+
+def _numbers(text: str, pattern: re.Pattern, pos: int = 0, endpos: int | None = None,
+             bare: bool = False) -> Iterator[tuple[int, int, str]]:
+    """(start, end, +E164) per number; a run glued to trailing digits ("... 8000 100 pcs") is trimmed."""
+    endpos = len(text) if endpos is None else endpos
+    for m in pattern.finditer(text, pos, endpos):
+        start, end = m.start(), m.end()
+        while True:
+            value = _parse_number(text[start:end], bare)
+            if value:
+                yield start, end, value
+                break
+            cut = max(text.rfind(" ", start, end), text.rfind("\u00a0", start, end))
+            if cut <= start:
+                break
+            end = cut
+            while end > start and not text[end - 1].isdigit():
+                end -= 1
+
+
+@signal("phone", needles=("+", "00"), generic=True)
+def find_phones(text: str) -> Iterator[Hit]:
+    for start, end, value in _numbers(text, _INTL):
+        yield start, end, value, "phone.intl", 0.8
+
+
+# --- keyed contacts: "<messenger word> <separators> <value>" -----------------------------------
+
+_TG_WORD = (r"telegram+|telegarm|telgram|tlgrm|tele\s?gram|tg|телеграмм?|телега|тг|电报|纸飞机|飞机")
+_WA_WORD = r"whats\s?app|whatsap+|wats\s?app?|wh?atsapp|wapp|wa|вотсап|ватсап|вацап|ватс ?ап"
+_WICKR_WORD = r"wickr(?:\s?me)?"
+_SIGNAL_WORD = r"signal(?:\s?(?:messenger|app|private messenger))?"
+_THREEMA_WORD = r"threema"
+_SESSION_WORD = r"session(?:\s?(?:messenger|app))?"
+_WECHAT_WORD = r"we\s?chat|weixin|wx|vx|v信|微信|薇信|威信"
+_OTHER_WORD = (r"viber|skype|kik|discord|snapchat|snap|instagram|insta|ig|twitter|facebook|fb|"
+               r"icq|jabber|xmpp|line\s?id|email|e-mail|mail|tel|phone|mobile|cell|contact|"
+               r"телефон|тел|电话|手机|teléfono|tel[eé]fono|móvil|celular")
+
+_WORDS = {
+    "telegram": _TG_WORD, "whatsapp": _WA_WORD, "wickr": _WICKR_WORD,
+    "signal_messenger": _SIGNAL_WORD, "threema": _THREEMA_WORD, "session": _SESSION_WORD,
+    "wechat": _WECHAT_WORD, "other": _OTHER_WORD,
+}
+
+
+_LETTER = r"A-Za-z\u0400-\u04FF"
+
+
+def _word_re(alts: str) -> re.Pattern:
+    # a Latin/Cyrillic word edge may not touch another letter; a CJK edge needs no boundary
+    # (Chinese has no spaces: "加微信abc123")
+    return re.compile(rf"(?!(?<=[{_LETTER}0-9])[{_LETTER}])(?:{alts})(?!(?<=[{_LETTER}])[{_LETTER}])", re.I)
+
+
+_KW = {k: _word_re(v) for k, v in _WORDS.items()}
+_ANY_KW = re.compile("|".join(f"(?P<{k}>{_KW[k].pattern})" for k in _WORDS), re.I)
+# labels that may sit between a messenger word and its value: "WhatsApp ID:", "微信号：", "Wickr me -"
+_LABEL = r"(?:id|ID|no\.?|number|nr|num|#|username|user|name|handle|号|號|帐号|账号|номер|ник|me)"
+_GAP_OK = re.compile(rf"(?:[\s:：=\-–—/|,;&>()\[\]]|{_LABEL}|and|or|и|или|或|"
+                     rf"{'|'.join(_WORDS[k] for k in _WORDS if k != 'other')})*\Z", re.I)
+_GAP = 30
+
+
+_SEP = re.compile(rf"[:：=\-–—>]|(?<![{_LETTER}]){_LABEL}(?![{_LETTER}])", re.I)
+
+
+def _keyed(text: str, kind: str, value_re: re.Pattern) -> Iterator[tuple[int, int, re.Match, re.Match]]:
+    """(start, end, keyword match, value match) for a handle written right after a `kind` word.
+
+    Only separators, labels ("ID", "号") or other messenger words may stand between. A word value
+    also needs an explicit cue, so "Telegram channel" is prose while "Telegram: channel", "TG @channel",
+    "Wickr ID channel" and "微信channel" are handles.
+    """
+    for kw in _KW[kind].finditer(text):
+        lo = kw.end()
+        m = value_re.search(text, lo, min(len(text), lo + _GAP + 80))
+        if m is None or m.start() - lo > _GAP:
+            continue
+        gap = text[lo:m.start()]
+        if not _GAP_OK.match(gap):
+            continue
+        cjk_keyword = not text[lo - 1].isascii() and not "\u0400" <= text[lo - 1] <= "\u04FF"
+        if not (m.group().startswith("@") or _SEP.search(gap) or cjk_keyword):
+            continue
+        yield m.start(), m.end(), kw, m
+
+
+def _keyed_numbers(text: str, kind: str) -> Iterator[tuple[int, int, str]]:
+    """International numbers, or bare ones that start with a country code, right after a `kind` word."""
+    for kw in _KW[kind].finditer(text):
+        lo, hi = kw.end(), min(len(text), kw.end() + _GAP + 30)
+        for pattern, bare in ((_INTL, False), (_BARE, True)):
+            hit = next(_numbers(text, pattern, lo, hi, bare), None)
+            if hit and hit[0] - lo <= _GAP and _GAP_OK.match(text[lo:hit[0]]):
+                yield hit
+                break
+
+
+# --- telegram ---------------------------------------------------------------------------------
+
+_TG_HANDLE = r"[A-Za-z](?:[A-Za-z0-9]|_(?!_)){3,30}[A-Za-z0-9]"
+_TG_LINK = re.compile(
+    r"(?<![\w.])(?:https?://)?(?:www\.)?(?:t|telegram)\.(?:me|dog)/"
+    rf"(?:(?:joinchat/|\+)(?P<invite>[A-Za-z0-9_-]{{10,40}})|s/(?P<s>{_TG_HANDLE})|(?P<h>{_TG_HANDLE}))"
+    r"(?![A-Za-z0-9_])", re.I)
+_TG_RESERVED = frozenset({"joinchat", "addstickers", "share", "proxy", "socks", "addtheme", "setlanguage",
+                          "iv", "login", "confirmphone", "contact", "boost", "addlist", "addemoji"})
+_AT_HANDLE = re.compile(rf"(?<![A-Za-z0-9._%+\-@])@({_TG_HANDLE})(?![A-Za-z0-9_@])(?!\.[A-Za-z]{{2,}})")
+_KEYED_HANDLE = re.compile(rf"@?({_TG_HANDLE})(?![A-Za-z0-9_@])(?!\.[A-Za-z]{{2,}})")
+
+
+def _closest_messenger(text: str, start: int, end: int) -> str | None:
+    """Which messenger word is closest before the span (40 chars), else closest after (20 chars)."""
+    best = None
+    for m in _ANY_KW.finditer(text, max(0, start - 40), start):
+        best = m.lastgroup
+    if best is not None:
+        return best
+    m = _ANY_KW.search(text, end, min(len(text), end + 20))
+    return m.lastgroup if m else None
+
+
+@signal("telegram", needles=("t.me", "telegram.", "@", "tg", "telegr", "телег", "тг", "电报", "飞机",
+                             "tlgrm", "telgram", "telegarm"))
+def find_telegram(text: str) -> Iterator[Hit]:
+    for m in _TG_LINK.finditer(text):
+        if m.group("invite"):
+            yield m.start(), m.end(), "+" + m.group("invite"), "telegram.invite_link", 0.95
+            continue
+        handle = (m.group("h") or m.group("s")).lower()
+        if handle not in _TG_RESERVED:
+            yield m.start(), m.end(), handle, "telegram.link", 0.95
+    for start, end, _kw, m in _keyed(text, "telegram", _KEYED_HANDLE):
+        yield start, end, m.group(1).lower(), "telegram.keyed", 0.9
+    if "@" in text:
+        for m in _AT_HANDLE.finditer(text):
+            if _closest_messenger(text, m.start(), m.end()) == "telegram":
+                yield m.start(), m.end(), m.group(1).lower(), "telegram.at_handle_in_context", 0.8
+    for start, end, value in _keyed_numbers(text, "telegram"):
+        yield start, end, value, "telegram.phone", 0.85
+
+
+# --- whatsapp ---------------------------------------------------------------------------------
+
+_WA_LINK = re.compile(
+    r"(?<![\w.])(?:https?://)?(?:(?:api\.|www\.)?wa\.me/\+?(?P<n1>\d{7,15})"
+    r"|(?:api|web)\.whatsapp\.com/send/?\?phone=\+?(?P<n2>\d{7,15})"
+    r"|chat\.whatsapp\.com/(?:invite/)?(?P<inv>[A-Za-z0-9]{18,24}))(?![A-Za-z0-9])", re.I)
+
+
+@signal("whatsapp", needles=("wa.me", "whatsapp", "whats", "wats", "wapp", "wa", "вотсап", "ватсап", "вацап"))
+def find_whatsapp(text: str) -> Iterator[Hit]:
+    for m in _WA_LINK.finditer(text):
+        if m.group("inv"):
+            yield m.start(), m.end(), "chat:" + m.group("inv"), "whatsapp.invite_link", 0.95
+        elif value := e164(m.group("n1") or m.group("n2")):
+            yield m.start(), m.end(), value, "whatsapp.link", 0.95
+    for start, end, value in _keyed_numbers(text, "whatsapp"):
+        yield start, end, value, "whatsapp.keyed", 0.9
+
+
+# --- signal, wickr, threema, session, wechat ----------------------------------------------------
+
+_SIGNAL_USER = re.compile(r"(?<![\w.])@?([A-Za-z][A-Za-z0-9_]{2,31}\.\d{2,9})(?![\w.])")
+_SIGNAL_LINK = re.compile(r"(?<![\w.])(?:https?://)?signal\.me/#(?:p/(?P<p>\+?\d{7,15})|(?P<u>eu|u)/"
+                          r"(?P<tok>[A-Za-z0-9_\-]{8,120}))", re.I)
+
+
+@signal("signal_messenger", needles=("signal",))
+def find_signal(text: str) -> Iterator[Hit]:
+    for m in _SIGNAL_LINK.finditer(text):
+        if m.group("p"):
+            if value := e164(m.group("p").lstrip("+")):
+                yield m.start(), m.end(), value, "signal.link", 0.95
+        else:
+            yield m.start(), m.end(), "link:" + m.group("tok"), "signal.username_link", 0.9
+    for start, end, value in _keyed_numbers(text, "signal_messenger"):
+        yield start, end, value, "signal.keyed_phone", 0.85
+    for start, end, _kw, m in _keyed(text, "signal_messenger", _SIGNAL_USER):
+        yield m.start(1), m.end(1), m.group(1).lower(), "signal.keyed_username", 0.85
+
+
+_WICKR_ID = re.compile(r"@?([A-Za-z0-9][A-Za-z0-9._-]{3,30}[A-Za-z0-9_])(?![A-Za-z0-9._-]*[A-Za-z0-9_@])")
+
+
+@signal("wickr", needles=("wickr",))
+def find_wickr(text: str) -> Iterator[Hit]:
+    for start, end, _kw, m in _keyed(text, "wickr", _WICKR_ID):
+        value = m.group(1).lower()
+        if not _LABEL_WORD.fullmatch(value):
+            yield m.start(1), m.end(1), value, "wickr.keyed", 0.9
+
+
+_LABEL_WORD = re.compile(rf"{_LABEL}|me|only|contact|please|is|at", re.I)
+_THREEMA_ID = re.compile(r"(?<![A-Za-z0-9*])([A-Za-z0-9*][A-Za-z0-9]{7})(?![A-Za-z0-9])")
+_THREEMA_LINK = re.compile(r"(?<![\w.])(?:https?://)?threema\.id/([A-Za-z0-9*][A-Za-z0-9]{7})(?![A-Za-z0-9])",
+                           re.I)
+
+
+@signal("threema", needles=("threema",))
+def find_threema(text: str) -> Iterator[Hit]:
+    for m in _THREEMA_LINK.finditer(text):
+        yield m.start(), m.end(), m.group(1).upper(), "threema.link", 0.95
+    for start, end, _kw, m in _keyed(text, "threema", _THREEMA_ID):
+        ident = m.group(1)
+        # IDs are random uppercase+digits; a lowercase word ("threema contact") is prose
+        if ident.isupper() or ident.isdigit() or any(c.isdigit() for c in ident):
+            yield start, end, ident.upper(), "threema.keyed", 0.85
+
+
+_SESSION_ID = re.compile(r"(?<![0-9A-Za-z])05[0-9a-fA-F]{64}(?![0-9A-Za-z])")
+
+
+@signal("session", needles=("05",))
+def find_session(text: str) -> Iterator[Hit]:
+    for m in _SESSION_ID.finditer(text):
+        ctx = _KW["session"].search(text, max(0, m.start() - 40), m.start())
+        yield m.start(), m.end(), m.group().lower(), "session.id", 0.95 if ctx else 0.85
+
+
+_WECHAT_ID = re.compile(r"(?<![A-Za-z0-9_-])([A-Za-z][A-Za-z0-9_-]{5,19})(?![A-Za-z0-9_-])")
+
+
+@signal("wechat", needles=("wechat", "we chat", "weixin", "wx", "vx", "v信", "微信", "薇信", "威信"))
+def find_wechat(text: str) -> Iterator[Hit]:
+    seen = set()
+    for start, end, value in _keyed_numbers(text, "wechat"):
+        seen.add(start)
+        yield start, end, value, "wechat.phone", 0.85
+    for start, end, _kw, m in _keyed(text, "wechat", _CN_MOBILE_OR_ID):
+        if start in seen:
+            continue
+        if m.group("cn"):
+            yield start, end, "+86" + m.group("cn"), "wechat.cn_mobile", 0.85
+        elif not _LABEL_WORD.fullmatch(m.group("id")):
+            yield start, end, m.group("id").lower(), "wechat.id", 0.85
+
+
+_CN_MOBILE_OR_ID = re.compile(r"(?<![0-9])(?P<cn>1[3-9]\d{9})(?![0-9])|" + _WECHAT_ID.pattern.replace(
+    "([A-Za-z]", "(?P<id>[A-Za-z]", 1))
+
+
+# --- email ------------------------------------------------------------------------------------
+
+_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._%+\-])([A-Za-z0-9_%+\-](?:[A-Za-z0-9._%+\-]{0,62}[A-Za-z0-9_%+\-])?)@"
+    r"((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,8}[A-Za-z]{2,24})(?![A-Za-z0-9-])")
+_EMAIL_OBF = re.compile(
+    r"(?<![A-Za-z0-9._%+\-])([A-Za-z0-9._%+\-]{1,64})\s?[\[({]\s?at\s?[\])}]\s?"
+    r"([A-Za-z0-9-]{1,63})\s?(?:[\[({]\s?dot\s?[\])}]|\.)\s?([A-Za-z]{2,24})(?![A-Za-z0-9])", re.I)
+_NOT_TLD = frozenset({"png", "jpg", "jpeg", "gif", "webp", "svg", "css", "js", "ico", "bmp"})
+
+
+@signal("email", needles=("@", "at]", "at)", "at}"))
+def find_email(text: str) -> Iterator[Hit]:
+    if "@" in text:
+        for m in _EMAIL.finditer(text):
+            domain = m.group(2).lower()
+            if domain.rsplit(".", 1)[1] not in _NOT_TLD:
+                yield m.start(), m.end(), f"{m.group(1).lower()}@{domain}", "email.address", 0.9
+    for m in _EMAIL_OBF.finditer(text):
+        yield (m.start(), m.end(), f"{m.group(1).lower()}@{m.group(2).lower()}.{m.group(3).lower()}",
+               "email.obfuscated", 0.8)
