@@ -233,6 +233,8 @@ class ItemRules(_Strict):
     ships_from: Selector | None = None
     ships_to: Selector | None = None
     category: Selector | None = None
+    url: Selector | None = None          # inline items: link to the listing's own page (else the page URL)
+    posted_at: Selector | None = None    # parsed with dateparser into Listing.raw["posted_at"]
     extra: dict[str, Selector] = {}
     fallback: list[Literal["json-ld", "microdata"]] = ["json-ld", "microdata"]
     listing_id_from_url: str | None = None   # regex with one group, applied to the page URL

@@ -1,0 +1,118 @@
+"""Evidence archive: what was fetched, when, from where, and its SHA-256 — kept for reviewers and courts.
+
+Layout under <data_dir>/evidence/ (refs in Listing.evidence are relative to that root):
+
+    <site>/<run_id>/manifest.jsonl          one JSON line per fetched response and per stored listing
+    <site>/<run_id>/bodies/<aa>/<sha256>.gz the body exactly as received (after transfer decoding), gzip
+    <site>/<run_id>/screenshots/<sha256>.png browser mode: what the page looked like
+
+Bodies are content-addressed (an identical body is stored once per run). The manifest is appended and flushed
+line by line, so a killed crawl keeps everything it wrote and a resumed run appends to the same manifest.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from index.models import Evidence, utcnow
+
+# Headers worth keeping; cookies are session secrets of the operator and never archived.
+_DROP_HEADERS = {"set-cookie", "cookie", "authorization", "proxy-authorization"}
+
+
+def evidence_root(data_dir: Path) -> Path:
+    return Path(data_dir) / "evidence"
+
+
+class EvidenceArchive:
+    """Writes one run's evidence. Not thread-safe: used from the reactor thread only."""
+
+    def __init__(self, root: Path, site_id: str, run_id: str, gzip_level: int = 5):
+        self.root = Path(root)
+        self.rel_dir = Path(site_id) / run_id
+        self.dir = self.root / self.rel_dir
+        (self.dir / "bodies").mkdir(parents=True, exist_ok=True)
+        self.gzip_level = gzip_level
+        self.manifest_path = self.dir / "manifest.jsonl"
+        self._manifest = open(self.manifest_path, "a", encoding="utf-8")
+        self.responses = 0
+        self.bytes = 0
+
+    def _write_once(self, path: Path, data: bytes) -> None:
+        if path.exists():
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".part")
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+
+    def record_response(self, *, url: str, status: int, headers: dict[str, list[str]], body: bytes,
+                        fetched_at: datetime | None = None, request_url: str | None = None,
+                        redirects: list[str] | None = None, screenshot: bytes | None = None,
+                        run_id: str | None = None, proxy: str | None = None) -> Evidence:
+        fetched_at = fetched_at or utcnow()
+        sha = hashlib.sha256(body).hexdigest()
+        body_rel = self.rel_dir / "bodies" / sha[:2] / f"{sha}.gz"
+        self._write_once(self.root / body_rel, gzip.compress(body, self.gzip_level, mtime=0))
+        shot_rel = None
+        if screenshot:
+            shot_sha = hashlib.sha256(screenshot).hexdigest()
+            shot_rel = self.rel_dir / "screenshots" / f"{shot_sha}.png"
+            self._write_once(self.root / shot_rel, screenshot)
+        kept = {k: v for k, v in headers.items() if k.lower() not in _DROP_HEADERS}
+        self.write_line({
+            "kind": "response", "url": url, "request_url": request_url or url, "redirects": redirects or [],
+            "status": status, "fetched_at": fetched_at.isoformat(), "sha256": sha, "bytes": len(body),
+            "body_ref": body_rel.as_posix(), "screenshot_ref": shot_rel.as_posix() if shot_rel else None,
+            "headers": kept, "via_proxy": proxy,
+        })
+        self.responses += 1
+        self.bytes += len(body)
+        return Evidence(url=url, fetched_at=fetched_at, status=status, sha256=sha,
+                        snapshot_ref=body_rel.as_posix(),
+                        screenshot_ref=shot_rel.as_posix() if shot_rel else None, run_id=run_id)
+
+    def record_listing(self, key: str, evidence: Evidence, content_hash: str, outcome: str) -> None:
+        """Links a stored listing to the response it came from (outcome: new|changed|unchanged|removed)."""
+        self.write_line({"kind": "listing", "key": key, "url": evidence.url, "sha256": evidence.sha256,
+                         "body_ref": evidence.snapshot_ref, "content_hash": content_hash, "outcome": outcome,
+                         "at": utcnow().isoformat()})
+
+    def record_event(self, kind: str, **data: Any) -> None:
+        self.write_line({"kind": kind, "at": utcnow().isoformat(), **data})
+
+    def write_line(self, obj: dict) -> None:
+        self._manifest.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+        self._manifest.flush()
+
+    def close(self) -> None:
+        if not self._manifest.closed:
+            self._manifest.close()
+
+
+def read_body(root: Path, ref: str) -> bytes:
+    """The archived body for a snapshot_ref, verified against the SHA-256 in its file name."""
+    path = (Path(root) / ref).resolve()
+    if not str(path).startswith(str(Path(root).resolve()) + os.sep):
+        raise ValueError(f"evidence ref {ref!r} escapes the archive")
+    body = gzip.decompress(path.read_bytes())
+    if hashlib.sha256(body).hexdigest() != path.name.removesuffix(".gz"):
+        raise ValueError(f"evidence {ref} does not match its SHA-256")
+    return body
+
+
+def read_manifest(path: Path):
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            line = line.strip()
+            if line:
+                try:
+                    yield json.loads(line)
+                except json.JSONDecodeError:   # a crash mid-line: everything before it is intact
+                    continue

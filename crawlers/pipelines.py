@@ -1,0 +1,176 @@
+"""Item pipelines: normalise -> (batch) analyse -> upsert -> evidence manifest.
+
+Scrapy pipelines see one item at a time, but spaCy and the store are fast only in batches. So
+`NormalisePipeline` works per item and `BatchPipeline` buffers listings and runs each full batch through the
+stages `AnalyseStage` -> `UpsertStage` on the store thread (never blocking downloads), then `EvidenceStage`
+on the reactor (manifest lines, resume journal, counters). The item that fills a batch waits for it, which
+gives back-pressure when analysis is slower than crawling; nothing else waits.
+"""
+from __future__ import annotations
+
+import logging
+import re
+
+from crawlers.runstate import RunContext
+from index.models import Listing
+
+log = logging.getLogger(__name__)
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LIMITS = {"title": 500, "description": 20_000, "vendor": 200, "currency": 8, "ships_from": 200,
+           "ships_to": 500, "category": 200, "listing_id": 200}
+
+
+class NormalisePipeline:
+    """Plain text only (no control characters), bounded lengths, the site's platform and tenant."""
+
+    def __init__(self, ctx: RunContext):
+        self.ctx = ctx
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(RunContext.of(crawler))
+
+    def process_item(self, item, spider=None):
+        if not isinstance(item, Listing):
+            return item
+        update = {}
+        for name, limit in _LIMITS.items():
+            value = getattr(item, name)
+            if isinstance(value, str):
+                clean = _CONTROL.sub("", value).strip()[:limit]
+                update[name] = clean or None if name not in ("title", "description") else clean
+        if item.price is not None and (item.price < 0 or item.price > 1e12):
+            update["price"] = None
+        update["platform"] = self.ctx.site.id
+        update["tenant"] = self.ctx.site.tenant
+        return item.model_copy(update=update)
+
+
+class AnalyseStage:
+    """nlp: substances, signals, risk. Runs on the store thread; the analyser is built once, lazily."""
+
+    def __init__(self, ctx: RunContext, enabled: bool = True):
+        self.ctx = ctx
+        self.enabled = enabled
+        self._analyser = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        ctx = RunContext.of(crawler)
+        return cls(ctx, crawler.settings.getbool("INTERDICT_ANALYSE", ctx.analyse))
+
+    def __call__(self, batch: list[Listing]) -> tuple[list[Listing], str | None]:
+        if not self.enabled:
+            return batch, None
+        try:
+            if self._analyser is None:
+                from nlp.analyze import Analyzer
+                self._analyser = Analyzer()
+            return list(self._analyser.analyze_listings(batch)), None
+        except Exception as exc:   # never lose listings because analysis failed: store them unanalysed
+            log.exception("analysis failed for a batch of %d listings", len(batch))
+            return batch, f"{type(exc).__name__}: {exc}"
+
+
+class UpsertStage:
+    """Store the batch; the store decides new version vs last_seen bump by content hash."""
+
+    def __init__(self, ctx: RunContext):
+        self.ctx = ctx
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(RunContext.of(crawler))
+
+    def __call__(self, batch: list[Listing]):
+        return self.ctx.store.upsert(batch)
+
+
+class EvidenceStage:
+    """Links each stored listing to its archived response in the run manifest; commits the resume journal."""
+
+    def __init__(self, ctx: RunContext):
+        self.ctx = ctx
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(RunContext.of(crawler))
+
+    def __call__(self, batch: list[Listing], report, analysis_error: str | None) -> None:
+        ctx = self.ctx
+        failed = {e.get("key") for e in report.errors}
+        ctx.counts["listings_new"] += report.new
+        ctx.counts["listings_changed"] += report.changed
+        ctx.counts["listings_unchanged"] += report.unchanged
+        if analysis_error:
+            ctx.error("analyse", None, analysis_error)
+        for e in report.errors:
+            ctx.error("store", None, f"{e.get('key')}: {e.get('error')}")
+        ok = [l for l in batch if l.key not in failed]
+        for l in ok:
+            ctx.counts["flagged"] += int(l.analysis.flagged)
+            ctx.counts["substance_hits"] += len(l.analysis.substances)
+            ctx.archive.record_listing(l.key, l.evidence, l.content_hash(), "stored")
+        # Only pages whose every listing is stored count as done (inline pages hold many listings).
+        pages_failed = {l.raw.get("page_url") for l in batch if l.key in failed}
+        pages = sorted({l.raw.get("page_url") for l in ok if l.raw.get("page_url")} - pages_failed)
+        ctx.commit(pages, [l.key for l in ok])
+
+
+class BatchPipeline:
+    def __init__(self, ctx: RunContext, batch_size: int, analyse: AnalyseStage, upsert: UpsertStage,
+                 evidence: EvidenceStage):
+        self.ctx = ctx
+        self.batch_size = batch_size
+        self.analyse, self.upsert, self.evidence = analyse, upsert, evidence
+        self.buffer: list[Listing] = []
+        self.pending: set = set()
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        ctx = RunContext.of(crawler)
+        return cls(ctx, crawler.settings.getint("INTERDICT_BATCH_SIZE", 50), AnalyseStage.from_crawler(crawler),
+                   UpsertStage.from_crawler(crawler), EvidenceStage.from_crawler(crawler))
+
+    def process_item(self, item, spider=None):
+        if not isinstance(item, Listing):
+            return item
+        self.buffer.append(item)
+        if len(self.buffer) >= self.batch_size:
+            d = self.flush()
+            d.addCallback(lambda _: item)
+            return d
+        return item
+
+    def _work(self, batch):
+        analysed, err = self.analyse(batch)
+        report = self.upsert(analysed)
+        return analysed, report, err
+
+    def flush(self):
+        from twisted.internet import defer
+        batch, self.buffer = self.buffer, []
+        if not batch:
+            return defer.succeed(None)
+        d = self.ctx.defer(self._work, batch)
+
+        def done(result):
+            analysed, report, err = result
+            self.evidence(analysed, report, err)
+            self.ctx.report()
+
+        def failed(f):
+            # The store refused the whole batch: count it; the pages stay uncommitted, so a resume refetches.
+            self.ctx.error("store", None, f"batch of {len(batch)} not stored: {f.value}")
+            log.error("store failed for a batch of %d: %s", len(batch), f.value)
+
+        d.addCallbacks(done, failed)
+        self.pending.add(d)
+        d.addBoth(lambda r: (self.pending.discard(d), r)[1])
+        return d
+
+    def close_spider(self, spider=None):
+        from twisted.internet import defer
+        self.flush()
+        return defer.DeferredList(list(self.pending))

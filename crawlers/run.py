@@ -1,0 +1,139 @@
+"""Run one crawl of one site, in this process: `run_crawl(site_id, …) -> CrawlRun`.
+
+Twisted's reactor cannot be restarted, so a process runs at most one crawl. The CLI (`interdict crawl`) calls
+this directly; the scheduler runs `python -m crawlers.run SITE_ID --json …` in a subprocess and reads the
+CrawlRun JSON from stdout. The crawl log goes to the run's evidence directory (crawl.log), next to the manifest.
+
+Exit codes of `python -m crawlers.run`: 0 succeeded, 1 failed, 2 bad config/usage, 3 aborted by a signal.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Callable
+
+from crawlers.siteconfig import SiteConfig, SiteConfigErrors, load_site
+from index.models import CrawlRun
+
+EXIT_CODES = {"succeeded": 0, "degraded": 0, "failed": 1, "aborted": 3}
+
+
+class CrawlError(Exception):
+    """A crawl that cannot start (unknown site, bad config, missing secret). One line, for users."""
+
+
+def preflight(site: SiteConfig) -> None:
+    """Fail before any network traffic on what would fail later anyway."""
+    where = site.source_file or f"site {site.id}"
+    if not site.enabled:
+        raise CrawlError(f"{where}: site {site.id!r} is disabled (enabled: false)")
+    if site.auth.type == "login_form":
+        for step in site.auth.steps:
+            for name, env in step.fields.items():
+                if not os.environ.get(env):
+                    raise CrawlError(f"{where}: auth.steps: environment variable {env} (login field {name!r}) "
+                                     "is not set")
+    if site.auth.type == "cookies" and not Path(site.auth.cookies_file).is_file():
+        raise CrawlError(f"{where}: auth.cookies_file: {site.auth.cookies_file} does not exist")
+    if site.render.mode == "browser":
+        from crawlers.settings import CHROMIUM
+        if not Path(CHROMIUM).exists():
+            raise CrawlError(f"{where}: render.mode browser needs Chromium at {CHROMIUM} "
+                             "(apt-get install chromium, or set INTERDICT_CHROMIUM)")
+    proxy = site.network.proxy_url()
+    if proxy and proxy.startswith("socks5"):
+        from crawlers.socks import SocksProxy
+        try:
+            SocksProxy.from_url(proxy)
+        except ValueError as exc:
+            raise CrawlError(f"{where}: network: {exc}") from None
+
+
+def run_crawl(site_id: str, store_spec: str | None = None, run_id: str | None = None,
+              jobdir: str | Path | None = None, progress: Callable[[dict], None] | None = None, *,
+              site: SiteConfig | None = None, sites_dir: Path | None = None, data_dir: Path | None = None,
+              trigger: str = "manual", log_level: str = "INFO", analyse: bool = True, batch_size: int = 50,
+              progress_interval: float = 0.5) -> CrawlRun:
+    """Crawl one site into the store and return its run record (also stored via store.record_run)."""
+    if site is None:
+        try:
+            site = load_site(site_id, sites_dir)
+        except SiteConfigErrors as exc:
+            raise CrawlError(str(exc)) from None
+        except KeyError as exc:
+            raise CrawlError(exc.args[0]) from None
+    preflight(site)
+
+    from scrapy import signals
+    from scrapy.crawler import CrawlerProcess
+    from twisted.internet import task
+
+    from crawlers.runstate import RunContext
+    from crawlers.settings import crawl_settings
+    from crawlers.spiders.listing import ListingSpider
+
+    ctx = RunContext(site, store_spec=store_spec, run_id=run_id, jobdir=jobdir, data_dir=data_dir,
+                     trigger=trigger, progress=progress, analyse=analyse)
+    remaining_items = None
+    if site.limits.max_items:
+        remaining_items = max(1, site.limits.max_items - ctx.counts.get("items", 0))
+    settings = crawl_settings(site, ctx=ctx, scrapy_jobdir=ctx.scrapy_jobdir, batch_size=batch_size,
+                              remaining_items=remaining_items, log_level=log_level)
+    settings["LOG_FILE"] = str(ctx.archive.dir / "crawl.log")
+    settings["LOG_FILE_APPEND"] = True
+    state = {"reason": "unknown"}
+    try:
+        process = CrawlerProcess(settings, install_root_handler=True)
+        crawler = process.create_crawler(ListingSpider)
+
+        def closed(spider, reason):
+            state["reason"] = reason
+            if reason == "closespider_itemcount" and not ctx.truncated:
+                ctx.truncated = f"max_items ({site.limits.max_items}) reached"
+            elif reason == "closespider_timeout" and not ctx.truncated:
+                ctx.truncated = f"max_run_time ({site.limits.max_run_time}s) reached"
+                ctx.error("max_run_time", None, ctx.truncated)
+        crawler.signals.connect(closed, signal=signals.spider_closed)
+        ticker = task.LoopingCall(ctx.report)
+        crawler.signals.connect(lambda: ticker.start(progress_interval, now=True), signal=signals.engine_started)
+        crawler.signals.connect(lambda: ticker.running and ticker.stop(), signal=signals.engine_stopped)
+        process.crawl(crawler, site=site, ctx=ctx)
+        process.start()
+    except BaseException:
+        ctx.fatal = ctx.fatal or "crawler crashed (see crawl.log)"
+        ctx.finish("crashed")
+        raise
+    run = ctx.finish(state["reason"])
+    if progress:
+        progress({**ctx.snapshot(), "status": run.status})
+    return run
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m crawlers.run", description="Run one crawl in this process.")
+    ap.add_argument("site_id")
+    ap.add_argument("--store", default=None, help="sqlite, sqlite:PATH or an Elasticsearch URL")
+    ap.add_argument("--run-id", default=None)
+    ap.add_argument("--jobdir", default=None, help="resumable state directory (resumes an unfinished run)")
+    ap.add_argument("--trigger", default="manual")
+    ap.add_argument("--sites-dir", default=None)
+    ap.add_argument("--json", action="store_true", help="print the CrawlRun as JSON on stdout")
+    args = ap.parse_args(argv)
+    try:
+        run = run_crawl(args.site_id, args.store, args.run_id, args.jobdir, trigger=args.trigger,
+                        sites_dir=Path(args.sites_dir) if args.sites_dir else None)
+    except CrawlError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(run.model_dump(mode="json"), ensure_ascii=False))
+    else:
+        print(f"{run.site_id} {run.id}: {run.status} {run.counts} errors={run.errors}")
+    return EXIT_CODES.get(run.status, 1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""Scrapy settings for one crawl, derived from the site config: the one place site fields become Scrapy knobs."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from crawlers.siteconfig import SiteConfig
+
+CHROMIUM = os.environ.get("INTERDICT_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+
+
+def crawl_settings(site: SiteConfig, *, ctx=None, scrapy_jobdir: Path | None = None, log_level: str = "WARNING",
+                   batch_size: int = 50, remaining_items: int | None = None) -> dict:
+    p, lim = site.politeness, site.limits
+    s: dict = {
+        "BOT_NAME": "interdict",
+        "USER_AGENT": p.user_agent or USER_AGENT,
+        "ROBOTSTXT_OBEY": site.obey_robots,
+        "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
+        "LOG_LEVEL": log_level,
+        "TELNETCONSOLE_ENABLED": False,
+        "COOKIES_ENABLED": True,
+        # politeness
+        "DOWNLOAD_DELAY": p.delay,
+        "RANDOMIZE_DOWNLOAD_DELAY": p.delay > 0,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": p.concurrency_per_domain,
+        "CONCURRENT_REQUESTS": max(8, p.concurrency_per_domain),
+        "AUTOTHROTTLE_ENABLED": p.autothrottle,
+        "AUTOTHROTTLE_START_DELAY": max(p.delay, 0.1),
+        "AUTOTHROTTLE_MAX_DELAY": max(10.0, lim.timeout),
+        "AUTOTHROTTLE_TARGET_CONCURRENCY": p.autothrottle_target_concurrency,
+        # bounds: every fault page ends within these
+        "DOWNLOAD_TIMEOUT": lim.timeout,
+        "DOWNLOAD_MAXSIZE": lim.max_response_bytes,
+        "DOWNLOAD_WARNSIZE": min(lim.warn_response_bytes, lim.max_response_bytes),
+        "REDIRECT_MAX_TIMES": lim.max_redirects,
+        "RETRY_TIMES": lim.retries,
+        "RETRY_HTTP_CODES": RETRY_HTTP_CODES,
+        "DEPTH_LIMIT": 0,                  # the spider bounds depth itself and counts what it drops
+        "CLOSESPIDER_TIMEOUT": lim.max_run_time or 0,
+        "CLOSESPIDER_ITEMCOUNT": remaining_items if remaining_items is not None else (lim.max_items or 0),
+        "MEMUSAGE_ENABLED": False,
+        # components
+        "DOWNLOADER_MIDDLEWARES": {"crawlers.middlewares.EvidenceMiddleware": 580},
+        "ITEM_PIPELINES": {"crawlers.pipelines.NormalisePipeline": 100, "crawlers.pipelines.BatchPipeline": 300},
+        "INTERDICT_RUN_CONTEXT": ctx,
+        "INTERDICT_BATCH_SIZE": batch_size,
+    }
+    if scrapy_jobdir:
+        s["JOBDIR"] = str(scrapy_jobdir)
+    proxy = site.network.proxy_url()
+    socks = proxy if proxy and proxy.startswith("socks5") else None
+    if proxy:
+        s["INTERDICT_PROXY_LABEL"] = proxy.split("@")[-1]
+    if socks:
+        from crawlers.socks import SocksProxy
+        SocksProxy.from_url(socks)     # fail before crawling on a proxy that would need local DNS
+        s["INTERDICT_SOCKS_PROXY"] = socks
+    if site.render.mode == "browser":
+        handler = "crawlers.socks.BrowserDownloadHandler"
+        s["DOWNLOAD_HANDLERS"] = {"http": handler, "https": handler}
+        launch = {"executable_path": CHROMIUM, "headless": True, "args": list(CHROMIUM_ARGS),
+                  "timeout": 30_000}
+        if socks:
+            from crawlers.socks import SocksProxy
+            sp = SocksProxy.from_url(socks)
+            launch["proxy"] = {"server": sp.chromium_server}
+            # Chromium never resolves a name itself: everything except the proxy address maps to NOTFOUND,
+            # so even a bug elsewhere cannot leak a .onion lookup (SOCKS5 sends names to the proxy anyway).
+            launch["args"] += [f"--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE {sp.host}",
+                               "--proxy-bypass-list=<-loopback>"]
+        elif proxy:
+            launch["proxy"] = {"server": proxy}
+            launch["args"].append("--proxy-bypass-list=<-loopback>")
+        s.update({
+            "PLAYWRIGHT_BROWSER_TYPE": "chromium",
+            "PLAYWRIGHT_LAUNCH_OPTIONS": launch,
+            "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": lim.timeout * 1000,
+            "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": p.concurrency_per_domain,
+            "PLAYWRIGHT_MAX_CONTEXTS": 1,
+        })
+    elif socks:
+        handler = "crawlers.socks.SocksDownloadHandler"
+        s["DOWNLOAD_HANDLERS"] = {"http": handler, "https": handler}
+    return s

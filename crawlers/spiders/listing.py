@@ -1,0 +1,415 @@
+"""The one generic spider: a site config in, `index.models.Listing` items out.
+
+Page kinds: "index" (start URLs, pagination, follow links: discovery), "listing" (a listing's own page) and
+"recheck" (a known listing not seen this run, fetched to verify a takedown). Passive: the only form it ever
+submits is the configured login form.
+"""
+from __future__ import annotations
+
+import os
+import re
+from typing import Any, Iterable
+
+import scrapy
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider
+from scrapy.http import TextResponse
+
+from crawlers.runstate import RunContext
+from crawlers.siteconfig import SiteConfig
+from crawlers.spiders.extract import extract_fields, select_all, structured_products
+from index.models import Evidence, Listing, listing_key, utcnow
+
+
+class LoginError(Exception):
+    pass
+
+
+async def wait_for_optional(page, selector: str, timeout_ms: float) -> bool:
+    """Wait for the selector but never fail the page: an empty storefront is data, not an error."""
+    try:
+        await page.wait_for_selector(selector, timeout=timeout_ms)
+        return True
+    except Exception:
+        return False
+
+
+async def scroll_to_bottom(page, times: int) -> None:
+    for _ in range(times):
+        await page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        await page.wait_for_timeout(300)
+
+
+def classify_failure(failure) -> str:
+    """A short, stable error kind for the run record."""
+    from scrapy.exceptions import (CannotResolveHostError, DownloadCancelledError, DownloadConnectionRefusedError,
+                                   DownloadFailedError, DownloadTimeoutError, IgnoreRequest,
+                                   ResponseDataLossError)
+    from scrapy.spidermiddlewares.httperror import HttpError
+    from twisted.internet import error as txerror
+    from crawlers.socks import SocksError
+    exc = failure.value
+    if isinstance(exc, HttpError):
+        return f"http_{exc.response.status}"
+    if isinstance(exc, (DownloadTimeoutError, txerror.TimeoutError, TimeoutError)):
+        return "timeout"
+    if isinstance(exc, DownloadCancelledError) or "download max size" in str(exc).lower() \
+            or "larger than download max size" in str(exc):
+        return "too_large"
+    if isinstance(exc, SocksError):
+        return "socks"
+    if isinstance(exc, (CannotResolveHostError, txerror.DNSLookupError)):
+        return "dns"
+    if isinstance(exc, (DownloadConnectionRefusedError, txerror.ConnectionRefusedError)):
+        return "connection_refused"
+    if isinstance(exc, ResponseDataLossError):
+        return "data_loss"
+    if isinstance(exc, IgnoreRequest):
+        msg = str(exc).lower()
+        if "redirect" in msg:
+            return "redirect_loop"
+        if "robots" in msg:
+            return "robots_forbidden"
+        return "ignored"
+    if isinstance(exc, DownloadFailedError) or isinstance(exc, (txerror.ConnectionLost, txerror.ConnectError)):
+        return "connection"
+    name = type(exc).__name__
+    if "Timeout" in name:
+        return "timeout"
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()[:40]
+
+
+class ListingSpider(scrapy.Spider):
+    name = "listing"
+
+    def __init__(self, site: SiteConfig, ctx: RunContext, **kwargs):
+        super().__init__(name=f"site-{site.id}", **kwargs)
+        self.site = site
+        self.ctx = ctx
+        self.allowed_domains = list(site.allowed_domains)
+        self.proxy = site.network.proxy_url() if site.network.mode == "proxy" and \
+            not site.network.proxy_url().startswith("socks5") else None
+        self.logged_in = site.auth.type != "login_form"
+        self.login_in_progress = False
+        self.relogins = 0
+        self.parked: list[scrapy.Request] = []
+        self.rechecked = False
+        self.handled_statuses = sorted(set(site.removal.status_codes) | set(site.session_expiry.status_codes))
+        self._cookies = self._load_cookies() if site.auth.type == "cookies" else None
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
+        crawler.signals.connect(spider.on_spider_error, signal=signals.spider_error)
+        return spider
+
+    # ---------------------------------------------------------------------------------------- requests
+
+    def make(self, url: str, kind: str, depth: int = 0, **meta: Any) -> scrapy.Request:
+        site = self.site
+        m: dict[str, Any] = {"kind": kind, "depth": depth, "handle_httpstatus_list": self.handled_statuses,
+                             **meta}
+        if self.proxy:
+            m["proxy"] = self.proxy
+        if site.render.mode == "browser":
+            from scrapy_playwright.page import PageMethod
+            methods = []
+            if site.render.wait_for:
+                methods.append(PageMethod(wait_for_optional, site.render.wait_for, site.render.wait_timeout * 1000))
+            if site.render.scroll:
+                methods.append(PageMethod(scroll_to_bottom, site.render.scroll))
+            if site.render.screenshot:
+                methods.append(PageMethod("screenshot", full_page=True, type="png"))
+            m["playwright"] = True
+            m["playwright_page_methods"] = methods
+        kw: dict[str, Any] = {}
+        if self._cookies:
+            kw["cookies"] = self._cookies
+        priority = {"index": 0, "listing": 10, "recheck": 5}.get(kind, 0)
+        return scrapy.Request(url, callback=self.parse_page, errback=self.on_error, meta=m, priority=priority,
+                              dont_filter=kind == "recheck" or meta.pop("dont_filter", False), **kw)
+
+    def initial_requests(self) -> Iterable[scrapy.Request]:
+        for url in self.site.start_urls:
+            yield self.make(url, "index", 0, dont_filter=True)
+        if self.site.discovery.url_template:
+            for url in self.site.discovery.url_template.urls():
+                yield self.make(url, "index", 0)
+
+    async def start(self):
+        if self.site.auth.type == "login_form":
+            for r in self.login_requests():
+                yield r
+        else:
+            for r in self.initial_requests():
+                yield r
+
+    # ---------------------------------------------------------------------------------------- auth
+
+    def _load_cookies(self) -> list[dict]:
+        """Netscape cookies.txt or a JSON list of {name, value, domain, path} (as browser extensions export)."""
+        import json
+        from http.cookiejar import MozillaCookieJar
+        path = self.site.auth.cookies_file
+        text = open(path, encoding="utf-8").read()
+        if text.lstrip().startswith("["):
+            return [{k: c[k] for k in ("name", "value", "domain", "path") if k in c} for c in json.loads(text)]
+        jar = MozillaCookieJar()
+        jar.load(path, ignore_discard=True, ignore_expires=True)
+        return [{"name": c.name, "value": c.value, "domain": c.domain, "path": c.path} for c in jar]
+
+    def login_requests(self) -> Iterable[scrapy.Request]:
+        self.login_in_progress = True
+        step = self.site.auth.steps[0]
+        url = step.url or self.site.start_urls[0]
+        yield scrapy.Request(url, callback=self.on_login_page, cb_kwargs={"step": 0}, errback=self.on_login_error,
+                             dont_filter=True, priority=100, meta={"kind": "login", "proxy": self.proxy}
+                             if self.proxy else {"kind": "login"})
+
+    def on_login_page(self, response, step: int):
+        st = self.site.auth.steps[step]
+        formdata = dict(st.static)
+        for name, env in st.fields.items():
+            value = os.environ.get(env)
+            if value is None:
+                self.ctx.fatal = f"login: environment variable {env} (form field {name!r}) is not set"
+                self.ctx.error("login_failed", response.url, self.ctx.fatal)
+                self.crawler.engine.close_spider(self, "login_failed")
+                return
+            formdata[name] = value
+        try:
+            req = scrapy.FormRequest.from_response(response, formcss=st.form, formdata=formdata,
+                                                   callback=self.on_login_done, cb_kwargs={"step": step},
+                                                   errback=self.on_login_error, dont_filter=True, priority=100)
+        except ValueError as exc:
+            self.ctx.fatal = f"login: no form {st.form!r} on {response.url}: {exc}"
+            self.ctx.error("login_failed", response.url, self.ctx.fatal)
+            self.crawler.engine.close_spider(self, "login_failed")
+            return
+        req.meta["kind"] = "login"
+        if self.proxy:
+            req.meta["proxy"] = self.proxy
+        yield req
+
+    def on_login_done(self, response, step: int):
+        steps = self.site.auth.steps
+        if step + 1 < len(steps):
+            nxt = steps[step + 1]
+            if nxt.url:
+                yield scrapy.Request(nxt.url, callback=self.on_login_page, cb_kwargs={"step": step + 1},
+                                     errback=self.on_login_error, dont_filter=True, priority=100,
+                                     meta={"kind": "login"})
+            else:
+                yield from self.on_login_page(response, step + 1)
+            return
+        text = response.text if isinstance(response, TextResponse) else ""
+        ok = all(t in text for t in self.site.auth.success_text) and \
+            not self.site.session_expiry.matches(response.status, response.url, text) \
+            if self.site.auth.success_text else \
+            not self.site.session_expiry.matches(response.status, response.url, text)
+        if not ok:
+            self.ctx.fatal = f"login failed at {response.url} (success text {self.site.auth.success_text} not found)"
+            self.ctx.error("login_failed", response.url, self.ctx.fatal)
+            self.crawler.engine.close_spider(self, "login_failed")
+            return
+        self.ctx.archive.record_event("logged_in", url=response.url, relogins=self.relogins)
+        first = not self.logged_in
+        self.logged_in = True
+        self.login_in_progress = False
+        if first:
+            yield from self.initial_requests()
+        parked, self.parked = self.parked, []
+        yield from parked
+
+    def on_login_error(self, failure):
+        self.ctx.fatal = f"login request failed: {classify_failure(failure)} ({failure.value})"
+        self.ctx.error("login_failed", getattr(failure.request, "url", None), str(failure.value))
+        self.crawler.engine.close_spider(self, "login_failed")
+
+    def session_expired(self, response, text: str) -> bool:
+        if self.site.auth.type == "none":
+            return False
+        return bool(self.site.session_expiry.matches(response.status, response.url, text))
+
+    def relogin(self, response) -> Iterable[scrapy.Request]:
+        """Park the request whose session expired, log in again (once for all parked), then retry them."""
+        meta = response.meta
+        original = (meta.get("redirect_urls") or [response.request.url])[0]
+        self.parked.append(self.make(original, meta["kind"], meta.get("depth", 0), dont_filter=True,
+                                     **{k: meta[k] for k in ("recheck_key",) if k in meta}))
+        if self.login_in_progress:
+            return
+        if self.relogins >= self.site.auth.max_relogins:
+            self.ctx.error("session_expired", response.url, "max_relogins reached")
+            return
+        self.relogins += 1
+        self.ctx.counts["relogins"] += 1
+        yield from self.login_requests()
+
+    # ---------------------------------------------------------------------------------------- parsing
+
+    def parse_page(self, response):
+        ctx = self.ctx
+        if not isinstance(response, TextResponse):
+            ctx.error("not_html", response.url, response.headers.get("Content-Type", b"").decode("latin-1"))
+            return
+        try:
+            text = response.text
+        except (UnicodeDecodeError, LookupError) as exc:
+            ctx.error("encoding", response.url, str(exc))
+            return
+        if "\ufffd" in text:
+            ctx.error("encoding", response.url, f"undecodable bytes as {response.encoding}")
+        if self.session_expired(response, text):
+            yield from self.relogin(response)
+            return
+        kind = response.meta.get("kind", "index")
+        if kind in ("listing", "recheck"):
+            removal = self.site.removal.matches(response.status, response.url, text)
+            if removal:
+                self.listing_gone(response, removal)
+                return
+            yield from self.parse_listing(response, text)
+            return
+        if response.status >= 400:
+            ctx.error(f"http_{response.status}", response.url)
+            return
+        yield from self.parse_index(response, text)
+        rx = self.site.discovery.detail_url_regex
+        if rx and re.search(rx, response.url):
+            yield from self.parse_listing(response, text)
+
+    def _follow(self, response, hrefs: Iterable[str], kind: str) -> Iterable[scrapy.Request]:
+        depth = response.meta.get("depth", 0) + 1
+        for href in hrefs:
+            href = href.strip()
+            if not href or href.startswith(("javascript:", "mailto:", "tel:", "#")):
+                continue
+            url = response.urljoin(href)
+            if not url.startswith(("http://", "https://")):
+                continue
+            if kind == "listing" and url in self.ctx.committed_urls:
+                self.ctx.counts["skipped_committed"] += 1
+                continue
+            if depth > self.site.limits.max_depth:
+                self.ctx.error("max_depth", url)
+                continue
+            yield self.make(url, kind, depth)
+
+    def parse_index(self, response, text: str):
+        d = self.site.discovery
+        sel = response.selector
+        if d.listing_links:
+            yield from self._follow(response, select_all(sel, d.listing_links), "listing")
+        for rule in (d.pagination, d.follow):
+            if rule:
+                yield from self._follow(response, select_all(sel, rule), "index")
+        if d.item_container:
+            nodes = sel.css(d.item_container.css) if d.item_container.css else sel.xpath(d.item_container.xpath)
+            for node in nodes:
+                fields = extract_fields(node, self.site.item, response.url)
+                item_url = response.urljoin(fields.pop("url")) if fields.get("url") else None
+                if not item_url and fields.get("listing_id"):
+                    item_url = f"{response.url}#{fields['listing_id']}"
+                listing = self.build(response, fields, item_url or response.url)
+                if listing:
+                    yield listing
+
+    def parse_listing(self, response, text: str):
+        structured = structured_products(text, response.url) if self.site.item.fallback else []
+        fields = extract_fields(response.selector, self.site.item, response.url, html=text, structured=structured)
+        fields.pop("url", None)
+        listing = self.build(response, fields, response.url)
+        if listing:
+            yield listing
+
+    def build(self, response, fields: dict, url: str) -> Listing | None:
+        if not fields.get("title"):
+            self.ctx.error("parse_empty", url, "no title found (malformed or unexpected markup)")
+            return None
+        ev = response.meta.get("interdict_evidence") or Evidence(url=response.url, status=response.status,
+                                                                   fetched_at=utcnow(), run_id=self.ctx.run.id)
+        if url != response.url:
+            ev = ev.model_copy(update={"url": url})
+        listing = Listing(platform=self.site.id, tenant=self.site.tenant, url=url,
+                          fetched_at=ev.fetched_at or utcnow(), evidence=ev,
+                          **{k: v for k, v in fields.items() if k != "raw"}, raw=fields.get("raw", {}))
+        listing.raw["page_url"] = response.url
+        self.ctx.seen_keys.add(listing.key)
+        self.ctx.counts["items"] += 1
+        return listing
+
+    # ---------------------------------------------------------------------------------------- removal
+
+    def listing_gone(self, response, reason: str) -> None:
+        """The listing page says the listing is gone: takedown verified, if we knew the listing."""
+        key = response.meta.get("recheck_key")
+        candidates = [key] if key else self._keys_for_url(response)
+        at = utcnow()
+        ctx = self.ctx
+
+        def mark():
+            for k in candidates:
+                if ctx.store.get(k) is not None:
+                    ctx.store.mark_removed(k, at)
+                    return k
+            return None
+
+        def done(k):
+            if k:
+                ctx.counts["listings_removed"] += 1
+                ctx.seen_keys.add(k)
+                ctx.archive.record_event("listing_removed", key=k, url=response.url, reason=reason,
+                                         evidence=response.meta.get("interdict_evidence").model_dump(mode="json")
+                                         if response.meta.get("interdict_evidence") else None)
+            elif response.status >= 400:
+                ctx.error(f"http_{response.status}", response.url)
+        ctx.defer(mark).addCallbacks(done, lambda f: ctx.error("store", response.url, str(f.value)))
+
+    def _keys_for_url(self, response) -> list[str]:
+        keys = []
+        rx = self.site.item.listing_id_from_url
+        for url in [response.url] + list(response.meta.get("redirect_urls", [])):
+            if rx:
+                m = re.search(rx, url)
+                if m:
+                    keys.append(listing_key(self.site.id, m.group(1) if m.groups() else m.group(0), None))
+            keys.append(listing_key(self.site.id, None, url))
+        return keys
+
+    def on_idle(self):
+        """End of a full crawl: re-fetch known listings not seen this run, to verify takedowns."""
+        ctx = self.ctx
+        if self.rechecked or not self.site.recrawl.recheck_missing or ctx.truncated or ctx.fatal \
+                or not self.logged_in:
+            return
+        self.rechecked = True
+        seen = set(ctx.seen_keys)
+
+        def missing():
+            out = []
+            for key in ctx.store.keys_for_platform(self.site.id, online_only=True):
+                if key not in seen:
+                    stored = ctx.store.get(key)
+                    if stored and stored.listing.url:
+                        out.append((key, stored.listing.url))
+            return out
+        todo = ctx.call(missing)
+        if not todo:
+            return
+        ctx.archive.record_event("recheck_missing", count=len(todo))
+        for key, url in todo:
+            ctx.counts["rechecked"] += 1
+            self.crawler.engine.crawl(self.make(url.split("#")[0], "recheck", 0, recheck_key=key))
+        raise DontCloseSpider
+
+    # ---------------------------------------------------------------------------------------- errors
+
+    def on_error(self, failure):
+        request = getattr(failure, "request", None)
+        kind = classify_failure(failure)
+        self.ctx.error(kind, request.url if request else None, str(failure.value)[:300])
+
+    def on_spider_error(self, failure, response, spider):
+        self.ctx.error("parse_error", response.url, f"{type(failure.value).__name__}: {failure.value}")
