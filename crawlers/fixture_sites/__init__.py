@@ -22,13 +22,12 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 
+from .darkmarket import DARKMARKET_PASSWORD, DARKMARKET_USER
 from .server import BIND_HOST, Site, SiteHandle
 from .socks import SocksHandle, start_socks_proxy
 
 DEFAULT_PORTS = {"shop": 8701, "b2b": 8702, "jsstore": 8703, "darkmarket": 8704, "faults": 8705}
 DEFAULT_SOCKS_PORT = 8709
-DARKMARKET_USER = "interdict-demo"
-DARKMARKET_PASSWORD = "fixture-only-not-a-secret"
 URL_ENV = {name: f"INTERDICT_FIXTURE_{name.upper()}_URL" for name in DEFAULT_PORTS}
 SOCKS_ENV = "INTERDICT_FIXTURE_SOCKS_URL"
 

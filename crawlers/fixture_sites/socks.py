@@ -45,10 +45,12 @@ class _SocksHandler(socketserver.BaseRequestHandler):
                 conn.sendall(b"\x05\xff")
                 return
             ver, cmd, _rsv, atyp = _recv_exact(conn, 4)
+            if ver != 5:
+                return
             if atyp == 1:
                 host = socket.inet_ntop(socket.AF_INET, _recv_exact(conn, 4))
             elif atyp == 3:
-                host = _recv_exact(conn, _recv_exact(conn, 1)[0]).decode("idna", "replace")
+                host = _recv_exact(conn, _recv_exact(conn, 1)[0]).decode("ascii", "replace")
             elif atyp == 4:
                 host = socket.inet_ntop(socket.AF_INET6, _recv_exact(conn, 16))
             else:
@@ -204,3 +206,27 @@ class SocksHandle:
 def start_socks_proxy(onion_map: dict[str, tuple[str, int]], port: int = 0) -> SocksHandle:
     """Start the proxy on 127.0.0.1:`port` (0 = free port). onion_map: {"<56 chars>.onion": ("127.0.0.1", port)}."""
     return SocksHandle(_SocksServer(onion_map, port))
+
+
+def open_via_socks(proxy_url: str, host: str, port: int, timeout: float = 10.0) -> socket.socket:
+    """Client side: a socket to host:port through a SOCKS5 proxy, sending the *name* (ATYP=domain), never
+    resolving it locally. For tests and `interdict fixtures` diagnostics; raises ConnectionError with the
+    SOCKS reply code when the proxy refuses."""
+    rest = proxy_url.split("://", 1)[-1].rstrip("/")
+    phost, pport = rest.rsplit(":", 1)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect((str(ipaddress.ip_address(phost)), int(pport)))
+        sock.sendall(b"\x05\x01\x00")
+        if _recv_exact(sock, 2) != b"\x05\x00":
+            raise ConnectionError("SOCKS5 proxy refused the no-auth method")
+        name = host.encode("idna")
+        sock.sendall(b"\x05\x01\x00\x03" + bytes([len(name)]) + name + struct.pack("!H", port))
+        reply = _recv_exact(sock, 10)
+        if reply[1] != REP_OK:
+            raise ConnectionError(f"SOCKS5 reply {reply[1]} for {host}:{port}")
+        return sock
+    except BaseException:
+        sock.close()
+        raise
