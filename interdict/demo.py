@@ -1,0 +1,97 @@
+"""`make demo`: serve the fixture marketplaces on 127.0.0.1, crawl them, analyse, index into the embedded store,
+print a summary, then (on a terminal) serve the review app until Ctrl-C.
+
+Each crawl runs in its own process, as the scheduler runs them (Twisted's reactor cannot restart).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+DEMO_SITES = ("shop", "b2b", "darkmarket", "jsstore")
+
+
+def crawl(site_id: str, env: dict[str, str]) -> dict:
+    cmd = [sys.executable, "-m", "interdict.cli", "crawl", site_id, "--json"]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.strip().startswith("{")]
+    if proc.returncode != 0 or not lines:
+        console.print(f"[red]crawl {site_id} failed (exit {proc.returncode})[/red]\n{proc.stderr[-2000:]}")
+        return {"site_id": site_id, "status": "failed", "counts": {}}
+    return json.loads(lines[-1])
+
+
+def summary(store) -> tuple[int, int, dict[str, int]]:
+    from index.store import SearchQuery
+    everything = store.search(SearchQuery(size=0, facets=True, highlight=False))
+    flagged = store.search(SearchQuery(size=0, flagged=True, facets=True, highlight=False))
+    return everything.total, flagged.total, flagged.facets.get("substance", {})
+
+
+def main() -> int:
+    from crawlers.fixture_sites import start_all
+    from index import open_store
+
+    sites = [s for s in DEMO_SITES if s != "jsstore" or shutil.which("chromium") or Path("/usr/bin/chromium").exists()]
+    if "jsstore" not in sites:
+        console.print("[yellow]chromium not found: skipping the JavaScript-only storefront "
+                      "(apt-get install chromium, or run make test once)[/yellow]")
+    with start_all(names=sites) as fx:
+        env = {**os.environ, **fx.env()}
+        os.environ.update(fx.env())
+        for name, handle in fx.sites.items():
+            console.print(f"fixture [bold]{name}[/bold] at {handle.url}")
+        table = Table(title="demo crawl")
+        for col in ("site", "status", "pages", "items", "new", "changed", "flagged", "errors"):
+            table.add_column(col)
+        for site_id in sites:
+            with console.status(f"crawling {site_id} …"):
+                run = crawl(site_id, env)
+            c = run.get("counts", {})
+            table.add_row(site_id, run.get("status", "?"), *(str(c.get(k, 0)) for k in
+                          ("pages", "items", "new", "changed", "flagged")), str(sum(run.get("errors", {}).values())))
+        console.print(table)
+
+    with open_store() as store:
+        store.refresh()
+        total, flagged, substances = summary(store)
+        status = store.status()
+    console.print(f"\n[bold]{total}[/bold] listings indexed in {status.get('location', 'the store')}, "
+                  f"[bold red]{flagged}[/bold red] flagged.")
+    top = sorted(substances.items(), key=lambda kv: -kv[1])[:10]
+    if top:
+        console.print("top substances among flagged listings: " + ", ".join(f"{s} ({n})" for s, n in top))
+    console.print("\nnext: [bold].venv/bin/interdict search fentanyl[/bold]")
+    if total == 0 or flagged == 0:
+        console.print("[red]the demo indexed nothing flagged: something is wrong[/red]")
+        return 1
+    serve_app()
+    return 0
+
+
+def serve_app() -> None:
+    """Start the review app when a person is at the terminal; in scripts the demo ends after the summary."""
+    if not sys.stdin.isatty() or os.environ.get("INTERDICT_DEMO_SERVE", "1") == "0":
+        console.print("(review app not started: not a terminal; run [bold].venv/bin/interdict serve[/bold])")
+        return
+    try:
+        from interdict.web.demo import demo_login
+    except ImportError:
+        return
+    user, password = demo_login()
+    port = int(os.environ.get("INTERDICT_DEMO_PORT", "8800"))
+    console.print(f"\nreview app: [bold]http://127.0.0.1:{port}/[/bold]  login [bold]{user}[/bold] / "
+                  f"[bold]{password}[/bold]  (Ctrl-C to stop)")
+    subprocess.run([sys.executable, "-m", "interdict.cli", "serve", "--host", "127.0.0.1", "--port", str(port)])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
