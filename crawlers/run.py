@@ -17,6 +17,7 @@ from typing import Callable
 
 from crawlers.siteconfig import SiteConfig, SiteConfigErrors, load_site
 from index.models import CrawlRun
+from index.store import StoreError
 
 EXIT_CODES = {"succeeded": 0, "degraded": 0, "failed": 1, "aborted": 3}
 
@@ -69,8 +70,6 @@ def run_crawl(site_id: str, store_spec: str | None = None, run_id: str | None = 
 
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess
-    from twisted.internet import task
-
     from crawlers.runstate import RunContext
     from crawlers.settings import crawl_settings
     from crawlers.spiders.listing import ListingSpider
@@ -86,7 +85,8 @@ def run_crawl(site_id: str, store_spec: str | None = None, run_id: str | None = 
     settings["LOG_FILE_APPEND"] = True
     state = {"reason": "unknown"}
     try:
-        process = CrawlerProcess(settings, install_root_handler=True)
+        settings["LOG_INSTALL_ROOT_HANDLER"] = True
+        process = CrawlerProcess(settings)
         crawler = process.create_crawler(ListingSpider)
 
         def closed(spider, reason):
@@ -96,10 +96,20 @@ def run_crawl(site_id: str, store_spec: str | None = None, run_id: str | None = 
             elif reason == "closespider_timeout" and not ctx.truncated:
                 ctx.truncated = f"max_run_time ({site.limits.max_run_time}s) reached"
                 ctx.error("max_run_time", None, ctx.truncated)
-        crawler.signals.connect(closed, signal=signals.spider_closed)
-        ticker = task.LoopingCall(ctx.report)
-        crawler.signals.connect(lambda: ticker.start(progress_interval, now=True), signal=signals.engine_started)
-        crawler.signals.connect(lambda: ticker.running and ticker.stop(), signal=signals.engine_stopped)
+        crawler.signals.connect(closed, signal=signals.spider_closed, weak=False)
+        ticker: dict = {}
+
+        def engine_started():
+            from twisted.internet import task    # LoopingCall binds the reactor: only once it is installed
+            ticker["call"] = task.LoopingCall(ctx.report)
+            ticker["call"].start(progress_interval, now=True)
+
+        def engine_stopped():
+            call = ticker.get("call")
+            if call is not None and call.running:
+                call.stop()
+        crawler.signals.connect(engine_started, signal=signals.engine_started, weak=False)
+        crawler.signals.connect(engine_stopped, signal=signals.engine_stopped, weak=False)
         process.crawl(crawler, site=site, ctx=ctx)
         process.start()
     except BaseException:
@@ -126,6 +136,9 @@ def main(argv: list[str] | None = None) -> int:
         run = run_crawl(args.site_id, args.store, args.run_id, args.jobdir, trigger=args.trigger,
                         sites_dir=Path(args.sites_dir) if args.sites_dir else None)
     except CrawlError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.json:

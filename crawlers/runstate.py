@@ -248,6 +248,12 @@ class RunContext:
                 log.exception("closing the store failed")
         self._executor.shutdown(wait=True)
 
+    def __deepcopy__(self, memo):
+        return self      # Scrapy deep-copies settings; the run context is shared, never copied
+
+    def __copy__(self):
+        return self
+
     @classmethod
     def of(cls, crawler) -> "RunContext":
         ctx = crawler.settings.get("INTERDICT_RUN_CONTEXT")
