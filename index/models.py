@@ -21,7 +21,9 @@ LISTING_TYPES = ("substance_offer", "information", "paraphernalia", "harm_reduct
 # Review workflow (issue 6): new -> claimed -> confirmed | dismissed | escalated;
 # confirmed -> removed | still_online; an admin may reopen any (-> new).
 REVIEW_STATUSES = ("new", "claimed", "confirmed", "dismissed", "escalated", "removed", "still_online")
-RUN_STATUSES = ("scheduled", "running", "succeeded", "failed", "aborted", "skipped-overlap", "degraded")
+# skipped-misfire: a scheduled slot the scheduler missed by more than its misfire grace time (it was down).
+RUN_STATUSES = ("scheduled", "running", "succeeded", "failed", "aborted", "skipped-overlap", "skipped-misfire",
+                "degraded")
 
 
 def utcnow() -> datetime:
@@ -43,6 +45,7 @@ class SubstanceHit(_Model):
     start: int
     end: int
     via: Literal["name", "synonym", "slang", "cas", "fuzzy", "translation"] = "name"
+    value: str = ""          # the normalised form that matched ("fentanyl" for "f3nt@nyl")
     rule: str = ""
     confidence: float = 1.0
 

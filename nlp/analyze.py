@@ -1,0 +1,130 @@
+"""Streaming analysis: listings in, analyses out, in order, in constant memory.
+
+`Analyzer.analyze_records` implements the stable CLI contract (`interdict analyze`): one result dict
+per input record, an error dict in place of a bad record. `Analyzer.analyze_listings` fills
+`Listing.analysis` for the crawler pipeline. Both feed nlp.pipe in bounded batches.
+"""
+from __future__ import annotations
+
+from itertools import islice
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from index.models import Analysis, Listing
+from nlp.pipeline import build_nlp
+
+FIELDS = ("title", "description")
+FIELD_SEP = "\n\n"
+
+
+class RecordError(ValueError):
+    """A record that cannot be analysed; the message names the field."""
+
+
+def validate_record(rec: Any) -> dict:
+    """Check one parsed JSON record against the contract: `id` and at least one of title/description."""
+    if not isinstance(rec, dict):
+        raise RecordError(f"expected a JSON object, got {type(rec).__name__}")
+    if "id" not in rec or rec["id"] is None or isinstance(rec["id"], (dict, list, bool)):
+        raise RecordError("field 'id': missing or not a string/number")
+    present = [f for f in FIELDS if rec.get(f) is not None]
+    if not present:
+        raise RecordError("needs at least one of 'title' or 'description'")
+    for f in present:
+        if not isinstance(rec[f], str):
+            raise RecordError(f"field {f!r}: expected a string, got {type(rec[f]).__name__}")
+    return rec
+
+
+class Analyzer:
+    """Owns one pipeline; reuse it (building loads the lexicon)."""
+
+    def __init__(self, nlp: Language | None = None, config_path: str | Path | None = None,
+                 batch_size: int | None = None):
+        self.nlp = nlp or build_nlp(config_path)
+        self.batch_size = batch_size or getattr(self.nlp, "batch_size", 128) or 128
+
+    def make_doc(self, title: str, description: str) -> Doc:
+        parts, spans, pos = [], [], 0
+        for name, text in (("title", title or ""), ("description", description or "")):
+            if not text:
+                continue
+            if parts:
+                parts.append(FIELD_SEP)
+                pos += len(FIELD_SEP)
+            parts.append(text)
+            spans.append((name, pos, pos + len(text)))
+            pos += len(text)
+        doc = self.nlp.make_doc("".join(parts))
+        doc.user_data["fields"] = spans
+        return doc
+
+    def analyze_text(self, title: str = "", description: str = "") -> Analysis:
+        return self._run([self.make_doc(title, description)])[0]
+
+    def _run(self, docs: list[Doc]) -> list[Analysis]:
+        return [d._.analysis for d in self.nlp.pipe(docs, batch_size=self.batch_size)]
+
+    def analyze_records(self, records: Iterable[Any]) -> Iterator[dict]:
+        """One contract dict per record, in order. A record may be an Exception (a line that did not
+        parse); it and any record failing `validate_record` yield {"id": null, "error": ...}.
+        Records are numbered from 1 in error messages (the input line)."""
+        it = iter(enumerate(records, start=1))
+        while True:
+            chunk = list(islice(it, self.batch_size))
+            if not chunk:
+                return
+            slots: list[dict | None] = []
+            docs: list[Doc] = []
+            for n, rec in chunk:
+                try:
+                    if isinstance(rec, Exception):
+                        raise RecordError(str(rec))
+                    validate_record(rec)
+                except RecordError as exc:
+                    slots.append({"id": None, "error": f"line {n}: {exc}"})
+                    continue
+                docs.append(self.make_doc(rec.get("title") or "", rec.get("description") or ""))
+                slots.append({"id": rec["id"]})
+            results = iter(self._run(docs))
+            for slot in slots:
+                if "error" in slot:
+                    yield slot
+                else:
+                    yield contract_dict(slot["id"], next(results))
+
+    def analyze_listings(self, listings: Iterable[Listing], batch_size: int | None = None) -> Iterator[Listing]:
+        """The same listings, in order, with `.analysis` filled."""
+        size = batch_size or self.batch_size
+        it = iter(listings)
+        while True:
+            chunk = list(islice(it, size))
+            if not chunk:
+                return
+            docs = [self.make_doc(x.title, x.description) for x in chunk]
+            for listing, analysis in zip(chunk, self._run(docs)):
+                listing.analysis = analysis
+                yield listing
+
+
+def contract_dict(id_: Any, a: Analysis) -> dict:
+    """The CLI contract's output object (issue 3, section 4), plus rule/confidence/value per hit."""
+    return {
+        "id": id_,
+        "flagged": a.flagged,
+        "risk": a.risk,
+        "listing_type": a.listing_type,
+        "substances": [
+            {"canonical": h.canonical, "class": h.cls, "cas": list(h.cas), "controls": list(h.controls),
+             "matched": h.matched, "field": h.field, "start": h.start, "end": h.end, "via": h.via,
+             "value": h.value, "rule": h.rule, "confidence": h.confidence}
+            for h in a.substances],
+        "signals": [
+            {"type": s.type, "value": s.value, "field": s.field, "start": s.start, "end": s.end,
+             "rule": s.rule, "confidence": s.confidence}
+            for s in a.signals],
+        "explanation": list(a.explanation),
+    }

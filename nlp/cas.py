@@ -1,0 +1,36 @@
+"""CAS Registry Numbers: B2B precursor offers often name nothing but "CAS 125541-22-2".
+
+A CAS number is extracted only when its check digit verifies (nlp.kb.cas_valid), then mapped through
+the knowledge base. Valid numbers the knowledge base does not know are returned separately so the
+analysis can mention them without inventing a substance.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from nlp.kb import KnowledgeBase, cas_valid
+from nlp.normalize import Normalized
+
+CAS_RE = re.compile(r"(?<![\d-])\b(\d{2,7})-(\d{2})-(\d)\b(?![\d-])")
+
+
+@dataclass(slots=True)
+class CasHit:
+    cas: str
+    substance_id: str | None     # None: valid checksum, not in the knowledge base
+    start: int                   # offsets into the normalised text
+    end: int
+
+
+def find_cas(norm: Normalized, kb: KnowledgeBase) -> list[CasHit]:
+    """Checksum-valid CAS numbers in the normalised text (fullwidth digits are already ASCII there)."""
+    text = norm.text
+    if "-" not in text:
+        return []
+    out = []
+    for m in CAS_RE.finditer(text):
+        cas = m.group(0)
+        if cas_valid(cas):
+            out.append(CasHit(cas, kb.by_cas.get(cas), m.start(), m.end()))
+    return out

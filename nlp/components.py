@@ -1,0 +1,237 @@
+"""The registered spaCy components of the detection pipeline (assembled from config/nlp.cfg).
+
+A listing is one Doc: its fields (title, description) are joined with a blank line and their spans
+are kept in ``doc.user_data["fields"]``; every hit reports offsets into its own field's original text.
+
+    interdict_normalizer   fold each field (nlp.normalize), keep the offset maps
+    interdict_substances   lexicon + CAS matching, ambiguity resolved by context, ranked by importance
+    interdict_signals      vendor signals (nlp.signals) per field
+    interdict_listing_type offer / information / paraphernalia / harm_reduction / other
+    interdict_risk         score and flag by config/scoring.yaml -> doc._.analysis (index.models.Analysis)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from index.models import Analysis, Signal, SubstanceHit
+from nlp.cas import CasHit, find_cas
+from nlp.context import ContextRules
+from nlp.kb import load_kb
+from nlp.listing_type import ListingTypeRules
+from nlp.matcher import Candidate, SubstanceMatcher
+from nlp.normalize import Normalized, fold, normalize
+from nlp.risk import ScoringConfig, score
+
+ROOT = Path(__file__).resolve().parent.parent
+FIELD_WEIGHT = {"title": 3.0, "description": 1.0}
+
+if not Doc.has_extension("fields"):
+    Doc.set_extension("fields", default=None)
+if not Doc.has_extension("substances"):
+    Doc.set_extension("substances", default=None)
+if not Doc.has_extension("signals"):
+    Doc.set_extension("signals", default=None)
+if not Doc.has_extension("listing_type"):
+    Doc.set_extension("listing_type", default=None)
+if not Doc.has_extension("analysis"):
+    Doc.set_extension("analysis", default=None)
+
+
+@dataclass
+class FieldView:
+    """One field of the listing as the components see it."""
+    name: str
+    offset: int                    # where the field starts in doc.text
+    text: str                      # original field text (what offsets index)
+    norm: Normalized
+    toks: list = field(default_factory=list)
+    candidates: list[Candidate] = field(default_factory=list)
+    cas: list[CasHit] = field(default_factory=list)
+    quantity: str | None = None
+
+
+@dataclass
+class Substances:
+    """Output of interdict_substances: one hit per substance, most important first."""
+    hits: list[SubstanceHit]
+    ids: list[str]
+    notes: list[str]               # ambiguity decisions, for the explanation
+    fields: set[str] = field(default_factory=set)   # fields with at least one accepted hit
+
+
+def _path(p: str | None) -> Path | None:
+    if not p:
+        return None
+    q = Path(p)
+    return q if q.is_absolute() else ROOT / q
+
+
+def _fields(doc: Doc) -> list[tuple[str, int, int]]:
+    spans = doc.user_data.get("fields")
+    return spans if spans else [("title", 0, len(doc.text))]
+
+
+@Language.factory("interdict_normalizer", default_config={"max_field_chars": 200000})
+def make_normalizer(nlp: Language, name: str, max_field_chars: int):
+    def normalizer(doc: Doc) -> Doc:
+        views = []
+        for fname, start, end in _fields(doc):
+            text = doc.text[start:end]
+            if len(text) > max_field_chars:     # hostile size: analyse a bounded prefix, offsets stay valid
+                text = text[:max_field_chars]
+                doc.user_data.setdefault("notes", []).append(
+                    f"{fname} analysed up to {max_field_chars} characters")
+            views.append(FieldView(fname, start, text, normalize(text)))
+        doc._.fields = views
+        return doc
+    return normalizer
+
+
+class SubstanceComponent:
+    """Lexicon and CAS matching with context disambiguation and importance ranking."""
+
+    def __init__(self, kb_path: str | None, context_path: str | None, fuzzy: bool, fuzzy_min_len: int):
+        self.kb = load_kb(_path(kb_path))
+        self.matcher = SubstanceMatcher(self.kb.forms, fuzzy=fuzzy, fuzzy_min_len=fuzzy_min_len)
+        self.context = ContextRules.load(_path(context_path))
+
+    def __call__(self, doc: Doc) -> Doc:
+        views: list[FieldView] = doc._.fields
+        for v in views:
+            v.candidates, v.toks = self.matcher.find(v.norm)
+            v.cas = find_cas(v.norm, self.kb)
+            v.quantity = self.context.market_context([v.norm.text]) if v.norm.text else None
+        doc._.substances = self.resolve(views)
+        return doc
+
+    def resolve(self, views: list[FieldView]) -> Substances:
+        notes: list[str] = []
+        strong = any(not c.form.ambiguous and c.how != "fuzzy" for v in views for c in v.candidates) \
+            or any(h.substance_id for v in views for h in v.cas)
+        norm_texts = [v.norm.text for v in views]
+        market = None if strong else self.context.market_context(norm_texts)
+        topic = None
+        accepted: list[tuple[FieldView, str, SubstanceHit, float, int]] = []
+        for v in views:
+            for c in v.candidates:
+                conf = c.confidence
+                rule = f"lexicon.{c.how}"
+                if c.form.ambiguous or c.how == "fuzzy":
+                    surface = v.text[slice(*v.norm.span(c.start, c.end))]
+                    key = fold(c.form.surface).strip()
+                    if c.form.ambiguous and self._modifies_strong(v, c):
+                        continue          # "fentanyl powder", "crystal meth", "mdma crystal": a modifier
+                    neg = c.tok_start >= 0 and self.context.collocation(key, v.toks, c.tok_start, c.tok_end)
+                    if neg:
+                        notes.append(f"{surface!r} not read as {self._canon(c)}: next to {neg!r}")
+                        continue
+                    if not strong:
+                        if topic is None:
+                            topic = self.context.negative_topic(norm_texts) or ""
+                        if topic or not market:
+                            why = f"listing is about {topic!r}" if topic else "no drug context"
+                            notes.append(f"{surface!r} not read as {self._canon(c)}: {why}")
+                            continue
+                    conf = round(conf * 0.85, 3)
+                    rule += "+context"
+                accepted.append((v, c.form.substance_id, self._hit(v, c, conf, rule), conf, c.start))
+            for h in v.cas:
+                if h.substance_id is None:
+                    notes.append(f"CAS {h.cas} (valid checksum) is not in the knowledge base")
+                    continue
+                a, b = v.norm.span(h.start, h.end)
+                sub = self.kb.substances[h.substance_id]
+                hit = SubstanceHit(canonical=sub.canonical, cls=sub.cls, cas=list(sub.cas),
+                                   controls=list(sub.controls), matched=v.text[a:b], field=v.name,
+                                   start=a, end=b, via="cas", value=h.cas, rule="cas.checksum",
+                                   confidence=1.0)
+                accepted.append((v, h.substance_id, hit, 1.0, h.start))
+        # rank: weighted mentions (title counts more), best confidence, earliest position
+        agg: dict[str, list] = {}
+        for order, (v, sid, hit, conf, pos) in enumerate(accepted):
+            w = FIELD_WEIGHT.get(v.name, 1.0) * conf
+            if sid not in agg:
+                agg[sid] = [0.0, order, hit]
+            agg[sid][0] += w
+            if hit.confidence > agg[sid][2].confidence and hit.field == agg[sid][2].field:
+                agg[sid][2] = hit
+        ranked = sorted(agg.items(), key=lambda kv: (-kv[1][0], kv[1][1]))
+        return Substances([r[1][2] for r in ranked], [r[0] for r in ranked], notes,
+                          {a[0].name for a in accepted})
+
+    def _modifies_strong(self, v: FieldView, c: Candidate) -> bool:
+        """An ambiguous word right next to an unambiguous substance name describes that substance."""
+        if c.tok_start < 0:
+            return False
+        w = self.context.window
+        for o in v.candidates:
+            if o is c or o.form.ambiguous or o.tok_start < 0:
+                continue
+            if o.tok_start - w <= c.tok_start < o.tok_end + w:
+                return True
+        return False
+
+    def _canon(self, c: Candidate) -> str:
+        return self.kb.substances[c.form.substance_id].canonical
+
+    def _hit(self, v: FieldView, c: Candidate, conf: float, rule: str) -> SubstanceHit:
+        sub = self.kb.substances[c.form.substance_id]
+        a, b = v.norm.span(c.start, c.end)
+        via = "fuzzy" if c.how == "fuzzy" else c.form.via
+        return SubstanceHit(canonical=sub.canonical, cls=sub.cls, cas=list(sub.cas),
+                            controls=list(sub.controls), matched=v.text[a:b], field=v.name, start=a,
+                            end=b, via=via, value=fold(c.form.surface).strip(), rule=rule,
+                            confidence=conf)
+
+
+@Language.factory("interdict_substances", default_config={
+    "kb_path": None, "context_path": None, "fuzzy": True, "fuzzy_min_len": 8})
+def make_substances(nlp: Language, name: str, kb_path: str | None, context_path: str | None,
+                    fuzzy: bool, fuzzy_min_len: int):
+    return SubstanceComponent(kb_path, context_path, fuzzy, fuzzy_min_len)
+
+
+@Language.factory("interdict_signals", default_config={})
+def make_signals(nlp: Language, name: str):
+    from nlp.signals import extract_signals
+
+    def signals(doc: Doc) -> Doc:
+        out: list[Signal] = []
+        for v in doc._.fields:
+            out.extend(extract_signals(v.text, v.name))
+        doc._.signals = out
+        return doc
+    return signals
+
+
+@Language.factory("interdict_listing_type", default_config={"rules_path": None})
+def make_listing_type(nlp: Language, name: str, rules_path: str | None):
+    rules = ListingTypeRules.load(_path(rules_path))
+
+    def listing_type(doc: Doc) -> Doc:
+        subs: Substances = doc._.substances
+        fields = [(v.name, v.norm.text, v.name in subs.fields, bool(v.quantity)) for v in doc._.fields]
+        doc._.listing_type = rules.classify(fields)
+        return doc
+    return listing_type
+
+
+@Language.factory("interdict_risk", default_config={"scoring_path": None})
+def make_risk(nlp: Language, name: str, scoring_path: str | None):
+    cfg = ScoringConfig.load(_path(scoring_path))
+
+    def risk(doc: Doc) -> Doc:
+        subs: Substances = doc._.substances
+        ltype, reason = doc._.listing_type
+        verdict = score(ltype, subs.hits, subs.ids, doc._.signals or [], cfg)
+        explanation = verdict.explanation + [f"listing type {ltype}: {reason}"] + subs.notes \
+            + doc.user_data.get("notes", [])
+        doc._.analysis = Analysis(flagged=verdict.flagged, risk=verdict.risk, listing_type=ltype,
+                                  substances=subs.hits, signals=doc._.signals or [],
+                                  explanation=explanation)
+        return doc
+    return risk

@@ -1,0 +1,89 @@
+"""Context disambiguation: does this "ice" / "snow" / "speed" / "molly" mean a drug here?
+
+An ambiguous surface form (marked in the lexicon) counts only when the listing reads like a drug
+offer (another, unambiguous substance; a quantity, unit or price; market words like "pure", "uncut",
+"stealth") and no negative collocation sits next to it ("ice cream", "snow tires", "high speed",
+"speed boat"). Fuzzy (misspelt) matches need the same drug context. Rules are data:
+nlp/data/context.yaml.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from nlp.normalize import fold
+
+DEFAULT_PATH = Path(__file__).parent / "data" / "context.yaml"
+
+
+def _phrase_regex(words) -> re.Pattern | None:
+    folded = sorted({fold(str(w)).strip() for w in words if str(w).strip()}, key=len, reverse=True)
+    if not folded:
+        return None
+    return re.compile(r"(?<![^\W_])(?:" + "|".join(re.escape(w) for w in folded) + r")(?![^\W_])")
+
+
+@dataclass
+class ContextRules:
+    drug_words: re.Pattern | None
+    quantity: re.Pattern
+    negative: dict[str, frozenset[str]]
+    window: int
+    negative_topics: re.Pattern | None
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> "ContextRules":
+        p = Path(path) if path else DEFAULT_PATH
+        try:
+            data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ValueError(f"{p}: cannot read context rules ({exc})") from None
+        negative = {fold(str(k)).strip() if k != "*" else "*": frozenset(fold(str(w)).strip() for w in v or ())
+                    for k, v in (data.get("negative") or {}).items()}
+        return cls(
+            drug_words=_phrase_regex(data.get("drug_words") or ()),
+            quantity=re.compile(data.get("quantity_pattern") or r"$^", re.IGNORECASE),
+            negative=negative,
+            window=int(data.get("window", 2)),
+            negative_topics=_phrase_regex(data.get("negative_topics") or ()),
+        )
+
+    def market_context(self, norm_texts: list[str]) -> str | None:
+        """The first quantity/price or market word found in the listing's normalised fields, else None."""
+        for t in norm_texts:
+            m = self.quantity.search(t)
+            if m:
+                return m.group(0)
+        if self.drug_words is not None:
+            for t in norm_texts:
+                m = self.drug_words.search(t)
+                if m:
+                    return m.group(0)
+        return None
+
+    def negative_topic(self, norm_texts: list[str]) -> str | None:
+        if self.negative_topics is None:
+            return None
+        for t in norm_texts:
+            m = self.negative_topics.search(t)
+            if m:
+                return m.group(0)
+        return None
+
+    def collocation(self, form_key: str, toks: list, i: int, j: int) -> str | None:
+        """A negative neighbour of tokens [i, j) (e.g. "cream" after "ice"), else None."""
+        specific = self.negative.get(form_key, frozenset())
+        generic = self.negative.get("*", frozenset())
+        lo, hi = max(0, i - self.window), min(len(toks), j + self.window)
+        for k in range(lo, hi):
+            if i <= k < j:
+                continue
+            w = toks[k][0]
+            if w in specific or w in generic:
+                return w
+            if w.endswith("s") and (w[:-1] in specific or w[:-1] in generic):
+                return w
+        return None

@@ -1,0 +1,158 @@
+"""Risk score 0-100 and the flagging policy, both configured in config/scoring.yaml.
+
+The policy (documented in that file and nlp/README.md) decides `flagged`; the score orders the review
+queue. Every factor that contributed is returned as a human-readable explanation line, because a
+reviewer must be able to see why a listing was flagged before sending a takedown notice.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from index.models import Signal, SubstanceHit
+
+DEFAULT_PATH = Path(__file__).resolve().parent.parent / "config" / "scoring.yaml"
+
+# Strictest first: the level of a substance is the first that applies.
+LEVELS = ("un_controlled", "watch_precursor", "nps", "us_csa", "table_i", "table_ii", "uncontrolled")
+
+
+@dataclass
+class ScoringConfig:
+    policy: dict
+    base: dict[str, float]
+    listing_type_factor: dict[str, float]
+    signals: dict[str, float]
+    risk_signal_types: frozenset[str]
+    signals_cap: float = 30
+    extra_substance: float = 3
+    extra_substance_cap: float = 9
+    flagged_min: int = 60
+    watch_precursors: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> "ScoringConfig":
+        p = Path(path) if path else DEFAULT_PATH
+        try:
+            data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ValueError(f"{p}: cannot read scoring config ({exc})") from None
+        for key in ("policy", "base", "listing_type_factor", "signals"):
+            if not isinstance(data.get(key), dict):
+                raise ValueError(f"{p}: {key}: missing or not a mapping")
+        missing = [lv for lv in LEVELS if lv not in data["base"]]
+        if missing:
+            raise ValueError(f"{p}: base: missing levels {', '.join(missing)}")
+        policy = data["policy"]
+        return cls(
+            policy=policy,
+            base={k: float(v) for k, v in data["base"].items()},
+            listing_type_factor={k: float(v) for k, v in data["listing_type_factor"].items()},
+            signals={k: float(v) for k, v in data["signals"].items()},
+            risk_signal_types=frozenset(data.get("risk_signal_types") or ()),
+            signals_cap=float(data.get("signals_cap", 30)),
+            extra_substance=float(data.get("extra_substance", 3)),
+            extra_substance_cap=float(data.get("extra_substance_cap", 9)),
+            flagged_min=int(data.get("flagged_min", 60)),
+            watch_precursors=frozenset(str(x) for x in policy.get("watch_precursors") or ()),
+        )
+
+
+def control_level(substance_id: str, controls, cfg: ScoringConfig) -> str:
+    """The strictest policy level that applies to one substance."""
+    c = set(controls)
+    if any(x.startswith(("UN-1961", "UN-1971")) for x in c):
+        return "un_controlled"
+    if substance_id in cfg.watch_precursors or "INCB SSL" in c:
+        return "watch_precursor"
+    if "NPS" in c:
+        return "nps"
+    if any(x.startswith("US-CSA") for x in c):
+        return "us_csa"
+    if "UN-1988 Table I" in c or "US List I" in c:
+        return "table_i"
+    if "UN-1988 Table II" in c or "US List II" in c:
+        return "table_ii"
+    return "uncontrolled"
+
+
+@dataclass
+class Verdict:
+    flagged: bool
+    risk: int
+    explanation: list[str]
+
+
+def score(listing_type: str, substances: list[SubstanceHit], substance_ids: list[str],
+          signals: list[Signal], cfg: ScoringConfig) -> Verdict:
+    """Apply the policy to one listing's analysis parts (substances ordered by importance)."""
+    pol = cfg.policy
+    expl: list[str] = []
+    sig_types = sorted({s.type for s in signals})
+    risk_sigs = [t for t in sig_types if t in cfg.risk_signal_types]
+    n_risk = len(risk_sigs)
+
+    # strictest substance decides the base
+    best_level, best_hit = "uncontrolled", None
+    for hit, sid in zip(substances, substance_ids):
+        lv = control_level(sid, hit.controls, cfg)
+        if best_hit is None or LEVELS.index(lv) < LEVELS.index(best_level):
+            best_level, best_hit = lv, hit
+
+    offer = listing_type == "substance_offer"
+    flagged, rule = False, ""
+    if offer and best_hit is not None:
+        if best_level == "un_controlled" and pol.get("flag_un_controlled", True):
+            flagged, rule = True, "offer of a substance under UN-1961/1971 control"
+        elif best_level == "watch_precursor" and pol.get("flag_watch_precursors", True):
+            flagged, rule = True, "fentanyl/nitazene or special-surveillance designer precursor"
+        elif best_level == "nps" and pol.get("flag_nps", True):
+            flagged, rule = True, "offer of a new psychoactive substance"
+        elif best_level == "us_csa" and pol.get("flag_us_csa", True):
+            flagged, rule = True, "offer of a US-CSA controlled substance"
+        elif best_level == "table_i" and n_risk >= int(pol.get("table_i_min_signals", 1)):
+            flagged, rule = True, f"UN-1988 Table I precursor with risk signals ({', '.join(risk_sigs)})"
+        elif best_level == "table_ii" and n_risk >= int(pol.get("table_ii_min_signals", 2)):
+            flagged, rule = True, f"UN-1988 Table II chemical with risk signals ({', '.join(risk_sigs)})"
+
+    if best_hit is None:
+        base = 0.0
+        expl.append("no substance recognised")
+    else:
+        base = cfg.base[best_level]
+        ctrl = ", ".join(best_hit.controls) or "no international control"
+        expl.append(f"+{base:g} {best_hit.canonical} ({best_hit.cls}; {ctrl}) matched "
+                    f"{best_hit.matched!r} in {best_hit.field} via {best_hit.via}")
+    factor = cfg.listing_type_factor.get(listing_type, 1.0)
+    total = base * factor
+    if factor != 1.0 and best_hit is not None:
+        expl.append(f"x{factor:g} listing type {listing_type} (not a substance offer)")
+    if len(substances) > 1 and offer:
+        extra = min(cfg.extra_substance * (len(substances) - 1), cfg.extra_substance_cap)
+        total += extra
+        expl.append(f"+{extra:g} {len(substances) - 1} more substance(s) offered")
+    sig_total = 0.0
+    for t in sig_types:
+        w = cfg.signals.get(t, 0.0)
+        if w:
+            sig_total += w
+            first = next(s for s in signals if s.type == t)
+            expl.append(f"+{w:g} signal {t}: {first.value!r} in {first.field}")
+    if sig_total > cfg.signals_cap:
+        expl.append(f"signals capped at {cfg.signals_cap:g}")
+        sig_total = cfg.signals_cap
+    total += sig_total
+    if flagged:
+        expl.insert(0, f"FLAGGED: {rule}")
+        total = max(total, cfg.flagged_min)
+    elif best_hit is not None and not offer:
+        expl.insert(0, f"not flagged: {listing_type} is not a substance offer")
+    elif best_level in ("table_i", "table_ii") and best_hit is not None:
+        need = pol.get("table_i_min_signals" if best_level == "table_i" else "table_ii_min_signals")
+        expl.insert(0, f"recorded, not flagged: {best_level.replace('_', ' ')} chemical with "
+                       f"{n_risk} risk signal(s) (policy needs {need})")
+    elif best_hit is not None:
+        expl.insert(0, f"recorded, not flagged: {best_hit.canonical} is not under the flagged controls")
+    return Verdict(flagged, int(max(0, min(100, round(total)))), expl)
