@@ -104,7 +104,8 @@ class SubstanceComponent:
         for v in views:
             v.candidates, v.toks = self.matcher.find(v.norm)
             v.cas = find_cas(v.norm, self.kb)
-            v.quantity = self.context.market_context([v.norm.text]) if v.norm.text else None
+            m = self.context.quantity.search(v.norm.text) if v.norm.text else None
+            v.quantity = m.group(0) if m else None
         doc._.substances = self.resolve(views)
         return doc
 

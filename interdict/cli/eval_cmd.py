@@ -1,0 +1,52 @@
+"""`interdict eval agora FILE`: detection quality on Agora 2014 titles (flag P/R/F1, class and
+substance accuracy, the misses). The category mapping is nlp/data/agora_mapping.yaml."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    ev = typer.Typer(help="Measure detection quality on labelled data.", no_args_is_help=True)
+    app.add_typer(ev, name="eval")
+
+    @ev.command("agora")
+    def agora(
+        path: Path = typer.Argument(..., help="Agora CSV (id,vendor,title,cat,subcat,subsubcat,...)."),
+        misses: int = typer.Option(40, "--misses", "-n", min=0, help="How many misses of each kind to print."),
+        fields: str = typer.Option("title", "--fields", help="Fields to analyse: title or title,description."),
+        as_json: bool = typer.Option(False, "--json", help="Print the figures as one JSON object."),
+        config: Path = typer.Option(None, "--config", help="Pipeline config (default config/nlp.cfg)."),
+    ) -> None:
+        """Flag precision/recall/F1 (Drugs/* against non-drug categories), class and substance accuracy."""
+        from interdict.cli import fail
+        from nlp.analyze import Analyzer
+        from nlp.evaluate import EvalError, evaluate
+
+        wanted = tuple(f.strip() for f in fields.split(",") if f.strip())
+        bad = [f for f in wanted if f not in ("title", "description")]
+        if bad or not wanted:
+            raise fail(f"--fields: unknown field(s) {', '.join(bad) or '(none)'}; use title and/or description")
+        try:
+            report = evaluate(path, Analyzer(config_path=config), fields=wanted)
+        except (EvalError, ValueError, OSError) as exc:
+            raise fail(str(exc))
+        s = report.summary()
+        if as_json:
+            typer.echo(json.dumps(s))
+            return
+        f = s["flag"]
+        typer.echo(f"rows {s['rows']} (scored {s['scored']}), fields: {','.join(wanted)}")
+        typer.echo(f"flag      precision {f['precision']:.4f}  recall {f['recall']:.4f}  F1 {f['f1']:.4f}"
+                   f"   (tp {f['tp']} fp {f['fp']} fn {f['fn']} tn {f['tn']})")
+        typer.echo(f"class     accuracy  {s['class_accuracy']:.4f}  over {s['class_scored']} rows")
+        typer.echo(f"substance accuracy  {s['substance_accuracy']:.4f}  over {s['substance_scored']} rows")
+        for kind in ("false_negative", "false_positive", "wrong_class", "wrong_substance"):
+            ms = [m for m in report.misses if m.kind == kind]
+            if not ms or not misses:
+                continue
+            typer.echo(f"\n{kind} ({len(ms)}), first {min(misses, len(ms))}:")
+            for m in ms[:misses]:
+                typer.echo(f"  [{m.category}] {m.title!r}: expected {m.expected}, got {m.got}")
