@@ -1,0 +1,72 @@
+"""Health monitors, Spidermon-style: after each crawl, every monitor looks at the run (and the site's recent
+history) and either passes (None) or returns the reason the run is `degraded`.
+
+A monitor is one small function `(run, history, limits) -> str | None`, registered in MONITORS. Only runs
+that finished on their own (`succeeded`) are judged; failed/aborted runs already say what went wrong.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from statistics import median
+from typing import Callable
+
+from index.models import CrawlRun
+
+# History statuses that describe a completed crawl of the site (what "usually" means).
+COMPLETED = ("succeeded", "degraded")
+
+
+@dataclass(frozen=True)
+class HealthLimits:
+    max_error_rate: float = 0.2   # errors / (pages + errors) above this is degraded
+    history_runs: int = 5         # completed runs looked at for "this site usually has hits"
+
+
+def error_total(run: CrawlRun) -> int:
+    return int(sum(run.errors.values()))
+
+
+def error_rate(run: CrawlRun) -> float:
+    """Share of the run's fetches that ended in an error: errors / (pages fetched + errors)."""
+    errors = error_total(run)
+    attempts = int(run.counts.get("pages", 0)) + errors
+    return errors / attempts if attempts else 0.0
+
+
+def zero_items(run: CrawlRun, history: list[CrawlRun], limits: HealthLimits) -> str | None:
+    """A crawl that extracted nothing usually means the site changed its markup or blocked us."""
+    if int(run.counts.get("items", 0)) == 0:
+        return f"zero items extracted ({int(run.counts.get('pages', 0))} pages fetched)"
+    return None
+
+
+def high_error_rate(run: CrawlRun, history: list[CrawlRun], limits: HealthLimits) -> str | None:
+    rate = error_rate(run)
+    if rate > limits.max_error_rate:
+        top = ", ".join(f"{k}={v}" for k, v in sorted(run.errors.items(), key=lambda kv: -kv[1])[:3])
+        return f"error rate {rate:.0%} above threshold {limits.max_error_rate:.0%} ({top})"
+    return None
+
+
+def hits_vanished(run: CrawlRun, history: list[CrawlRun], limits: HealthLimits) -> str | None:
+    """Zero flagged listings on a site whose recent runs usually had some: a silent failure (selectors,
+    login, lexicon) rather than a clean platform."""
+    if int(run.counts.get("flagged", 0)) > 0:
+        return None
+    previous = [r for r in history if r.id != run.id and r.status in COMPLETED][: limits.history_runs]
+    if not previous:
+        return None
+    usual = median(int(r.counts.get("flagged", 0)) for r in previous)
+    if usual > 0:
+        return f"zero flagged listings; the last {len(previous)} runs had a median of {usual:g}"
+    return None
+
+
+Monitor = Callable[[CrawlRun, list[CrawlRun], HealthLimits], "str | None"]
+MONITORS: list[Monitor] = [zero_items, high_error_rate, hits_vanished]
+
+
+def check(run: CrawlRun, history: list[CrawlRun], limits: HealthLimits,
+          monitors: list[Monitor] | None = None) -> list[str]:
+    """Reasons the run is degraded ([] = healthy). History: the site's earlier runs, most recent first."""
+    return [reason for m in (monitors or MONITORS) if (reason := m(run, history, limits))]

@@ -1,0 +1,88 @@
+"""One exclusive lock per site (and one for the service), as flock()ed files under <data_dir>/scheduler/locks.
+
+Why file locks: the kernel releases them when the holder dies, even by kill -9, so a crashed scheduler
+never leaves a site locked, and a lock that is free while a run is still marked `running` proves that run
+is stale. The crawl subprocess inherits the lock's descriptor, so the lock is held until both the
+scheduler *and* its crawl are gone: an orphaned crawl still finishing keeps a new one from starting.
+The file holds who took it (pid, host, run id, since) so an overlap can say what it overlapped with.
+Limit: host-local. Several scheduler hosts on one PostgreSQL job store need a shared lock instead.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import socket
+from datetime import datetime, timezone
+from pathlib import Path
+
+_SAFE = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+class SiteLock:
+    """Non-blocking exclusive lock `name` in `directory`. Use `acquire()`/`release()` or `with`."""
+
+    def __init__(self, directory: Path, name: str):
+        if not _SAFE.match(name):
+            raise ValueError(f"lock name {name!r} must be letters, digits, '.', '_' or '-'")
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = directory / f"{name}.lock"
+        self.fd: int | None = None
+
+    def acquire(self, **holder) -> bool:
+        """Take the lock if free; record the holder. False if someone else holds it."""
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        info = {"pid": os.getpid(), "host": socket.gethostname(),
+                "since": datetime.now(timezone.utc).isoformat(), **holder}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(info).encode(), 0)
+        self.fd = fd
+        return True
+
+    def update(self, **holder) -> None:
+        """Add to the holder record (e.g. the crawl's pid once it is started)."""
+        if self.fd is None:
+            return
+        info = {**self.holder(), **holder}
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, json.dumps(info).encode(), 0)
+
+    def release(self) -> None:
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
+
+    def holder(self) -> dict:
+        """Who holds (or last held) the lock; {} if never taken or unreadable."""
+        try:
+            return json.loads(self.path.read_text(encoding="utf-8") or "{}")
+        except (OSError, ValueError):
+            return {}
+
+    def is_held(self) -> bool:
+        """Whether anyone (this process included) holds it right now."""
+        if self.fd is not None:
+            return True
+        if not self.path.exists():
+            return False
+        fd = os.open(self.path, os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)   # closing drops the probe lock, if we got it
+        return False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
