@@ -218,6 +218,14 @@ class Discovery(_Strict):
         return self
 
 
+class VendorPage(_Strict):
+    """Follow the listing's vendor link once per vendor and append the profile text (PGP keys, wallets,
+    contacts) to each of the vendor's listings, so vendor signals are analysed and linkable."""
+    link: Selector
+    text: Selector = Selector(css="main", all=True)
+    max_chars: int = Field(8000, ge=100, le=100_000)
+
+
 class ItemRules(_Strict):
     """One selector per Listing field; missing fields fall back to JSON-LD / microdata (extruct).
 
@@ -236,6 +244,7 @@ class ItemRules(_Strict):
     url: Selector | None = None          # inline items: link to the listing's own page (else the page URL)
     posted_at: Selector | None = None    # parsed with dateparser into Listing.raw["posted_at"]
     extra: dict[str, Selector] = {}
+    vendor_page: VendorPage | None = None
     fallback: list[Literal["json-ld", "microdata"]] = ["json-ld", "microdata"]
     listing_id_from_url: str | None = None   # regex with one group, applied to the page URL
 
@@ -344,7 +353,7 @@ class Auth(_Strict):
     cookies_file: str | None = None
     steps: list[LoginStep] = []
     success_text: list[str] = []       # text present after a successful login (else the login failed)
-    max_relogins: int = Field(3, ge=0, le=20)
+    max_relogins: int = Field(3, ge=0, le=20)   # consecutive re-logins with no page in between -> give up
 
     @model_validator(mode="before")
     @classmethod

@@ -17,7 +17,7 @@ from scrapy.http import TextResponse
 
 from crawlers.runstate import RunContext
 from crawlers.siteconfig import SiteConfig
-from crawlers.spiders.extract import extract_fields, select_all, structured_products
+from crawlers.spiders.extract import extract_fields, select_all, select_one, structured_products
 from index.models import Evidence, Listing, listing_key, utcnow
 
 
@@ -92,8 +92,12 @@ class ListingSpider(scrapy.Spider):
         self.logged_in = site.auth.type != "login_form"
         self.login_in_progress = False
         self.relogins = 0
+        self.futile_relogins = 0
+        self.pages_since_login = 0
         self.parked: list[scrapy.Request] = []
         self.rechecked = False
+        self.vendor_profiles: dict[str, str] = {}
+        self.vendor_pending: dict[str, list[Listing]] = {}
         self.handled_statuses = sorted(set(site.removal.status_codes) | set(site.session_expiry.status_codes))
         self._cookies = self._load_cookies() if site.auth.type == "cookies" else None
 
@@ -108,7 +112,7 @@ class ListingSpider(scrapy.Spider):
 
     def make(self, url: str, kind: str, depth: int = 0, **meta: Any) -> scrapy.Request:
         site = self.site
-        m: dict[str, Any] = {"kind": kind, "depth": depth, "handle_httpstatus_list": self.handled_statuses,
+        m: dict[str, Any] = {"kind": kind, "page_depth": depth, "handle_httpstatus_list": self.handled_statuses,
                              **meta}
         if self.proxy:
             m["proxy"] = self.proxy
@@ -236,14 +240,22 @@ class ListingSpider(scrapy.Spider):
         """Park the request whose session expired, log in again (once for all parked), then retry them."""
         meta = response.meta
         original = (meta.get("redirect_urls") or [response.request.url])[0]
-        self.parked.append(self.make(original, meta["kind"], meta.get("depth", 0), dont_filter=True,
+        self.parked.append(self.make(original, meta["kind"], meta.get("page_depth", 0), dont_filter=True,
                                      **{k: meta[k] for k in ("recheck_key",) if k in meta}))
         if self.login_in_progress:
             return
-        if self.relogins >= self.site.auth.max_relogins:
-            self.ctx.error("session_expired", response.url, "max_relogins reached")
+        # Give up only on a login loop: sessions that expire again before a single page got through.
+        self.futile_relogins = self.futile_relogins + 1 if self.pages_since_login == 0 else 1
+        if self.futile_relogins > self.site.auth.max_relogins:
+            self.ctx.fatal = f"session expires right after login ({self.site.auth.max_relogins} re-logins in a row)"
+            self.ctx.error("session_expired", response.url, self.ctx.fatal)
+            parked, self.parked = self.parked, []
+            for r in parked:     # listings waiting for a vendor page still go in
+                if r.meta.get("kind") == "vendor":
+                    yield from self.vendor_pending.pop(r.url, [])
             return
         self.relogins += 1
+        self.pages_since_login = 0
         self.ctx.counts["relogins"] += 1
         yield from self.login_requests()
 
@@ -264,7 +276,11 @@ class ListingSpider(scrapy.Spider):
         if self.session_expired(response, text):
             yield from self.relogin(response)
             return
+        self.pages_since_login += 1
         kind = response.meta.get("kind", "index")
+        if kind == "vendor":
+            yield from self.parse_vendor(response, text)
+            return
         if kind in ("listing", "recheck"):
             removal = self.site.removal.matches(response.status, response.url, text)
             if removal:
@@ -281,7 +297,7 @@ class ListingSpider(scrapy.Spider):
             yield from self.parse_listing(response, text)
 
     def _follow(self, response, hrefs: Iterable[str], kind: str) -> Iterable[scrapy.Request]:
-        depth = response.meta.get("depth", 0) + 1
+        depth = response.meta.get("page_depth", 0) + 1
         for href in hrefs:
             href = href.strip()
             if not href or href.startswith(("javascript:", "mailto:", "tel:", "#")):
@@ -322,7 +338,40 @@ class ListingSpider(scrapy.Spider):
         fields.pop("url", None)
         listing = self.build(response, fields, response.url)
         if listing:
+            yield from self.with_vendor_profile(response, listing)
+
+    # ---------------------------------------------------------------------------------------- vendor pages
+
+    def with_vendor_profile(self, response, listing: Listing):
+        vp = self.site.item.vendor_page
+        hrefs = select_all(response.selector, vp.link) if vp else []
+        if not hrefs:
             yield listing
+            return
+        url = response.urljoin(hrefs[0].strip())
+        if url in self.vendor_profiles:
+            yield self.attach_profile(listing, self.vendor_profiles[url])
+        elif url in self.vendor_pending:
+            self.vendor_pending[url].append(listing)
+        else:
+            self.vendor_pending[url] = [listing]
+            yield self.make(url, "vendor", response.meta.get("page_depth", 0), dont_filter=True)
+
+    def attach_profile(self, listing: Listing, profile: str | None) -> Listing:
+        if not profile:
+            return listing
+        desc = (listing.description + "\n\nVendor profile:\n" + profile).strip()
+        return listing.model_copy(update={"description": desc})
+
+    def parse_vendor(self, response, text: str):
+        vp = self.site.item.vendor_page
+        profile = select_one(response.selector, vp.text, multiline=True) or ""
+        profile = profile[:vp.max_chars]
+        url = (response.meta.get("redirect_urls") or [response.url])[0]
+        self.vendor_profiles[url] = profile
+        for listing in self.vendor_pending.pop(url, []):
+            listing.raw["vendor_profile_url"] = url
+            yield self.attach_profile(listing, profile)
 
     def build(self, response, fields: dict, url: str) -> Listing | None:
         if not fields.get("title"):
@@ -410,6 +459,9 @@ class ListingSpider(scrapy.Spider):
         request = getattr(failure, "request", None)
         kind = classify_failure(failure)
         self.ctx.error(kind, request.url if request else None, str(failure.value)[:300])
+        if request is not None and request.meta.get("kind") == "vendor":
+            # The vendor page failed: its listings still go in, without the profile.
+            yield from self.vendor_pending.pop(request.url, [])
 
     def on_spider_error(self, failure, response, spider):
         self.ctx.error("parse_error", response.url, f"{type(failure.value).__name__}: {failure.value}")
