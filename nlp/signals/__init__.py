@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 from bisect import bisect_right
+from itertools import islice
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
@@ -38,6 +39,9 @@ class Extractor:
     generic: bool = False     # dropped when a more specific signal covers the same span
 
 
+# A real listing has a handful of contacts; thousands of "wallets" in one field is a size bomb or
+# a scraped wallet list, so each type stops after this many hits per field (and stops scanning).
+MAX_HITS_PER_TYPE = 200
 _REGISTRY: list[Extractor] = []
 _FAMILIES = ("contacts", "crypto", "pgp", "onion", "claims", "quantity")
 _loaded = False
@@ -75,7 +79,7 @@ def iter_hits(text: str, types: Iterable[str] | None = None) -> Iterator[tuple[s
             continue
         if ex.needles and not any(n in low for n in ex.needles):
             continue
-        for hit in ex.find(text):
+        for hit in islice(ex.find(text), MAX_HITS_PER_TYPE):
             yield ex.type, hit
 
 

@@ -20,7 +20,6 @@ from . import Hit, signal
 
 CLAIM_TYPES = ("customs_evasion", "stealth_shipping", "safe_delivery", "no_prescription", "research_chemical")
 _L = r"0-9A-Za-z\u00C0-\u024F\u0400-\u04FF"          # letters that form words (CJK does not)
-_START = rf"(?:(?<![{_L}])|(?![{_L}]))"               # no letter on both sides of the left edge
 _END = rf"(?:(?![{_L}])|(?<![{_L}]))"
 _JOIN = r"[\s\-]+"
 _ARTICLE = r"(?!(?:a|an|the|it)(?![A-Za-z]))"
@@ -37,7 +36,9 @@ class Phrase:
     value: str
     confidence: float
     needle: str
-    regex: re.Pattern
+    regex: re.Pattern           # runs on text.lower() (or on the text itself when case_sensitive)
+    regex_i: re.Pattern         # IGNORECASE fallback for the rare text whose lower() changes length
+    case_sensitive: bool = False
 
 
 def _config_path() -> Path:
@@ -49,7 +50,10 @@ def _words(phrase: str) -> list[str]:
     return [w for w in re.split(r"[\s\-]+", phrase.strip()) if w]
 
 
-def _phrase_regex(phrase: str, countries: str, not_followed: str) -> str:
+def _phrase_regex(phrase: str, countries: str, not_followed: str, fold: bool) -> str:
+    """Regex for one phrase. With `fold` it runs on lower-cased text without re.I, and it starts with
+    a literal character (the left word boundary is checked just after it): both keep sre on its fast
+    literal-search path, about 20x faster than an IGNORECASE pattern opening with a lookbehind."""
     parts = []
     for w in _words(phrase):
         if w == "<country>":
@@ -57,13 +61,23 @@ def _phrase_regex(phrase: str, countries: str, not_followed: str) -> str:
         elif w == "<word>":
             parts.append(rf"{_ARTICLE}(?P<word>[A-Za-z]{{2,20}})")
         else:
-            parts.append(re.escape(w))
-    return _START + _JOIN.join(parts) + _END + not_followed
+            parts.append(re.escape(w.lower() if fold else w))
+    body = _JOIN.join(parts)
+    first = phrase.strip()[0].lower() if fold else phrase.strip()[0]
+    if re.match(rf"[{_L}]", first):
+        esc = re.escape(first)
+        assert body.startswith(esc)
+        start = esc + rf"(?<![{_L}]{esc})"
+        body = body[len(esc):]
+    else:
+        start = ""                         # a CJK or symbol first character needs no boundary
+    return start + body + _END + not_followed
 
 
 def _needle(phrase: str) -> str:
-    literal = [w for w in _words(phrase) if w not in ("<country>", "<word>")]
-    return max(literal, key=len).lower()
+    """The phrase's longest word (\\w+ token, lowercase): the phrase can only match if it occurs."""
+    literal = " ".join(w for w in _words(phrase) if w not in ("<country>", "<word>"))
+    return max(re.findall(r"\w+", literal.lower()), key=len)
 
 
 def compile_claims(path: Path | None = None) -> list[Phrase]:
@@ -112,27 +126,49 @@ def compile_claims(path: Path | None = None) -> list[Phrase]:
             if stop:
                 alt = "|".join(re.escape(s) for s in sorted(stop, key=len, reverse=True))
                 not_followed = rf"(?!(?i:{_JOIN}(?:{alt})(?![{_L}])))"
-            flags = 0 if rule.get("case_sensitive") else re.I
             for phrase in phrases:
                 if not _words(phrase) or not [w for w in _words(phrase) if not w.startswith("<")]:
                     raise ClaimsConfigError(f"{where}: phrase {phrase!r} has no literal word")
                 for ph in re.findall(r"<[^>]*>", phrase):
                     if ph not in ("<country>", "<word>"):
                         raise ClaimsConfigError(f"{where}: unknown placeholder {ph} in {phrase!r}")
+                if _words(phrase)[0].startswith("<"):
+                    raise ClaimsConfigError(f"{where}: phrase {phrase!r} must start with a literal word")
+                cs = bool(rule.get("case_sensitive"))
                 try:
-                    regex = re.compile(_phrase_regex(phrase, country_alt, not_followed), flags)
+                    regex = re.compile(_phrase_regex(phrase, country_alt.lower(), not_followed, not cs))
+                    regex_i = re.compile(_phrase_regex(phrase, country_alt, not_followed, False),
+                                         0 if cs else re.I)
                 except re.error as exc:
                     raise ClaimsConfigError(f"{where}: phrase {phrase!r} does not compile: {exc}") from exc
-                out.append(Phrase(type_, f"claim.{rid}", value, float(conf), _needle(phrase), regex))
+                out.append(Phrase(type_, f"claim.{rid}", value, float(conf), _needle(phrase),
+                                  regex, regex_i, cs))
     return out
 
 
+_TOKEN = re.compile(r"\w+")
+
+
 @lru_cache(maxsize=1)
-def _phrases_by_needle() -> dict[str, list[Phrase]]:
-    index: dict[str, list[Phrase]] = {}
+def _phrases_by_needle() -> tuple[dict[str, list[Phrase]], dict[str, list[Phrase]]]:
+    """(needles that are whole words, needles looked up as substrings: Chinese has no word breaks)."""
+    words: dict[str, list[Phrase]] = {}
+    substrings: dict[str, list[Phrase]] = {}
     for p in compile_claims():
-        index.setdefault(p.needle, []).append(p)
-    return index
+        spaced = all(ord(c) < 0x2E80 for c in p.needle)
+        (words if spaced else substrings).setdefault(p.needle, []).append(p)
+    return words, substrings
+
+
+def _candidates(text: str) -> Iterator[Phrase]:
+    low = text.lower()
+    words, substrings = _phrases_by_needle()
+    for token in set(_TOKEN.findall(low)) & words.keys():
+        yield from words[token]
+    if not text.isascii():
+        for needle, phrases in substrings.items():
+            if needle in low:
+                yield from phrases
 
 
 def _fill(p: Phrase, m: re.Match) -> str:
@@ -148,17 +184,19 @@ def _fill(p: Phrase, m: re.Match) -> str:
 @lru_cache(maxsize=8)
 def _scan(text: str) -> tuple[tuple[str, Hit], ...]:
     """All claim hits of every type, computed once per text; per type the longest match at a start wins."""
-    low = text.lower()
     best: dict[tuple[str, int], tuple[str, Hit]] = {}
-    for needle, phrases in _phrases_by_needle().items():
-        if needle not in low:
-            continue
-        for p in phrases:
-            for m in p.regex.finditer(text):
-                hit = (m.start(), m.end(), _fill(p, m), p.rule, p.confidence)
-                key = (p.type, m.start())
-                if key not in best or hit[1] > best[key][1][1]:
-                    best[key] = (p.type, hit)
+    low = text.lower()
+    aligned = len(low) == len(text)        # lower() never shrinks; same length => same offsets
+    for p in _candidates(text):
+        if p.case_sensitive:
+            matches = p.regex.finditer(text)
+        else:
+            matches = p.regex.finditer(low) if aligned else p.regex_i.finditer(text)
+        for m in matches:
+            hit = (m.start(), m.end(), _fill(p, m), p.rule, p.confidence)
+            key = (p.type, m.start())
+            if key not in best or hit[1] > best[key][1][1]:
+                best[key] = (p.type, hit)
     hits = sorted(best.values(), key=lambda th: (th[1][0], -th[1][1]))
     # drop a hit nested inside a longer hit of the same type ("stealth" inside "stealth shipping")
     out, reach = [], {}

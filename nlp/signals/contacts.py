@@ -20,9 +20,11 @@ Rules (precision first; a wrong contact links the wrong vendors):
 from __future__ import annotations
 
 import re
+from itertools import islice
 from typing import Iterator
 
 from . import Hit, signal
+from .context import LETTERS, Words
 
 # --- phone numbers ----------------------------------------------------------------------------
 
@@ -46,8 +48,10 @@ _NSN = {
     "234": (8, 10), "92": (9, 10), "49": (6, 11), "39": (6, 11),
 }
 
-_INTL = re.compile(r"(?<![\w+])(?:\+ ?|00)\(?\d[\d \-.()\u00a0]{5,24}\d(?!\d)")
-_BARE = re.compile(r"(?<![\w+])\d[\d \-.()\u00a0]{6,22}\d(?!\d)")   # only after a messenger word
+# "+" or "00" not glued to a word; the left-edge lookbehinds sit after the first character so sre
+# can skip to candidates quickly
+_INTL = re.compile(r"(?:\+(?<![\w+]\+) ?|0(?<![\w+]0)0)\(?\d[\d \-.()\u00a0]{5,24}\d(?!\d)")
+_BARE = re.compile(r"\d(?<![\w+]\d)[\d \-.()\u00a0]{6,22}\d(?!\d)")   # only after a messenger word
 _CN_MOBILE = re.compile(r"1[3-9]\d{9}")
 
 
@@ -127,22 +131,15 @@ _WORDS = {
 }
 
 
-_LETTER = r"A-Za-z\u0400-\u04FF"
-
-
-def _word_re(alts: str) -> re.Pattern:
-    # a Latin/Cyrillic word edge may not touch another letter; a CJK edge needs no boundary
-    # (Chinese has no spaces: "加微信abc123")
-    return re.compile(rf"(?!(?<=[{_LETTER}0-9])[{_LETTER}])(?:{alts})(?!(?<=[{_LETTER}])[{_LETTER}])", re.I)
-
-
-_KW = {k: _word_re(v) for k, v in _WORDS.items()}
-_ANY_KW = re.compile("|".join(f"(?P<{k}>{_KW[k].pattern})" for k in _WORDS), re.I)
+_LETTER = LETTERS
+_KW = {k: Words(v) for k, v in _WORDS.items()}
+_ANY_KW = Words("|".join(f"(?P<{k}>{v})" for k, v in _WORDS.items()))
 # labels that may sit between a messenger word and its value: "WhatsApp ID:", "微信号：", "Wickr me -"
 _LABEL = r"(?:id|ID|no\.?|number|nr|num|#|username|user|name|handle|号|號|帐号|账号|номер|ник|me)"
 _GAP_OK = re.compile(rf"(?:[\s:：=\-–—/|,;&>()\[\]]|{_LABEL}|and|or|и|или|或|"
                      rf"{'|'.join(_WORDS[k] for k in _WORDS if k != 'other')})*\Z", re.I)
 _GAP = 30
+MAX_KEYWORDS = 500     # a field repeating "wechat" 500k times is an attack, not 500k contacts
 
 
 _SEP = re.compile(rf"[:：=\-–—>]|(?<![{_LETTER}]){_LABEL}(?![{_LETTER}])", re.I)
@@ -155,7 +152,8 @@ def _keyed(text: str, kind: str, value_re: re.Pattern) -> Iterator[tuple[int, in
     also needs an explicit cue, so "Telegram channel" is prose while "Telegram: channel", "TG @channel",
     "Wickr ID channel" and "微信channel" are handles.
     """
-    for kw in _KW[kind].finditer(text):
+    low = text.lower()
+    for kw in islice(_KW[kind].finditer(text, low), MAX_KEYWORDS):
         lo = kw.end()
         m = value_re.search(text, lo, min(len(text), lo + _GAP + 80))
         if m is None or m.start() - lo > _GAP:
@@ -171,7 +169,8 @@ def _keyed(text: str, kind: str, value_re: re.Pattern) -> Iterator[tuple[int, in
 
 def _keyed_numbers(text: str, kind: str) -> Iterator[tuple[int, int, str]]:
     """International numbers, or bare ones that start with a country code, right after a `kind` word."""
-    for kw in _KW[kind].finditer(text):
+    low = text.lower()
+    for kw in islice(_KW[kind].finditer(text, low), MAX_KEYWORDS):
         lo, hi = kw.end(), min(len(text), kw.end() + _GAP + 30)
         for pattern, bare in ((_INTL, False), (_BARE, True)):
             hit = next(_numbers(text, pattern, lo, hi, bare), None)
@@ -193,21 +192,23 @@ _AT_HANDLE = re.compile(rf"(?<![A-Za-z0-9._%+\-@])@({_TG_HANDLE})(?![A-Za-z0-9_@
 _KEYED_HANDLE = re.compile(rf"@?({_TG_HANDLE})(?![A-Za-z0-9_@])(?!\.[A-Za-z]{{2,}})")
 
 
-def _closest_messenger(text: str, start: int, end: int) -> str | None:
+def _closest_messenger(text: str, low: str, start: int, end: int) -> str | None:
     """Which messenger word is closest before the span (40 chars), else closest after (20 chars)."""
     best = None
-    for m in _ANY_KW.finditer(text, max(0, start - 40), start):
+    for m in _ANY_KW.finditer(text, low, max(0, start - 40), start):
         best = m.lastgroup
     if best is not None:
         return best
-    m = _ANY_KW.search(text, end, min(len(text), end + 20))
+    m = _ANY_KW.search(text, low, end, min(len(text), end + 20))
     return m.lastgroup if m else None
 
 
 @signal("telegram", needles=("t.me", "telegram.", "@", "tg", "telegr", "телег", "тг", "电报", "飞机",
                              "tlgrm", "telgram", "telegarm"))
 def find_telegram(text: str) -> Iterator[Hit]:
-    for m in _TG_LINK.finditer(text):
+    low = text.lower()
+    links = _TG_LINK.finditer(text) if ("t.me/" in low or "telegram.me/" in low or ".dog/" in low) else ()
+    for m in links:
         if m.group("invite"):
             yield m.start(), m.end(), "+" + m.group("invite"), "telegram.invite_link", 0.95
             continue
@@ -218,7 +219,7 @@ def find_telegram(text: str) -> Iterator[Hit]:
         yield start, end, m.group(1).lower(), "telegram.keyed", 0.9
     if "@" in text:
         for m in _AT_HANDLE.finditer(text):
-            if _closest_messenger(text, m.start(), m.end()) == "telegram":
+            if _closest_messenger(text, low, m.start(), m.end()) == "telegram":
                 yield m.start(), m.end(), m.group(1).lower(), "telegram.at_handle_in_context", 0.8
     for start, end, value in _keyed_numbers(text, "telegram"):
         yield start, end, value, "telegram.phone", 0.85
@@ -234,7 +235,9 @@ _WA_LINK = re.compile(
 
 @signal("whatsapp", needles=("wa.me", "whatsapp", "whats", "wats", "wapp", "wa", "вотсап", "ватсап", "вацап"))
 def find_whatsapp(text: str) -> Iterator[Hit]:
-    for m in _WA_LINK.finditer(text):
+    low = text.lower()
+    links = _WA_LINK.finditer(text) if ("wa.me/" in low or "whatsapp.com/" in low) else ()
+    for m in links:
         if m.group("inv"):
             yield m.start(), m.end(), "chat:" + m.group("inv"), "whatsapp.invite_link", 0.95
         elif value := e164(m.group("n1") or m.group("n2")):
@@ -297,8 +300,9 @@ _SESSION_ID = re.compile(r"(?<![0-9A-Za-z])05[0-9a-fA-F]{64}(?![0-9A-Za-z])")
 
 @signal("session", needles=("05",))
 def find_session(text: str) -> Iterator[Hit]:
+    low = text.lower()
     for m in _SESSION_ID.finditer(text):
-        ctx = _KW["session"].search(text, max(0, m.start() - 40), m.start())
+        ctx = _KW["session"].search(text, low, max(0, m.start() - 40), m.start())
         yield m.start(), m.end(), m.group().lower(), "session.id", 0.95 if ctx else 0.85
 
 

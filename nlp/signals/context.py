@@ -23,3 +23,38 @@ def last_keyword(text: str, start: int, keyword: re.Pattern, before: int = 40) -
     for m in keyword.finditer(text, max(0, start - before), start):
         found = m
     return found
+
+
+LETTERS = r"A-Za-z\u00C0-\u024F\u0400-\u04FF"
+_LETTER = re.compile(f"[{LETTERS}]")
+_ALNUM = re.compile(f"[{LETTERS}0-9]")
+
+
+class Words:
+    """A keyword alternation (lowercase alternatives) matched as whole words on lower-cased text.
+
+    IGNORECASE patterns that open with a lookbehind defeat sre's first-character scan and cost
+    ~20x more, so the pattern runs on `text.lower()` without flags and the left word boundary is
+    checked in Python. Latin/Cyrillic edges must not touch another letter; CJK edges need no
+    boundary (Chinese has no spaces). `low` is passed in so a caller lower-cases a field once.
+    """
+
+    def __init__(self, alternatives: str):
+        right = rf"(?!(?<=[{LETTERS}])[{LETTERS}])"
+        self.pattern = f"(?:{alternatives}){right}"
+        self._rx = re.compile(self.pattern)
+        self._rx_i = re.compile(rf"(?!(?<=[{LETTERS}0-9])[{LETTERS}])" + self.pattern, re.I)
+
+    def finditer(self, text: str, low: str, pos: int = 0, endpos: int | None = None):
+        endpos = len(text) if endpos is None else endpos
+        if len(low) != len(text):                 # lower() changed offsets: slow exact path
+            yield from self._rx_i.finditer(text, pos, endpos)
+            return
+        for m in self._rx.finditer(low, pos, endpos):
+            s = m.start()
+            if s and _ALNUM.match(low, s - 1) and _LETTER.match(low, s):
+                continue
+            yield m
+
+    def search(self, text: str, low: str, pos: int = 0, endpos: int | None = None):
+        return next(self.finditer(text, low, pos, endpos), None)

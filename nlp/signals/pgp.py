@@ -145,8 +145,13 @@ def find_pgp_blocks(text: str) -> Iterator[Hit]:
 
 
 _HEX = "0-9A-Fa-f"
-_GROUPED = re.compile(rf"(?<![{_HEX}])[{_HEX}]{{4}}(?:[ \u00a0]{{1,2}}[{_HEX}]{{4}}){{9}}(?![{_HEX}])")
-_PLAIN = re.compile(r"(?<![0-9A-Za-z])[0-9A-Fa-f]{40}(?![0-9A-Za-z])")
+# open with a bare character class so sre scans fast for candidates; the left edge is checked in
+# Python (a match preceded by a hex digit is part of a longer run, so no valid match is skipped)
+_GROUPED = re.compile(rf"[{_HEX}]{{4}}(?:[ \u00a0]{{1,2}}[{_HEX}]{{4}}){{9}}"
+                      rf"(?![{_HEX}]|[ \u00a0]{{1,2}}[{_HEX}]{{4}}(?![0-9A-Za-z]))")
+_PLAIN = re.compile(r"[0-9A-Fa-f](?<![0-9A-Za-z][0-9A-Fa-f])[0-9A-Fa-f]{39}(?![0-9A-Za-z])")
+_GROUP_BEFORE = re.compile(rf"[{_HEX}]\Z|(?<![0-9A-Za-z])[{_HEX}]{{4}}[ \u00a0]{{1,2}}\Z")
+_FPR_NEEDLES = ("finger", "fpr", "pgp", "gpg", "指纹", "huella", "отпечат")
 _FPR_WORD = re.compile(r"(?i)finger\s?print|\bfpr\b|\bpgp\b|\bgpg\b|openpgp|指纹|huella|отпечат")
 
 
@@ -158,10 +163,15 @@ def _plausible(hex40: str) -> bool:
 @signal("pgp_fingerprint", needles=tuple("0123456789abcdef"))
 def find_fingerprints(text: str) -> Iterator[Hit]:
     for m in _GROUPED.finditer(text):
+        if _GROUP_BEFORE.search(text, max(0, m.start() - 7), m.start()):
+            continue                      # an 11th group in front: not a 10-group fingerprint
         fpr = re.sub(r"\s", "", m.group()).upper()
         if _plausible(fpr):
             ctx = near(text, m.start(), m.end(), _FPR_WORD, 60, 0)
             yield m.start(), m.end(), fpr, "pgp.fingerprint.grouped", 0.95 if ctx else 0.85
+    low = text.lower()
+    if not any(w in low for w in _FPR_NEEDLES):
+        return
     for m in _PLAIN.finditer(text):
         if _plausible(m.group()) and near(text, m.start(), m.end(), _FPR_WORD, 60, 0):
             yield m.start(), m.end(), m.group().upper(), "pgp.fingerprint.context", 0.9

@@ -15,10 +15,12 @@ import re
 from typing import Iterator
 
 from . import Hit, signal
-from .context import window
+from .context import Words, window
 
 BULK_MIN_GRAMS = 100.0
-_NUM = r"(?P<num>\d{1,3}(?:[,\u00a0\u202f']\d{3})+|\d{1,7})(?:[.,](?P<frac>\d{1,3}))?"
+# the number opens with a bare \d (boundary checked just after it) so sre can skip non-digits fast
+_NUM = (r"(?P<num>\d(?<![{L}0-9.,_]\d)(?:\d{{0,2}}(?:[,\u00a0\u202f']\d{{3}})+|\d{{0,6}}))"
+        r"(?:[.,](?P<frac>\d{{1,3}}))?")
 # unit alternatives, longest first; CJK units need no boundary
 _UNITS = {
     1000.0: r"kilograms?|kilogrammes?|kilogramos?|kilos?|kgs?|кг|килограмм(?:а|ов)?|公斤|千克",
@@ -33,15 +35,11 @@ for _g, _alt in _UNITS.items():
     _unit_alts.append(f"(?P<u{len(_UNIT_TO_G)}>{_alt})")
     _UNIT_TO_G[f"u{len(_UNIT_TO_G)}"] = _g
 _L = r"A-Za-z\u0400-\u04FF"
-_WEIGHT = re.compile(rf"(?<![{_L}0-9.,_]){_NUM}\s?(?:{'|'.join(_unit_alts)})(?![{_L}0-9])", re.I)
-_MOQ = re.compile(
-    r"(?<![A-Za-z])(?:moq|min(?:imum|\.)?\s?order(?:\s?(?:quantity|qty))?|min(?:imum)?\s?qty)(?![A-Za-z])"
-    r"|最小起订量|起订量|起订|最低订购量|pedido m[ií]nimo|cantidad m[ií]nima|минимальный заказ|мин\.?\s?заказ",
-    re.I)
-_BULK_WORD = re.compile(
-    r"(?<![A-Za-z])(?:bulk|wholesale|large quantit(?:y|ies))(?![A-Za-z])|批发|大量现货|大批量"
-    r"|(?<![A-Za-z])(?:al por mayor|por mayor|mayoreo)(?![A-Za-z])|(?<![\u0400-\u04FF])(?:оптом|опт)(?![\u0400-\u04FF])",
-    re.I)
+_WEIGHT = re.compile(_NUM.format(L=_L) + rf"\s?(?i:{'|'.join(_unit_alts)})(?![{_L}0-9])")
+_MOQ = Words(r"moq|min(?:imum|\.)?\s?order(?:\s?(?:quantity|qty))?|min(?:imum)?\s?qty|最小起订量|起订量|起订"
+              r"|最低订购量|pedido m[ií]nimo|cantidad m[ií]nima|минимальный заказ|мин\.?\s?заказ")
+_BULK_WORD = Words(r"bulk|wholesale|large quantit(?:y|ies)|批发|大量现货|大批量|al por mayor|por mayor|mayoreo"
+                   r"|оптом|опт")
 _MOQ_GAP = re.compile(r"[\s:：=\-–(]{0,6}(?:is|of|от|de)?[\s:：=\-–(]{0,3}")
 
 
@@ -61,10 +59,15 @@ def format_grams(g: float) -> str:
     return (f"{g:.3f}".rstrip("0").rstrip(".") if g != int(g) else str(int(g))) + "g"
 
 
+_MOQ_NEEDLES = ("moq", "min", "起订", "最低订购", "pedido", "cantidad", "минимальн", "мин")
+_BULK_NEEDLES = ("bulk", "wholesale", "large quantit", "批发", "大量", "大批量", "mayor", "опт")
+
+
 @signal("bulk_quantity")
 def find_bulk(text: str) -> Iterator[Hit]:
+    low = text.lower()
     moq_spans = []
-    for kw in _MOQ.finditer(text):
+    for kw in (_MOQ.finditer(text, low) if any(n in low for n in _MOQ_NEEDLES) else ()):
         gap = _MOQ_GAP.match(text, kw.end())
         w = _WEIGHT.match(text, gap.end()) if gap else None
         grams = _grams(w) if w else None
@@ -80,11 +83,11 @@ def find_bulk(text: str) -> Iterator[Hit]:
         if grams is not None and grams >= BULK_MIN_GRAMS:
             conf = 0.85 if grams >= 1000 else 0.75
             yield m.start(), m.end(), format_grams(grams), "quantity.weight", conf
-    for m in _BULK_WORD.finditer(text):
+    for m in (_BULK_WORD.finditer(text, low) if any(n in low for n in _BULK_NEEDLES) else ()):
         yield m.start(), m.end(), "bulk", "quantity.bulk_word", 0.6
 
 
-_PCT = re.compile(r"(?<![\d.,])(?P<n>\d{2,3}(?:[.,]\d{1,3})?)\s?[%％]")
+_PCT = re.compile(r"(?P<n>\d(?<![\d.,]\d)\d{1,2}(?:[.,]\d{1,3})?)\s?[%％]")
 _PURITY_BEFORE = re.compile(
     r"(?:purity|pure|assay|content|grade|纯度|含量|純度|pureza|чистота|чистоты|чистотой)"
     r"[^\w%]{0,4}(?:(?:min(?:imum)?|at least|over|up to|about|of|is|≥|>=|>|не менее|от|mín(?:imo)?|de)[^\w%]{0,3}){0,2}\Z",

@@ -1,0 +1,156 @@
+"""PGP key blocks and fingerprints: value = the key's fingerprint, a bad armor CRC is rejected.
+
+The two keys were generated with GnuPG 2 for these tests; gpg reported the fingerprints below,
+so the fingerprint computation is checked against an independent implementation.
+"""
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from nlp.signals import extract_signals
+from nlp.signals.checksums import crc24, crc24_armor
+from nlp.signals.pgp import key_fingerprint
+
+ED25519_FPR = "D972A9DEA52631F52B96B6D59EE411AB5F06C286"
+ED25519_BLOCK = """-----BEGIN PGP PUBLIC KEY BLOCK-----
+
+mDMEawteohYJKwYBBAHaRw8BAQdAltYkQJwdc6TTGt3gSgw1jYuFrSfS60AerNNa
+l+Jvvhm0IFRlc3QgVmVuZG9yIDx2ZW5kb3JAZXhhbXBsZS5vcmc+iJAEExYIADgW
+IQTZcqnepSYx9SuWttWe5BGrXwbChgUCawteogIbAwULCQgHAgYVCgkICwIEFgID
+AQIeAQIXgAAKCRCe5BGrXwbCho/hAQCrG7zHb4sopAInnpSnCOjGzZqrGclJR/J8
+ktBjSHjPSAEAwcYDNfdMZOpYoDwfH3l51RXZs9kzDbbmSi4d4QVZtwE=
+=Lo+r
+-----END PGP PUBLIC KEY BLOCK-----"""
+
+RSA_FPR = "E1A6A8106965D8C60770E73176A8B21E42974C87"
+RSA_BLOCK = """-----BEGIN PGP PUBLIC KEY BLOCK-----
+Comment: vendor key, verify before ordering
+
+mQENBGsLXqIBCAC9ruM9MK+DXTY0ctTuHhf3HrhoNf27HJjmDwY8LJGAkUIG56uN
+x5ckkcvVH7rLh1vg6UIRf5nKrOY66gMNi/4cy5acAa9xF4jNEicUrK9DNCfJQT5S
+SIl4ovVV18rVsBn2rtclWz++kZzx3TuWxqoOfVIyUz/a9C1xirLgNINrLcBaZzkr
+QhOjBAQ48xKX0cGMNP+ZTTqbLp7NIDS7nGAQAU5gfW2A03hsVKNfI+4QCGTdl8iW
+b7MSYMDrvzfLuh1QmZosuot5zx8K67unxkczXA0E4Wb11gBAEoQXVD/0+7g6/qb8
+A9nPff7SqeXDEcmPG87gxUamS9mEcGUPnEuRABEBAAG0HFJTQSBWZW5kb3IgPHJz
+YUBleGFtcGxlLm9yZz6JAU4EEwEKADgWIQThpqgQaWXYxgdw5zF2qLIeQpdMhwUC
+awteogIbAwULCQgHAgYVCgkICwIEFgIDAQIeAQIXgAAKCRB2qLIeQpdMh5AHB/sE
+bqOz7Q3oPyoGFIdVsjqb99sIYo6ncaHQe2NJBFmfhPFAyD8vChUU6TmZUI6r+hVv
+haQA+cMY5iWKSv1Qy94+IQ2pHuDkNFEsXzmyTJMhaq7mr1HZ6nl3R83IlQk03reD
+TeQM17DoW80Iv2BlaVH6h4gUNiN46tO9vSIxoRabXoM7tIRsfGWhJ/9l8O9Xk8YM
+Zlg7knmPo7D6AgUKVgkmWn2xgzCsOSldgpuTG1K4yEOKJiwFZyvlrA6sHt4kVxQZ
+Gv5a4Ue+nQ5hFiszve2iUbcD5EnxKPJkDO6OrsuET9FZHxw/uIkMCUGgCUaX5KAt
+NdiQSVQJzBHOmP2/6DKk
+=UIat
+-----END PGP PUBLIC KEY BLOCK-----"""
+
+
+def keys(text):
+    return [s for s in extract_signals(text, "description") if s.type == "pgp_key"]
+
+
+def body_of(block: str) -> bytes:
+    lines = block.splitlines()
+    b64 = "".join(ln for ln in lines[1:-1] if ln and ":" not in ln and not ln.startswith("="))
+    return base64.b64decode(b64)
+
+
+def test_crc24_matches_the_armor_gnupg_wrote():
+    assert crc24(b"") == 0xB704CE
+    assert crc24_armor(body_of(ED25519_BLOCK)) == "Lo+r"
+    assert crc24_armor(body_of(RSA_BLOCK)) == "UIat"
+
+
+@pytest.mark.parametrize("block,fpr", [(ED25519_BLOCK, ED25519_FPR), (RSA_BLOCK, RSA_FPR)])
+def test_block_value_is_the_v4_fingerprint_gpg_reports(block, fpr):
+    assert key_fingerprint(body_of(block)) == (fpr, 4)
+    text = f"My PGP key, encrypt your address:\n{block}\nThanks!"
+    [s] = keys(text)
+    assert s.value == fpr and s.rule == "pgp.block.v4"
+    assert text[s.start:s.end] == block
+
+
+def test_block_with_newlines_collapsed_by_the_scraper_still_parses():
+    flat = " ".join(RSA_BLOCK.split())          # HTML whitespace collapse: one line, header included
+    [s] = keys(f"pgp: {flat}")
+    assert s.value == RSA_FPR
+
+
+def test_block_with_crlf_line_endings():
+    [s] = keys(ED25519_BLOCK.replace("\n", "\r\n"))
+    assert s.value == ED25519_FPR
+
+
+@pytest.mark.parametrize("block", [ED25519_BLOCK, RSA_BLOCK])
+def test_bad_crc24_is_rejected(block):
+    crc_line = next(ln for ln in block.splitlines() if ln.startswith("="))
+    bad = crc_line[:-1] + ("A" if crc_line[-1] != "A" else "B")
+    assert keys(block.replace(crc_line, bad)) == []
+
+
+def test_corrupted_body_is_caught_by_the_crc():
+    line = RSA_BLOCK.splitlines()[4]
+    flipped = line[:10] + ("A" if line[10] != "A" else "B") + line[11:]
+    assert keys(RSA_BLOCK.replace(line, flipped)) == []
+
+
+def test_block_without_crc_line_is_accepted_at_lower_confidence():
+    no_crc = "\n".join(ln for ln in ED25519_BLOCK.splitlines() if not ln.startswith("="))
+    [s] = keys(no_crc)
+    assert s.value == ED25519_FPR and s.confidence < 0.95
+
+
+def test_truncated_and_garbage_blocks_are_not_keys():
+    truncated = "\n".join(RSA_BLOCK.splitlines()[:5])            # no END line
+    assert keys(truncated) == []
+    garbage = "-----BEGIN PGP PUBLIC KEY BLOCK-----\nhello world\n-----END PGP PUBLIC KEY BLOCK-----"
+    assert keys(garbage) == []
+
+
+def test_two_blocks_and_a_dangling_begin():
+    text = f"old key\n-----BEGIN PGP PUBLIC KEY BLOCK-----\n(lost)\n\nnew keys:\n{ED25519_BLOCK}\n\n{RSA_BLOCK}"
+    sigs = keys(text)
+    assert [s.value for s in sigs] == [ED25519_FPR, RSA_FPR]
+    assert [text[s.start:s.end] for s in sigs] == [ED25519_BLOCK, RSA_BLOCK]
+
+
+# --- fingerprints -------------------------------------------------------------------------------
+
+def fprs(text):
+    return [s for s in extract_signals(text, "description") if s.type == "pgp_fingerprint"]
+
+
+@pytest.mark.parametrize("surface", [
+    "D972 A9DE A526 31F5 2B96  B6D5 9EE4 11AB 5F06 C286",   # gpg --fingerprint layout
+    "d972 a9de a526 31f5 2b96 b6d5 9ee4 11ab 5f06 c286",
+])
+def test_grouped_fingerprint(surface):
+    text = f"Key fingerprint = {surface}\n"
+    [s] = fprs(text)
+    assert s.value == ED25519_FPR and text[s.start:s.end] == surface
+
+
+def test_grouped_fingerprint_without_context_is_kept_at_lower_confidence():
+    [s] = fprs("verify D972 A9DE A526 31F5 2B96 B6D5 9EE4 11AB 5F06 C286 before ordering")
+    assert s.confidence < 0.95
+
+
+def test_plain_40_hex_needs_a_fingerprint_word():
+    assert [s.value for s in fprs(f"PGP fingerprint: {RSA_FPR.lower()}")] == [RSA_FPR]
+    assert fprs(f"sha1 {RSA_FPR.lower()}") == []                  # a hash is not a key
+
+
+@pytest.mark.parametrize("bad", [
+    "D972 A9DE A526 31F5 2B96 B6D5 9EE4 11AB 5F06",               # 9 groups
+    "D972 A9DE A526 31F5 2B96 B6D5 9EE4 11AB 5F06 C286 1234",     # 11 groups
+    "D972 A9DE A526 31F5 2B96 B6D5 9EE4 11AB 5F06 C28G",          # not hex
+    "0000 0000 0000 0000 0000 0000 0000 0000 0000 0000",          # placeholder
+    "1234 5678 9012 3456 7890 1234 5678 9012 3456 7890",          # digits only: a number, not SHA-1
+])
+def test_malformed_fingerprints_are_rejected(bad):
+    assert fprs(f"PGP fingerprint: {bad}") == []
+
+
+def test_eth_address_is_not_a_fingerprint():
+    assert fprs("pgp 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed") == []
