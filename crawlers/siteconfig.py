@@ -441,8 +441,10 @@ class Schedule(_Strict):
     jitter: int = Field(0, ge=0)
     timezone: str = "UTC"
     enabled: bool = True
+    timeout: float | None = None                            # hard timeout of one crawl (default: settings)
+    max_error_rate: float | None = Field(None, ge=0, le=1)  # health: errors/(pages+errors) above this = degraded
 
-    @field_validator("interval", mode="before")
+    @field_validator("interval", "timeout", mode="before")
     @classmethod
     def _dur(cls, v):
         return None if v is None else parse_duration(v)

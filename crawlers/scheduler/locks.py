@@ -29,6 +29,7 @@ class SiteLock:
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / f"{name}.lock"
         self.fd: int | None = None
+        self.previous: dict = {}   # the holder before us, read when we took the lock (for stale runs)
 
     def acquire(self, **holder) -> bool:
         """Take the lock if free; record the holder. False if someone else holds it."""
@@ -38,6 +39,7 @@ class SiteLock:
         except BlockingIOError:
             os.close(fd)
             return False
+        self.previous = self.holder()
         info = {"pid": os.getpid(), "host": socket.gethostname(),
                 "since": datetime.now(timezone.utc).isoformat(), **holder}
         os.ftruncate(fd, 0)

@@ -179,9 +179,11 @@ class CrawlRunner:
         except SiteConfigErrors as exc:
             begun.setup_error = "site config invalid: " + "; ".join(str(e) for e in exc.errors)
             return
-        if site.limits.max_run_time and not timeout:
+        if not timeout and site.schedule is not None and site.schedule.timeout:
+            begun.timeout = site.schedule.timeout
+        elif not timeout and site.limits.max_run_time:
             begun.timeout = site.limits.max_run_time + MAX_RUN_TIME_MARGIN
-        rate = getattr(site.schedule, "max_error_rate", None) if site.schedule else None
+        rate = site.schedule.max_error_rate if site.schedule is not None else None
         if rate is not None:
             begun.health_limits = health.HealthLimits(float(rate), self.settings.history_runs)
 
@@ -324,8 +326,9 @@ class CrawlRunner:
         for r in store.list_runs(site_id, limit=50):
             if r.status != "running" or r.id == keep:
                 continue
-            last = lock.holder()
-            who = f"pid {last.get('pid')}" if last.get("run_id") == r.id else "its process"
+            last = lock.previous
+            who = f"its process (pid {last.get('pid')} on {last.get('host')})" if last.get("run_id") == r.id \
+                else "its process"
             r = r.model_copy(update={
                 "status": "aborted", "ended_at": r.ended_at or utcnow(),
                 "reason": f"stale: {who} ended without finishing the run (killed or crashed); "
