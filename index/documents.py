@@ -1,0 +1,129 @@
+"""What both backends derive from a listing to filter and facet on, and the small helpers they share.
+
+Keeping this in one place is what makes a filter mean the same thing on SQLite and Elasticsearch.
+"""
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable, Iterator, TypeVar
+
+from index.models import REVIEW_STATUSES, Listing, Review, utcnow
+from index.store import StoreError
+from index.text import lower
+
+T = TypeVar("T")
+FACET_FIELDS = {"platform": "platform", "class": "classes", "substance": "substances", "status": "status"}
+FACET_SIZE = 50                      # buckets per facet, by count desc then value asc (same on both backends)
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def normalise(listing: Listing) -> Listing:
+    """A listing without a tenant belongs to its platform (a tenant is a platform)."""
+    if not listing.tenant:
+        return listing.model_copy(update={"tenant": listing.platform})
+    return listing
+
+
+def keyword_terms(listing: Listing, review: Review) -> dict[str, list[str]]:
+    """Every keyword field a query can filter on, deduplicated per listing (facet counts count listings)."""
+    a = listing.analysis
+    entities = sorted({f"{s.type}:{lower(s.value)}" for s in a.signals})
+    return {
+        "platform": [listing.platform],
+        "tenant": [listing.tenant or listing.platform],
+        "status": [review.status],
+        "assignee": [review.assignee] if review.assignee else [],
+        "listing_type": [a.listing_type],
+        "currency": [listing.currency] if listing.currency else [],
+        "vendor_name": [listing.vendor] if listing.vendor else [],
+        "substances": sorted({h.canonical for h in a.substances}),
+        "classes": sorted({h.cls for h in a.substances}),
+        "signal_types": sorted({s.type for s in a.signals}),
+        "entity": entities,
+        "entity_value": sorted({e.split(":", 1)[1] for e in entities}),
+    }
+
+
+def ms(dt: datetime) -> int:
+    """Epoch milliseconds: both backends keep lifecycle times at millisecond precision."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return (dt - _EPOCH) // timedelta(milliseconds=1)
+
+
+def from_ms(value: int | None) -> datetime | None:
+    if value is None:
+        return None
+    return _EPOCH + timedelta(milliseconds=int(value))
+
+
+def iso_ms(value: int | None) -> str | None:
+    dt = from_ms(value)
+    return None if dt is None else dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_review(current: Review, to_status: str, *, actor: str, reason: str | None,
+               legal_basis: str | None, lease_seconds: int | None, now: datetime | None = None) -> Review:
+    """The review state after a transition (the app enforces which transitions are allowed)."""
+    if to_status not in REVIEW_STATUSES:
+        raise StoreError(f"unknown review status {to_status!r} (known: {', '.join(REVIEW_STATUSES)})")
+    now = now or utcnow()
+    now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+    if to_status == "claimed":
+        lease = now + timedelta(seconds=lease_seconds) if lease_seconds else None
+        return current.model_copy(update={"status": "claimed", "assignee": actor, "lease_until": lease})
+    if to_status == "new":        # reopened or lease released: nobody holds it, no decision stands
+        return Review(status="new", reason=reason)
+    return Review(status=to_status, assignee=current.assignee, lease_until=None, decided_by=actor,
+                  decided_at=now, reason=reason, legal_basis=legal_basis)
+
+
+def check_lease(current: Review, to_status: str, actor: str, now: datetime | None = None) -> None:
+    """Two reviewers never hold the same item: claiming a listing someone else holds is a conflict."""
+    from index.store import ConflictError
+    now = now or utcnow()
+    if (to_status == "claimed" and current.status == "claimed" and current.assignee
+            and current.assignee != actor and current.lease_until and current.lease_until > now):
+        raise ConflictError(f"already claimed by {current.assignee} until {current.lease_until.isoformat()}")
+
+
+def encode_cursor(values: list[Any], sort: str) -> str:
+    raw = json.dumps({"s": sort, "v": values}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: str) -> list[Any]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        values = data["v"]
+        ok = data["s"] == sort and isinstance(values, list)
+    except Exception:  # noqa: BLE001 - any garbage is the same user error
+        ok = False
+    if not ok:
+        raise StoreError("invalid search cursor (it belongs to another sort or was altered); start again")
+    return values
+
+
+def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def redact_url(url: str) -> str:
+    """The URL without user:password, for messages."""
+    from urllib.parse import urlsplit, urlunsplit
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        host = parts.hostname or ""
+        if parts.port:
+            host += f":{parts.port}"
+        return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return url
