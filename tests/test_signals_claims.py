@@ -29,7 +29,8 @@ POSITIVE = [
     ("customs_evasion", "reenvío gratis si se pierde", "reenvío gratis", "reship if seized"),
     ("customs_evasion", "гарантия прохождения таможни", "гарантия прохождения таможни", "customs clearance guaranteed"),
     # stealth shipping
-    ("stealth_shipping", "Best stealth in the game", "stealth", "stealth shipping"),
+    ("stealth_shipping", "Best stealth in the market", "stealth", "stealth shipping"),
+    ("stealth_shipping", "Crystal 7 Gr. - Escrow & Stealth", "Stealth", "stealth shipping"),
     ("stealth_shipping", "discreet-packaging, vacuum sealed", "discreet-packaging", "discreet shipping"),
     ("stealth_shipping", "triple vacuum sealed", "triple vacuum", "vacuum sealed"),
     ("stealth_shipping", "Mylar bags", "Mylar bags", "mylar bag"),
@@ -79,6 +80,8 @@ NEGATIVE = [
     ("customs_evasion", "change the named parameter"),                 # word-bounded
     ("stealth_shipping", "stealthy-looking stealthiness"),             # only "stealthy" is a word here
     ("stealth_shipping", "tracked shipping"),
+    ("stealth_shipping", "Unlimited Paypal Stealth accounts"),          # a fraud guide, not a parcel
+    ("stealth_shipping", "STEALTH PHONE ANTI INTERCEPTION"),
     ("safe_delivery", "delivery in 3 days"),
     ("no_prescription", "prescription required"),
     ("no_prescription", "know rx"),

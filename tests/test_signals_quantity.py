@@ -26,6 +26,8 @@ def found(text, type_):
     ("10公斤现货", "10公斤", "10000g"),
     ("5 кг", "5 кг", "5000g"),
     ("BMK 1 kilogramo", "1 kilogramo", "1000g"),
+    ("1/2 lb Dutch", "1/2 lb", "226.796g"),              # a fraction is not "2 lb"
+    ("Blue Dream 2 lb (907g)", "2 lb", "907.185g"),
 ])
 def test_bulk_weights(text, surface, value):
     assert (surface, value) in found(text, "bulk_quantity")
@@ -45,7 +47,7 @@ def test_moq_without_a_weight():
 
 @pytest.mark.parametrize("text", [
     "1g sample", "5 g", "50g", "4G network", "500GB SSD", "2024 г. выпуска", "x100g", "bulkhead",
-    "5 gallons", "optimum", "10 grams",
+    "5 gallons", "optimum", "10 grams", "1/8 oz - Cherry Berry", "1/4 oz",
 ])
 def test_not_bulk(text):
     assert found(text, "bulk_quantity") == []
@@ -56,6 +58,7 @@ def test_not_bulk(text):
     ("purity: ≥99.5%", "purity: ≥99.5%", "99.5%"),
     ("99% pure crystal", "99% pure", "99%"),
     ("MDMA 84,5 % purity", "84,5 % purity", "84.5%"),
+    ("Ketamine 84% Pureness", "84% Pureness", "84%"),
     ("99.8% MDMA crystal", "99.8%", "99.8%"),
     ("纯度99%", "纯度99%", "99%"),
     ("pureza 98%", "pureza 98%", "98%"),

@@ -39,6 +39,7 @@ class Phrase:
     regex: re.Pattern           # runs on text.lower() (or on the text itself when case_sensitive)
     regex_i: re.Pattern         # IGNORECASE fallback for the rare text whose lower() changes length
     case_sensitive: bool = False
+    not_preceded_by: tuple[str, ...] = ()     # lowercase words that cancel the match just before it
 
 
 def _config_path() -> Path:
@@ -108,7 +109,8 @@ def compile_claims(path: Path | None = None) -> list[Phrase]:
             if not isinstance(rule, dict):
                 raise ClaimsConfigError(f"{where}: expected a mapping with id, value, phrases")
             where += f" ({rule.get('id', '?')})"
-            extra = set(rule) - {"id", "value", "confidence", "phrases", "case_sensitive", "not_followed_by"}
+            extra = set(rule) - {"id", "value", "confidence", "phrases", "case_sensitive", "not_followed_by",
+                                 "not_preceded_by"}
             if extra:
                 raise ClaimsConfigError(f"{where}: unknown field(s) {sorted(extra)}")
             rid, value, phrases = rule.get("id"), rule.get("value"), rule.get("phrases")
@@ -126,6 +128,9 @@ def compile_claims(path: Path | None = None) -> list[Phrase]:
             if stop:
                 alt = "|".join(re.escape(s) for s in sorted(stop, key=len, reverse=True))
                 not_followed = rf"(?!(?i:{_JOIN}(?:{alt})(?![{_L}])))"
+            before = rule.get("not_preceded_by") or []
+            if not isinstance(before, list) or not all(isinstance(w, str) and w.strip() for w in before):
+                raise ClaimsConfigError(f"{where}: not_preceded_by must be a list of words")
             for phrase in phrases:
                 if not _words(phrase) or not [w for w in _words(phrase) if not w.startswith("<")]:
                     raise ClaimsConfigError(f"{where}: phrase {phrase!r} has no literal word")
@@ -142,7 +147,7 @@ def compile_claims(path: Path | None = None) -> list[Phrase]:
                 except re.error as exc:
                     raise ClaimsConfigError(f"{where}: phrase {phrase!r} does not compile: {exc}") from exc
                 out.append(Phrase(type_, f"claim.{rid}", value, float(conf), _needle(phrase),
-                                  regex, regex_i, cs))
+                                  regex, regex_i, cs, tuple(w.lower() for w in before)))
     return out
 
 
@@ -181,6 +186,15 @@ def _fill(p: Phrase, m: re.Match) -> str:
     return value.strip()
 
 
+_LAST_WORD = re.compile(r"(\w+)[\s\-]+\Z")
+
+
+def _preceded_by(text: str, start: int, words: tuple[str, ...]) -> bool:
+    """Is the word just before `start` (only spaces/hyphens between) one of `words`? ("paypal stealth")"""
+    m = _LAST_WORD.search(text[max(0, start - 30):start].lower())
+    return bool(m) and m.group(1) in words
+
+
 @lru_cache(maxsize=8)
 def _scan(text: str) -> tuple[tuple[str, Hit], ...]:
     """All claim hits of every type, computed once per text; per type the longest match at a start wins."""
@@ -193,6 +207,8 @@ def _scan(text: str) -> tuple[tuple[str, Hit], ...]:
         else:
             matches = p.regex.finditer(low) if aligned else p.regex_i.finditer(text)
         for m in matches:
+            if p.not_preceded_by and _preceded_by(text, m.start(), p.not_preceded_by):
+                continue
             hit = (m.start(), m.end(), _fill(p, m), p.rule, p.confidence)
             key = (p.type, m.start())
             if key not in best or hit[1] > best[key][1][1]:

@@ -19,8 +19,10 @@ from .context import Words, window
 
 BULK_MIN_GRAMS = 100.0
 # the number opens with a bare \d (boundary checked just after it) so sre can skip non-digits fast
-_NUM = (r"(?P<num>\d(?<![{L}0-9.,_]\d)(?:\d{{0,2}}(?:[,\u00a0\u202f']\d{{3}})+|\d{{0,6}}))"
-        r"(?:[.,](?P<frac>\d{{1,3}}))?")
+# fractions ("1/8 oz", "1/2 lb") come first: without them "1/8 oz" would read as 8 oz
+_NUM = (r"(?:(?P<fn>\d(?<![{L}0-9.,_/]\d)\d?)/(?P<fd>[1-9]\d?)"
+        r"|(?P<num>\d(?<![{L}0-9.,_/]\d)(?:\d{{0,2}}(?:[,\u00a0\u202f']\d{{3}})+|\d{{0,6}}))"
+        r"(?:[.,](?P<frac>\d{{1,3}}))?)")
 # unit alternatives, longest first; CJK units need no boundary
 _UNITS = {
     1000.0: r"kilograms?|kilogrammes?|kilogramos?|kilos?|kgs?|кг|килограмм(?:а|ов)?|公斤|千克",
@@ -44,11 +46,11 @@ _MOQ_GAP = re.compile(r"[\s:：=\-–(]{0,6}(?:is|of|от|de)?[\s:：=\-–(]{0,
 
 
 def _grams(m: re.Match) -> float | None:
-    num = m.group("num")
-    if num is None:
-        return None
-    whole = re.sub(r"[,\u00a0\u202f']", "", num)
-    value = float(whole + ("." + m.group("frac") if m.group("frac") else ""))
+    if m.group("fn"):
+        value = int(m.group("fn")) / int(m.group("fd"))
+    else:
+        whole = re.sub(r"[,\u00a0\u202f']", "", m.group("num"))
+        value = float(whole + ("." + m.group("frac") if m.group("frac") else ""))
     unit = next(k for k in _UNIT_TO_G if m.group(k))
     if m.group(unit) == "г" and 1900 <= value <= 2099:
         return None            # "2024 г." is a year in Russian, not 2 kg
@@ -92,7 +94,7 @@ _PURITY_BEFORE = re.compile(
     r"(?:purity|pure|assay|content|grade|纯度|含量|純度|pureza|чистота|чистоты|чистотой)"
     r"[^\w%]{0,4}(?:(?:min(?:imum)?|at least|over|up to|about|of|is|≥|>=|>|не менее|от|mín(?:imo)?|de)[^\w%]{0,3}){0,2}\Z",
     re.I)
-_PURITY_AFTER = re.compile(r"\A\s?(?:pure|purity|pura|puro|纯|чист|min purity)", re.I)
+_PURITY_AFTER = re.compile(r"\A\s?(?:pur(?:e|ity|eness|a|o)|min purity|纯|чист)[^\W\d_]*", re.I)
 # a bare "99.5%" next to these is a vendor rating, a discount or a yield, not purity
 _NOT_PURITY = re.compile(r"(?<![A-Za-z])(?:positive|feedback|rating|rated|score|success|yield|discount|off|sale|"
                          r"uptime|humidity|abv|alcohol|vol|satisf\w*|отзыв\w*|рейтинг|好评)(?![A-Za-z])", re.I)
