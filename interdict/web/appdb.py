@@ -1,0 +1,224 @@
+"""The app's own SQLite database (users, sessions, API tokens, saved searches, login failures).
+
+Kept apart from the listing store so either store backend can sit behind the app. Session ids and API
+tokens are stored only as SHA-256 hashes: a copy of this file logs nobody in.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROLES = ("admin", "reviewer", "investigator")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+  username TEXT PRIMARY KEY,
+  password_hash TEXT NOT NULL,
+  role TEXT NOT NULL,
+  tenants TEXT NOT NULL DEFAULT '[]',
+  disabled INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+  id_hash TEXT PRIMARY KEY,
+  username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+  created_at TEXT NOT NULL,
+  expires_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS api_tokens (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  token_hash TEXT UNIQUE NOT NULL,
+  username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  last_used TEXT,
+  revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS saved_searches (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  params TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS login_failures (
+  scope TEXT NOT NULL,
+  at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS login_failures_scope ON login_failures(scope, at);
+"""
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    role: str
+    tenants: tuple[str, ...]
+    disabled: bool = False
+
+
+class AppDB:
+    """Thread-safe wrapper over one SQLite connection (the app's writes are small and rare)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _q(self, sql: str, args=()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    # users -------------------------------------------------------------------------------------------
+    def add_user(self, username: str, password_hash: str, role: str, tenants: list[str]) -> User:
+        if role not in ROLES:
+            raise ValueError(f"role: {role!r} is not one of {', '.join(ROLES)}")
+        if not username or not username.replace("-", "").replace("_", "").replace(".", "").replace("@", "").isalnum():
+            raise ValueError(f"username: {username!r} may only hold letters, digits, '-', '_', '.', '@'")
+        if role == "reviewer" and not tenants:
+            raise ValueError("tenants: a reviewer needs at least one tenant (platform)")
+        tenants = sorted({t.strip() for t in tenants if t.strip()})
+        try:
+            self._q("INSERT INTO users(username, password_hash, role, tenants, created_at) VALUES (?,?,?,?,?)",
+                    (username, password_hash, role, json.dumps(tenants), _now().isoformat()))
+        except sqlite3.IntegrityError as exc:
+            raise ValueError(f"username: {username!r} already exists") from exc
+        return User(username, role, tuple(tenants))
+
+    def set_password(self, username: str, password_hash: str) -> None:
+        self._q("UPDATE users SET password_hash=? WHERE username=?", (password_hash, username))
+        self._q("DELETE FROM sessions WHERE username=?", (username,))
+
+    def update_user(self, username: str, *, role: str | None = None, tenants: list[str] | None = None,
+                    disabled: bool | None = None) -> None:
+        if role is not None:
+            if role not in ROLES:
+                raise ValueError(f"role: {role!r} is not one of {', '.join(ROLES)}")
+            self._q("UPDATE users SET role=? WHERE username=?", (role, username))
+        if tenants is not None:
+            self._q("UPDATE users SET tenants=? WHERE username=?",
+                    (json.dumps(sorted({t.strip() for t in tenants if t.strip()})), username))
+        if disabled is not None:
+            self._q("UPDATE users SET disabled=? WHERE username=?", (int(disabled), username))
+            if disabled:
+                self._q("DELETE FROM sessions WHERE username=?", (username,))
+
+    def password_hash(self, username: str) -> str | None:
+        rows = self._q("SELECT password_hash FROM users WHERE username=?", (username,))
+        return rows[0]["password_hash"] if rows else None
+
+    def get_user(self, username: str) -> User | None:
+        rows = self._q("SELECT * FROM users WHERE username=?", (username,))
+        return self._user(rows[0]) if rows else None
+
+    def users(self) -> list[User]:
+        return [self._user(r) for r in self._q("SELECT * FROM users ORDER BY username")]
+
+    @staticmethod
+    def _user(row) -> User:
+        return User(row["username"], row["role"], tuple(json.loads(row["tenants"])), bool(row["disabled"]))
+
+    # sessions ----------------------------------------------------------------------------------------
+    def create_session(self, username: str, hours: float) -> str:
+        sid = secrets.token_urlsafe(32)
+        now = _now()
+        self._q("INSERT INTO sessions(id_hash, username, created_at, expires_at) VALUES (?,?,?,?)",
+                (sha256(sid), username, now.isoformat(), (now + timedelta(hours=hours)).isoformat()))
+        return sid
+
+    def session_user(self, sid: str) -> User | None:
+        rows = self._q("SELECT username, expires_at FROM sessions WHERE id_hash=?", (sha256(sid),))
+        if not rows:
+            return None
+        if datetime.fromisoformat(rows[0]["expires_at"]) < _now():
+            self.delete_session(sid)
+            return None
+        user = self.get_user(rows[0]["username"])
+        return user if user and not user.disabled else None
+
+    def delete_session(self, sid: str) -> None:
+        self._q("DELETE FROM sessions WHERE id_hash=?", (sha256(sid),))
+
+    # API tokens --------------------------------------------------------------------------------------
+    def create_token(self, username: str, name: str) -> tuple[int, str]:
+        token = "idt_" + secrets.token_urlsafe(32)
+        with self._lock:
+            cur = self._db.execute(
+                "INSERT INTO api_tokens(token_hash, username, name, created_at) VALUES (?,?,?,?)",
+                (sha256(token), username, name or "token", _now().isoformat()))
+            return cur.lastrowid, token
+
+    def token_user(self, token: str) -> User | None:
+        rows = self._q("SELECT id, username FROM api_tokens WHERE token_hash=? AND revoked=0", (sha256(token),))
+        if not rows:
+            return None
+        self._q("UPDATE api_tokens SET last_used=? WHERE id=?", (_now().isoformat(), rows[0]["id"]))
+        user = self.get_user(rows[0]["username"])
+        return user if user and not user.disabled else None
+
+    def tokens(self, username: str | None = None) -> list[dict]:
+        sql = "SELECT id, username, name, created_at, last_used, revoked FROM api_tokens"
+        rows = self._q(sql + " WHERE username=? ORDER BY id", (username,)) if username else self._q(sql + " ORDER BY id")
+        return [dict(r) for r in rows]
+
+    def revoke_token(self, token_id: int, username: str | None = None) -> bool:
+        if username:
+            rows = self._q("UPDATE api_tokens SET revoked=1 WHERE id=? AND username=? RETURNING id", (token_id, username))
+        else:
+            rows = self._q("UPDATE api_tokens SET revoked=1 WHERE id=? RETURNING id", (token_id,))
+        return bool(rows)
+
+    # saved searches ----------------------------------------------------------------------------------
+    def save_search(self, username: str, name: str, params: dict) -> int:
+        with self._lock:
+            cur = self._db.execute(
+                "INSERT INTO saved_searches(username, name, params, created_at) VALUES (?,?,?,?)",
+                (username, name, json.dumps(params, sort_keys=True), _now().isoformat()))
+            return cur.lastrowid
+
+    def saved_searches(self, username: str) -> list[dict]:
+        rows = self._q("SELECT id, name, params, created_at FROM saved_searches WHERE username=? ORDER BY name, id",
+                       (username,))
+        return [dict(id=r["id"], name=r["name"], params=json.loads(r["params"]), created_at=r["created_at"])
+                for r in rows]
+
+    def delete_saved_search(self, username: str, search_id: int) -> bool:
+        return bool(self._q("DELETE FROM saved_searches WHERE id=? AND username=? RETURNING id", (search_id, username)))
+
+    # login rate limiting -----------------------------------------------------------------------------
+    def failures(self, scope: str, window_seconds: int) -> int:
+        cutoff = _now().timestamp() - window_seconds
+        self._q("DELETE FROM login_failures WHERE at < ?", (cutoff,))
+        return self._q("SELECT COUNT(*) AS n FROM login_failures WHERE scope=? AND at >= ?", (scope, cutoff))[0]["n"]
+
+    def record_failure(self, *scopes: str) -> None:
+        at = _now().timestamp()
+        for scope in scopes:
+            self._q("INSERT INTO login_failures(scope, at) VALUES (?,?)", (scope, at))
+
+    def clear_failures(self, scope: str) -> None:
+        self._q("DELETE FROM login_failures WHERE scope=?", (scope,))

@@ -1,0 +1,114 @@
+"""Web settings: defaults in code, overridden by config/settings.yaml and INTERDICT_* environment variables.
+
+The secret key comes from INTERDICT_SECRET_KEY. Without it (development), one is generated once and kept in
+<data_dir>/web/secret_key with mode 0600: never in the repository.
+"""
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from index import settings as index_settings
+
+
+def _bool(value, default: bool) -> bool:
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def load_secret_key(web_dir: Path) -> str:
+    env = os.environ.get("INTERDICT_SECRET_KEY")
+    if env:
+        if len(env) < 16:
+            raise ValueError("INTERDICT_SECRET_KEY must be at least 16 characters")
+        return env
+    path = web_dir / "secret_key"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    web_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(key)
+    return key
+
+
+@dataclass
+class WebSettings:
+    data_dir: Path
+    secret_key: str = ""
+    # "auto": Secure cookies when the request came over https (directly, or X-Forwarded-Proto from a trusted proxy).
+    secure_cookies: str = "auto"
+    trusted_proxies: list[str] = field(default_factory=list)   # IPs / CIDRs whose X-Forwarded-Proto we believe
+    session_hours: float = 12.0
+    lease_seconds: int = 900
+    login_max_failures: int = 5          # per username, inside the window
+    login_max_failures_ip: int = 20      # per client address, inside the window
+    login_window_seconds: int = 900
+    notifier_name: str = "interdict"
+    notifier_email: str = ""
+    page_size: int = 50
+
+    @property
+    def web_dir(self) -> Path:
+        return self.data_dir / "web"
+
+    @property
+    def app_db(self) -> Path:
+        return self.web_dir / "app.db"
+
+    def __post_init__(self):
+        self.data_dir = Path(self.data_dir)
+        if not self.secret_key:
+            self.secret_key = load_secret_key(self.web_dir)
+        self._nets = []
+        for item in self.trusted_proxies:
+            try:
+                self._nets.append(ipaddress.ip_network(item.strip(), strict=False))
+            except ValueError as exc:
+                raise ValueError(f"web_trusted_proxies: {item!r} is not an IP address or network") from exc
+
+    def is_trusted_proxy(self, host: str | None) -> bool:
+        if not host or not self._nets:
+            return False
+        try:
+            addr = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(addr in net for net in self._nets)
+
+    @classmethod
+    def from_env(cls, data_dir: Path | None = None, **overrides) -> "WebSettings":
+        g = index_settings.get
+        proxies = g("web_trusted_proxies", "") or ""
+        if isinstance(proxies, str):
+            proxies = [p for p in proxies.split(",") if p.strip()]
+        values = dict(
+            data_dir=Path(data_dir) if data_dir else index_settings.data_dir(),
+            secure_cookies=str(g("web_secure_cookies", "auto")).lower(),
+            trusted_proxies=list(proxies),
+            session_hours=float(g("web_session_hours", 12)),
+            lease_seconds=int(g("web_lease_seconds", 900)),
+            login_max_failures=int(g("web_login_max_failures", 5)),
+            notifier_name=str(g("notifier_name", "interdict")),
+            notifier_email=str(g("notifier_email", "") or ""),
+        )
+        values.update(overrides)
+        return cls(**values)
+
+    def cookie_secure(self, scheme: str, client_host: str | None, forwarded_proto: str | None) -> bool:
+        mode = self.secure_cookies
+        if mode in ("true", "1", "yes", "always"):
+            return True
+        if mode in ("false", "0", "no", "never"):
+            return False
+        if scheme == "https":
+            return True
+        return bool(forwarded_proto and forwarded_proto.split(",")[0].strip().lower() == "https"
+                    and self.is_trusted_proxy(client_host))
