@@ -56,7 +56,7 @@ def preflight(site: SiteConfig) -> None:
 def run_crawl(site_id: str, store_spec: str | None = None, run_id: str | None = None,
               jobdir: str | Path | None = None, progress: Callable[[dict], None] | None = None, *,
               site: SiteConfig | None = None, sites_dir: Path | None = None, data_dir: Path | None = None,
-              trigger: str = "manual", log_level: str = "INFO", analyse: bool = True, batch_size: int = 50,
+              trigger: str = "manual", log_level: str = "INFO", analyse: bool = True, batch_size: int | None = None,
               progress_interval: float = 0.5) -> CrawlRun:
     """Crawl one site into the store and return its run record (also stored via store.record_run)."""
     if site is None:
@@ -67,6 +67,9 @@ def run_crawl(site_id: str, store_spec: str | None = None, run_id: str | None = 
         except KeyError as exc:
             raise CrawlError(exc.args[0]) from None
     preflight(site)
+    if batch_size is None:
+        from index import settings as index_settings
+        batch_size = int(index_settings.get("crawl_batch_size", 50))
 
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess
