@@ -22,8 +22,17 @@ class HealthLimits:
     history_runs: int = 5         # completed runs looked at for "this site usually has hits"
 
 
+# Error kinds that are the operator's own limits at work (requests dropped once max_pages is reached, etc.),
+# not the site failing: they never count towards the error rate.
+LIMIT_KINDS = frozenset({"max_pages", "max_items", "max_depth", "max_run_time", "ignored"})
+
+
+def failures(run: CrawlRun) -> dict[str, int]:
+    return {k: int(v) for k, v in run.errors.items() if k not in LIMIT_KINDS and v}
+
+
 def error_total(run: CrawlRun) -> int:
-    return int(sum(run.errors.values()))
+    return sum(failures(run).values())
 
 
 def error_rate(run: CrawlRun) -> float:
@@ -43,7 +52,7 @@ def zero_items(run: CrawlRun, history: list[CrawlRun], limits: HealthLimits) -> 
 def high_error_rate(run: CrawlRun, history: list[CrawlRun], limits: HealthLimits) -> str | None:
     rate = error_rate(run)
     if rate > limits.max_error_rate:
-        top = ", ".join(f"{k}={v}" for k, v in sorted(run.errors.items(), key=lambda kv: -kv[1])[:3])
+        top = ", ".join(f"{k}={v}" for k, v in sorted(failures(run).items(), key=lambda kv: -kv[1])[:3])
         return f"error rate {rate:.0%} above threshold {limits.max_error_rate:.0%} ({top})"
     return None
 

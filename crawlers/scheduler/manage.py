@@ -8,10 +8,11 @@ service, so a manual run during a scheduled one is recorded `skipped-overlap` in
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 from typing import Any
 
 from crawlers.scheduler import jobs
-from crawlers.scheduler.runner import CrawlRunner, tail
+from crawlers.scheduler.runner import CrawlRunner, tail_lines
 from crawlers.scheduler.service import service_lock
 from crawlers.scheduler.settings import SchedulerSettings
 from crawlers.scheduler.specs import ScheduleSpecError, make_spec, spec_from_schedule
@@ -197,17 +198,23 @@ class ScheduleManager:
             run = store.get_run(run_id)
         if run is None:
             raise ManageError(f"no run {run_id!r}", "not_found", "run_id")
-        log_path = self.runner.log_path(run_id) if "/" not in run_id and not run_id.startswith(".") else None
         data = run.model_dump(mode="json")
-        data["log"] = str(log_path) if log_path and log_path.exists() else None
-        data["log_tail"] = tail(log_path, lines=log_lines, limit=4000).split(" | ") \
-            if data["log"] else []
+        log_path = self.runner.settings.state_dir / "runs" / f"{run.id}.log" if _safe_id(run.id) else None
+        crawl_log = Path(run.manifest).with_name("crawl.log") if run.manifest else None
+        data["log"] = str(log_path) if log_path and log_path.is_file() else None
+        data["crawl_log"] = str(crawl_log) if crawl_log and crawl_log.is_file() else None
+        data["log_tail"] = tail_lines(Path(data["crawl_log"] or data["log"]) if (data["crawl_log"] or data["log"])
+                                      else None, log_lines)
         return data
 
 
 def _stem(file: str) -> str:
-    from pathlib import Path
     return Path(file).stem
+
+
+def _safe_id(run_id: str) -> bool:
+    """Run ids name files under the data dir: never a path."""
+    return bool(run_id) and "/" not in run_id and "\\" not in run_id and not run_id.startswith(".")
 
 
 def _declared_msg(site_id: str, site) -> str:

@@ -451,17 +451,23 @@ def merge_results(run: CrawlRun, written: CrawlRun | None, summary: dict) -> Cra
     return final
 
 
-def tail(path: Path, lines: int = 5, limit: int = 600) -> str:
-    """The last lines of a crawl's log, for an error summary."""
+def tail_lines(path: Path | None, lines: int = 5) -> list[str]:
+    """The last non-empty lines of a log (bounded read)."""
+    if path is None:
+        return []
     try:
         with open(path, "rb") as fh:
             fh.seek(0, os.SEEK_END)
-            fh.seek(max(0, fh.tell() - 8192))
+            fh.seek(max(0, fh.tell() - 8192 - 200 * lines))
             text = fh.read().decode("utf-8", "replace")
     except OSError:
-        return ""
-    out = " | ".join(line.strip() for line in text.strip().splitlines()[-lines:] if line.strip())
-    return out[-limit:]
+        return []
+    return [line.rstrip() for line in text.splitlines() if line.strip()][-lines:]
+
+
+def tail(path: Path, lines: int = 5, limit: int = 600) -> str:
+    """The end of a crawl's log on one line, for an error summary."""
+    return " | ".join(line.strip() for line in tail_lines(path, lines))[-limit:]
 
 
 def _join(*parts: str | None) -> str | None:

@@ -177,7 +177,7 @@ def runs_show_cmd(run_id: str = typer.Argument(..., metavar="RUN_ID"),
         _echo_json(data)
         return
     for key in ("id", "site_id", "status", "trigger", "started_at", "ended_at", "reason", "error_summary",
-                "manifest", "log"):
+                "manifest", "crawl_log", "log"):
         if data.get(key) is not None:
             typer.echo(f"{key + ':':<15}{data[key]}")
     for title, mapping in (("counts", data.get("counts")), ("errors", data.get("errors"))):
