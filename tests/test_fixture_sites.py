@@ -467,6 +467,23 @@ def test_darkmarket_login_wall_csrf_and_browsing(fx):
     assert status == 405 and "obsid_sess" in client.cookies   # a GET never logs the crawler out
 
 
+def test_truth_covers_every_listing_and_names_kb_ids():
+    from crawlers.fixture_sites import truth
+    from nlp.kb import load_kb
+    kb_ids = set(load_kb().substances)
+    for name in SITES:
+        expected = truth(name)
+        assert expected and all(isinstance(t["flag"], bool) and t["title"] for t in expected.values())
+        assert any(t["flag"] for t in expected.values()) and any(not t["flag"] for t in expected.values())
+        for t in expected.values():
+            assert t["flag"] == bool(t["substances"]), t
+            for sid in t["substances"]:
+                assert sid == sid.lower() and " " not in sid, sid
+    known = {sid for n in SITES for t in truth(n).values() for sid in t["substances"]} & kb_ids
+    assert {"fentanyl", "npp", "4-anpp", "bmk-methyl-glycidate", "pmk-ethyl-glycidate", "alprazolam",
+            "kratom"} <= known
+
+
 def test_darkmarket_mostly_drugs_with_harm_reduction_listings(fx):
     catalog = list(fx["darkmarket"].catalog.values())
     flagged = [x for x in catalog if x["truth"]["flag"]]

@@ -104,6 +104,15 @@ def start_all(names=SITES, ports: dict[str, int] | None = None, socks_port: int 
     return fx
 
 
+def truth(name: str) -> dict[str, dict]:
+    """What end-to-end tests expect per listing id: title, flag, substance ids (nlp/data/substances.csv) and
+    CAS numbers, straight from data/<site>.yaml (the served catalogue before any runtime edit)."""
+    from .server import load_data
+    site_class(name)  # unknown names fail the same way everywhere
+    return {x["id"]: {"title": x.get("title") or x.get("name_en") or x.get("name_zh"), **x["truth"]}
+            for x in load_data(name)["listings"]}
+
+
 def demo_env() -> dict[str, str]:
     """The environment for the default ports of `interdict fixtures serve` (what make demo uses)."""
     env = {URL_ENV[n]: f"http://{BIND_HOST}:{p}" for n, p in DEFAULT_PORTS.items() if n != "darkmarket"}
@@ -114,5 +123,5 @@ def demo_env() -> dict[str, str]:
 
 
 __all__ = ["SITES", "DEFAULT_PORTS", "DEFAULT_SOCKS_PORT", "DARKMARKET_USER", "DARKMARKET_PASSWORD",
-           "URL_ENV", "SOCKS_ENV", "start_site", "start_all", "start_socks_proxy", "demo_env",
+           "URL_ENV", "SOCKS_ENV", "start_site", "start_all", "start_socks_proxy", "demo_env", "truth",
            "FixtureSet", "SiteHandle", "SocksHandle"]
