@@ -103,6 +103,8 @@ def test_number_shared_by_two_messengers_is_reported_for_both():
     ("@rcvendor2024 on Telegram", "@rcvendor2024", "rcvendor2024"),
     ("电报：@fentchem", "@fentchem", "fentchem"),
     ("телеграм @himik_shop", "@himik_shop", "himik_shop"),
+    ("飞机：chem_vendor", "chem_vendor", "chem_vendor"),
+    ("Telegram +44 7700 900123", "+44 7700 900123", "+447700900123"),
 ])
 def test_telegram(text, surface, value):
     assert surfaces(text, "telegram") == [(surface, value)]
@@ -123,6 +125,7 @@ def test_telegram_invite_link_keeps_its_case():
     "t.me/abc",                                        # 3 chars: Telegram handles are 5-32
     "t.me/joinchat",                                   # reserved path, no handle
     "Telegram: @bad__handle",                         # double underscore is not allowed
+    "飞机 tickets cheap",                               # "飞机" (aeroplane) needs "飞机：handle"
 ])
 def test_telegram_invalid_or_out_of_context(text):
     assert sigs(text, "telegram") == []

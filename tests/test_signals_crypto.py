@@ -190,6 +190,14 @@ def test_eth_malformed_is_rejected(bad):
     assert found(f"eth {bad}", "eth") == []
 
 
+@pytest.mark.parametrize("bad", [
+    "0x" + "5aaeb6053f3e94c9b9a09f33669435e7ef1beaed" + "a1b2c3d4e5f60718293a4b5c",   # a 32-byte tx hash
+    "5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",                                   # no 0x
+])
+def test_eth_hashes_and_bare_hex_are_not_addresses(bad):
+    assert found(f"eth {bad}", "eth") == []
+
+
 # --- XMR ----------------------------------------------------------------------------------------
 
 XMR_DONATION = ("44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2"
@@ -228,3 +236,10 @@ def test_xmr_base58_roundtrip_and_block_overflow():
 
 def test_xmr_wrong_network_byte_is_rejected():
     assert found("xmr " + make_xmr(24), "xmr") == []   # testnet prefix
+
+
+def test_c_keccak_agrees_with_the_pure_python_reference():
+    from nlp.signals.checksums import keccak256_py
+    for n in (0, 1, 40, 135, 136, 137, 300):
+        data = hashlib.sha256(str(n).encode()).digest() * (n // 32 + 1)
+        assert keccak256(data[:n]) == keccak256_py(data[:n])

@@ -195,7 +195,7 @@ def _preceded_by(text: str, start: int, words: tuple[str, ...]) -> bool:
     return bool(m) and m.group(1) in words
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=1)   # shared by the finders of one extract_signals call
 def _scan(text: str) -> tuple[tuple[str, Hit], ...]:
     """All claim hits of every type, computed once per text; per type the longest match at a start wins."""
     best: dict[tuple[str, int], tuple[str, Hit]] = {}

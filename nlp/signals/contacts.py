@@ -139,6 +139,9 @@ _LABEL = r"(?:id|ID|no\.?|number|nr|num|#|username|user|name|handle|号|號|帐�
 _GAP_OK = re.compile(rf"(?:[\s:：=\-–—/|,;&>()\[\]]|{_LABEL}|and|or|и|или|或|"
                      rf"{'|'.join(_WORDS[k] for k in _WORDS if k != 'other')})*\Z", re.I)
 _GAP = 30
+# Chinese writes "加微信abc123" with no separator; only unambiguous words get that licence
+# ("飞机" is Telegram slang but also just "aeroplane", so it needs "飞机：handle")
+_UNSPACED_KEYWORDS = frozenset({"微信", "薇信", "威信", "v信", "电报", "纸飞机"})
 MAX_KEYWORDS = 500     # a field repeating "wechat" 500k times is an attack, not 500k contacts
 
 
@@ -161,8 +164,7 @@ def _keyed(text: str, kind: str, value_re: re.Pattern) -> Iterator[tuple[int, in
         gap = text[lo:m.start()]
         if not _GAP_OK.match(gap):
             continue
-        cjk_keyword = not text[lo - 1].isascii() and not "\u0400" <= text[lo - 1] <= "\u04FF"
-        if not (m.group().startswith("@") or _SEP.search(gap) or cjk_keyword):
+        if not (m.group().startswith("@") or _SEP.search(gap) or kw.group() in _UNSPACED_KEYWORDS):
             continue
         yield m.start(), m.end(), kw, m
 

@@ -27,7 +27,7 @@ _ETH = re.compile(r"(?<![0-9A-Za-z])0[xX][0-9a-fA-F]{40}(?![0-9A-Za-z])")
 _LTC_WORD = re.compile(r"\b(?:ltc|litecoin)\b", re.I)
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=1)   # shared by the finders of one extract_signals call
 def _all_base58_runs(text: str) -> tuple[tuple[int, int, str], ...]:
     """Scanned once per text and shared by the BTC, LTC, TRX and XMR finders."""
     return tuple((m.start(), m.end(), m.group()) for m in _BASE58_RUN.finditer(text))

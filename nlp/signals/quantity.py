@@ -51,7 +51,7 @@ def _grams(m: re.Match) -> float | None:
     else:
         whole = re.sub(r"[,\u00a0\u202f']", "", m.group("num"))
         value = float(whole + ("." + m.group("frac") if m.group("frac") else ""))
-    unit = next(k for k in _UNIT_TO_G if m.group(k))
+    unit = m.lastgroup                     # the unit group closes last
     if m.group(unit) == "г" and 1900 <= value <= 2099:
         return None            # "2024 г." is a year in Russian, not 2 kg
     return value * _UNIT_TO_G[unit]
@@ -98,8 +98,8 @@ _PURITY_AFTER = re.compile(r"\A\s?(?:pur(?:e|ity|eness|a|o)|min purity|纯|чи�
 # a bare "99.5%" next to these is a vendor rating, a discount or a yield, not purity
 _NOT_PURITY = re.compile(r"(?<![A-Za-z])(?:positive|feedback|rating|rated|score|success|yield|discount|off|sale|"
                          r"uptime|humidity|abv|alcohol|vol|satisf\w*|отзыв\w*|рейтинг|好评)(?![A-Za-z])", re.I)
-_HIGH_PURITY = re.compile(r"(?<![A-Za-z])(?:high(?:est)?[\s\-]purity|high[\s\-]pure|ultra[\s\-]pure)(?![A-Za-z])"
-                          r"|高纯度?|alta pureza|высокая чистота|высокой чистоты", re.I)
+_HIGH_PURITY = Words(r"high(?:est)?[\s\-]purity|high[\s\-]pure|ultra[\s\-]pure|高纯度?|alta pureza"
+                     r"|высокая чистота|высокой чистоты")
 
 
 @signal("purity", needles=("%", "％", "pur", "纯", "高纯", "высок"))
@@ -119,5 +119,7 @@ def find_purity(text: str) -> Iterator[Hit]:
             elif "." in m.group("n") or "," in m.group("n"):
                 if 90 <= value < 100 and not (_NOT_PURITY.search(before[-25:]) or _NOT_PURITY.search(after)):
                     yield m.start(), m.end(), shown, "purity.bare_decimal", 0.6
-    for m in _HIGH_PURITY.finditer(text):
-        yield m.start(), m.end(), "high", "purity.high", 0.6
+    low = text.lower()
+    if "pur" in low or "高纯" in low or "высок" in low:
+        for m in _HIGH_PURITY.finditer(text, low):
+            yield m.start(), m.end(), "high", "purity.high", 0.6
