@@ -166,13 +166,14 @@ def _parse(path: Path) -> tuple[list[_Row], list[str]]:
                 sub = Substance(sid, row["canonical"], row["class"], tuple(controls), tuple(cas), row["source"])
                 amb = {norm_form(a) for a in _split(row["ambiguous"])}
                 forms: list[SurfaceForm] = []
-                seen_forms: set[tuple[str, str]] = set()
+                seen_forms: set[str] = set()
 
                 def add(text: str, via: str, lang: str) -> None:
+                    # one form per text and row: the first column wins (name > synonym > slang > translation)
                     key = norm_form(text)
-                    if not key or (key, via) in seen_forms:
+                    if not key or key in seen_forms:
                         return
-                    seen_forms.add((key, via))
+                    seen_forms.add(key)
                     forms.append(SurfaceForm(text, sid, via, lang, key in amb))
 
                 add(row["canonical"], "name", "en")
