@@ -40,7 +40,28 @@ DAO_TO_ID = {
     "Tramadol": "tramadol", "Loperamide": "loperamide", "Buprenorphine": "buprenorphine",
     "Buprenorphine_analgesic": "buprenorphine", "Buprenorphine_opioid_depend": "buprenorphine",
     "Pharmaceutical_Fentanyl": "fentanyl", "Natural_Cannabis": "cannabis",
-    "Salvinorin": "salvia-divinorum",
+    "Salvinorin": "salvia-divinorum", "Opium": "opium", "Poppy_tea": "opium",
+}
+
+# Reviewed DAO literals we do not import: ordinary words, other products, or wrong for the row.
+REJECT = {
+    "sub", "resin", "hemp", "hydro", "teva", "lop", "ms", "pod", "ms l", "ms s", "uei", "aloha", "diablo",
+    "eclipse", "omg", "oblivion", "phoenix", "rapture", "vertex", "viper", "sub zero", "sweet leaf",
+    "sonic boom", "stoopid", "barely legal", "green crack", "pineapple kush", "blueberry haze",
+    "afghan black", "ice bud", "train wreck", "doob", "dexanabinol", "menabitan", "holy sh*t", "kingkong",
+    "neutronium", "iblown", "orgazmo", "number one choice", "high dose buprenorphine", "methanadamide",
+}
+
+# Reviewed DAO literals we import but that need context (written to the ambiguous column too).
+AMBIGUOUS = {
+    "manteca", "manteka", "vic", "murphy", "coby", "nepenthe", "rox", "mmt", "noid", "synthetic blend",
+    "jwh", "magic dragon", "california dreams", "flame 2.0", "chill-x", "happy joker king", "marley boy",
+    "bomb marley", "24k california", "atomic blast", "cherry bomb", "darkness prince", "dead man walking",
+    "down2earth", "hammer head", "jazz mango", "lunar diamond", "mary joy exodus", "mr.big shot",
+    "mr.nice guy", "paradox fusion", "shaggy mix", "solar star", "solar super plus", "spicey xxx",
+    "tribal warrior ultimate", "warrior ultimate", "wicked x", "ja rush", "ex-ses platinum", "ki fire blend",
+    "dro", "schwag", "full melt", "honey oil", "dr.death", "ram", "kif", "pods", "pod tea", "new oxy",
+    "real oxy", "real oxys", "tecs", "xone", "lope", "dimo", "statex",
 }
 
 # DAO classes whose members are never substances we list (treatments, foods, places...).
@@ -98,7 +119,7 @@ def ancestors(cls: str, parents: dict[str, str]) -> list[str]:
 
 def keep(form: str) -> bool:
     f = " ".join(form.split())
-    if len(f) < 2 or f.lower() in STOP or _JUNK_RE.search(f):
+    if len(f) < 2 or f.lower() in STOP or f.lower() in REJECT or _JUNK_RE.search(f):
         return False
     return len(f.split()) <= 4
 
@@ -173,6 +194,9 @@ def main(argv: list[str] | None = None) -> int:
             for col, forms in additions.get(r["id"], {}).items():
                 if forms:
                     r[col] = "|".join([p for p in r[col].split("|") if p] + forms)
+                    amb = [f for f in forms if norm(f) in AMBIGUOUS]
+                    if amb:
+                        r["ambiguous"] = "|".join([p for p in r["ambiguous"].split("|") if p] + amb)
                     if "DAO" not in r["source"]:
                         r["source"] += "; DAO slang"
         with args.csv.open("w", encoding="utf-8", newline="") as f:
