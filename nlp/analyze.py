@@ -58,8 +58,11 @@ class Analyzer:
             parts.append(text)
             spans.append((name, pos, pos + len(text)))
             pos += len(text)
-        doc = self.nlp.make_doc("".join(parts))
-        doc.user_data["fields"] = spans
+        text = "".join(parts)
+        doc = self.nlp.make_doc(text)
+        # (name, start, end, text): components read the field text here, never doc.text (which
+        # rebuilds the string from every token)
+        doc.user_data["fields"] = [(n, a, b, text[a:b]) for n, a, b in spans]
         return doc
 
     def analyze_text(self, title: str = "", description: str = "") -> Analysis:

@@ -23,7 +23,7 @@ from nlp.context import ContextRules
 from nlp.kb import load_kb
 from nlp.listing_type import ListingTypeRules
 from nlp.matcher import Candidate, SubstanceMatcher
-from nlp.normalize import Normalized, fold, normalize
+from nlp.normalize import Normalized, Tokens, fold, normalize
 from nlp.risk import ScoringConfig, score
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,7 +48,7 @@ class FieldView:
     offset: int                    # where the field starts in doc.text
     text: str                      # original field text (what offsets index)
     norm: Normalized
-    toks: list = field(default_factory=list)
+    toks: Tokens | None = None
     candidates: list[Candidate] = field(default_factory=list)
     cas: list[CasHit] = field(default_factory=list)
     quantity: str | None = None
@@ -70,17 +70,20 @@ def _path(p: str | None) -> Path | None:
     return q if q.is_absolute() else ROOT / q
 
 
-def _fields(doc: Doc) -> list[tuple[str, int, int]]:
+def _fields(doc: Doc) -> list[tuple[str, int, int, str]]:
+    """(name, start, end, text) per field; a Doc made from a plain string is one "title" field."""
     spans = doc.user_data.get("fields")
-    return spans if spans else [("title", 0, len(doc.text))]
+    if spans:
+        return spans
+    text = doc.text
+    return [("title", 0, len(text), text)]
 
 
 @Language.factory("interdict_normalizer", default_config={"max_field_chars": 200000})
 def make_normalizer(nlp: Language, name: str, max_field_chars: int):
     def normalizer(doc: Doc) -> Doc:
         views = []
-        for fname, start, end in _fields(doc):
-            text = doc.text[start:end]
+        for fname, start, end, text in _fields(doc):
             if len(text) > max_field_chars:     # hostile size: analyse a bounded prefix, offsets stay valid
                 text = text[:max_field_chars]
                 doc.user_data.setdefault("notes", []).append(
@@ -126,7 +129,7 @@ class SubstanceComponent:
                     key = fold(c.form.surface).strip()
                     if c.form.ambiguous and self._modifies_strong(v, c):
                         continue          # "fentanyl powder", "crystal meth", "mdma crystal": a modifier
-                    neg = c.tok_start >= 0 and self.context.collocation(key, v.toks, c.tok_start, c.tok_end)
+                    neg = c.tok_start >= 0 and self.context.collocation(key, v.toks.text, c.tok_start, c.tok_end)
                     if neg:
                         notes.append(f"{surface!r} not read as {self._canon(c)}: next to {neg!r}")
                         continue

@@ -73,7 +73,7 @@ class ContextRules:
                 return m.group(0)
         return None
 
-    def collocation(self, form_key: str, toks: list, i: int, j: int) -> str | None:
+    def collocation(self, form_key: str, toks: list[str], i: int, j: int) -> str | None:
         """A negative neighbour of tokens [i, j) (e.g. "cream" after "ice"), else None."""
         specific = self.negative.get(form_key, frozenset())
         generic = self.negative.get("*", frozenset())
@@ -81,7 +81,7 @@ class ContextRules:
         for k in range(lo, hi):
             if i <= k < j:
                 continue
-            w = toks[k][0]
+            w = toks[k]
             if w in specific or w in generic:
                 return w
             if w.endswith("s") and (w[:-1] in specific or w[:-1] in generic):

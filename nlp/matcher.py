@@ -1,30 +1,36 @@
 """Substance matching: one pass over the normalised tokens of a text against the lexicon.
 
 The lexicon's surface forms are normalised and tokenised with the same functions as listing text
-(nlp.normalize), then indexed by their first token. Each text token is looked up by its keys (raw,
-leet-decoded, repeated letters squeezed); multi-token forms are extended token by token, longest
-first. Matching is therefore whole-token: "meth" can never fire inside "method".
+(nlp.normalize) and indexed by their first token. Matching is whole-token, so "meth" can never fire
+inside "method". A text token is looked up by its keys: raw, and leet-decoded when a digit or @/$
+sits inside letters. Multi-token forms extend token by token across small gaps, longest first.
 
-Beyond exact keys, in this order, each with lower confidence: two adjacent tokens joined ("fent anyl"),
-plural/inflection stripped ("blotters", "героина"), and edit distance 1 for long single-word names
-("oxycodon", via="fuzzy"). Chinese has no spaces, so forms containing CJK characters are found by
-substring (longest first) in CJK runs.
+Inexact readings, each with lower confidence: plural and Russian case endings (indexed up front),
+repeated letters squeezed ("fentanyyyl"), two tokens written apart ("fent anyl"), and edit distance 1
+for long single-word names ("oxycodon", via="fuzzy"). Chinese has no spaces, so forms containing CJK
+characters are found by substring, longest first.
 
-Disambiguation (does "ice" mean meth here?) is not done here but in nlp.context, which needs the
-whole listing; this module only reports candidate hits.
+Speed: the text is scanned with a few C-level passes (split, set membership); Python only touches
+tokens that can start a match. Disambiguation (does "ice" mean meth here?) is nlp.context's job.
 """
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
-from functools import lru_cache
 
-from nlp.normalize import Normalized, form_tokens, fold, squeeze, token_keys, tokens
+from nlp.normalize import Normalized, Tokens, form_tokens, fold, squeeze, token_keys, tokens
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _CYR = re.compile(r"^[\u0400-\u04ff]+$")
 # What may separate the tokens of a multi-token form: a few spaces/punctuation, never a line break.
 _GAP_OK = re.compile(r"[ \t\-./,()'*_:+&]{0,3}")
+# A digit or @/$ inside or at the edge of letters: the only tokens worth leet-decoding.
+_LEET_TEXT = re.compile(r"[a-z][013457@$]+[a-z]|(?<![\w@$])[013457@$][a-z]{3,}|[a-z]{3,}[013457@$](?![\w@$])")
+_DOUBLE = re.compile(r"([a-z])\1")
+_REPEAT = re.compile(r"([a-z])\1+")
+RU_ENDINGS = ("а", "у", "е", "ом", "ой", "ы", "ов", "ами", "ах", "и", "ю", "ем")
+PLURAL = ("s", "es")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +49,8 @@ class Candidate:
     form: Form
     start: int
     end: int
-    how: str           # raw | leet | repeat | split | joined | plural | stem | fuzzy | cjk
-    tok_start: int     # token index range (for context windows); -1 for CJK substring hits
+    how: str           # raw | leet | split | repeat | joined | plural | stem | fuzzy | cjk
+    tok_start: int     # token index range (context windows); -1 for CJK substring hits
     tok_end: int
 
     @property
@@ -57,179 +63,219 @@ HOW_CONFIDENCE = {"raw": 1.0, "cjk": 1.0, "split": 0.95, "leet": 0.95, "plural":
 
 
 class SubstanceMatcher:
-    """Index of the lexicon's forms; `find(norm)` returns candidate hits, non-overlapping, leftmost-longest."""
+    """Index of the lexicon's forms; `find(norm)` returns candidates, non-overlapping, leftmost-longest."""
 
     def __init__(self, forms, *, fuzzy: bool = True, fuzzy_min_len: int = 8, min_form_len: int = 2):
-        self.single: dict[str, list[Form]] = {}
-        self.multi: dict[str, list[tuple[tuple[str, ...], Form]]] = {}
-        self.squeezed: dict[str, list[Form]] = {}
+        self.single: dict[str, list[tuple[Form, str]]] = {}     # key -> [(form, how)] best first
+        # first token -> second token -> [(remaining tokens, form)], longest first
+        self.multi: dict[str, dict[str, list[tuple[tuple[str, ...], Form]]]] = {}
+        self.squeezed: dict[str, Form] = {}
         self.deletes: dict[str, list[tuple[str, Form]]] = {}
         self.fuzzy = fuzzy
         self.fuzzy_min_len = fuzzy_min_len
         cjk_forms: dict[str, Form] = {}
+        variants: list[tuple[str, Form, str]] = []
         for sf in forms:
             form = Form(sf.substance_id, sf.text, sf.via, getattr(sf, "lang", "") or "",
                         bool(getattr(sf, "ambiguous", False)))
             folded = fold(sf.text).strip()
             if _CJK.search(folded):
-                key = re.sub(r"\s+", "", folded)
-                cjk_forms.setdefault(key, form)
+                cjk_forms.setdefault(re.sub(r"\s+", "", folded), form)
                 continue
             toks = tuple(form_tokens(sf.text))
             if not toks or len("".join(toks)) < min_form_len:
                 continue
             if len(toks) == 1:
-                self._add_single(toks[0], form)
+                key = toks[0]
+                self._add(key, form, "raw")
+                if len(key) >= 3 and not key[-1].isdigit():
+                    if _CYR.match(key):
+                        variants += [(key + e, form, "stem") for e in RU_ENDINGS]
+                    elif key[-1] != "s":
+                        variants += [(key + e, form, "plural") for e in PLURAL]
+                sq = squeeze(key)
+                if len(sq) >= 5:
+                    self.squeezed.setdefault(sq, form)
+                if fuzzy and len(key) >= fuzzy_min_len and key.isalpha():
+                    for i in range(len(key)):
+                        self.deletes.setdefault(key[:i] + key[i + 1:], []).append((key, form))
             else:
-                self.multi.setdefault(toks[0], []).append((toks[1:], form))
+                self._add_multi(toks, form)
                 joined = "".join(toks)
                 if len(joined) >= 4:
-                    self._add_single(joined, form, primary=False)
-        for lst in self.multi.values():
-            lst.sort(key=lambda x: -len(x[0]))
-        if cjk_forms:
-            alts = sorted(cjk_forms, key=len, reverse=True)
-            self.cjk_re = re.compile("|".join(re.escape(a) for a in alts))
-            self.cjk_forms = cjk_forms
-        else:
-            self.cjk_re = None
-            self.cjk_forms = {}
+                    variants.append((joined, form, "raw"))
+                last = toks[-1]
+                if len(last) >= 3 and last.isalpha() and last[-1] != "s" and not _CYR.match(last):
+                    self._add_multi(toks[:-1] + (last + "s",), form)
+        for key, form, how in variants:          # variants never shadow a real form
+            if key not in self.single:
+                self._add(key, form, how)
+        for by_second in self.multi.values():
+            for lst in by_second.values():
+                lst.sort(key=lambda x: -len(x[0]))
+        for lst in self.single.values():          # an unambiguous reading of a key wins
+            lst.sort(key=lambda fh: fh[0].ambiguous)
+        self.first = frozenset(self.single) | frozenset(self.multi)
+        # left parts of names written in two pieces ("fent anyl"): prefixes of single-word names >= 6
+        self.left_halves = frozenset(k[:i] for k, fl in self.single.items()
+                                     if len(k) >= 6 and fl[0][1] == "raw" and not fl[0][0].ambiguous
+                                     for i in range(2, len(k) - 1))
+        self._seen: set[str] = set()                           # tokens examined once
+        self._variants: dict[str, tuple[Form, str]] = {}       # token -> inexact reading
+        self._leet: set[str] = set()                            # tokens whose leet reading starts a form
+        self.cjk_forms = cjk_forms
+        self.cjk_re = (re.compile("|".join(re.escape(a) for a in sorted(cjk_forms, key=len, reverse=True)))
+                       if cjk_forms else None)
 
-    def _add_single(self, key: str, form: Form, primary: bool = True) -> None:
+    def _add_multi(self, toks: tuple[str, ...], form: Form) -> None:
+        self.multi.setdefault(toks[0], {}).setdefault(toks[1], []).append((toks[2:], form))
+
+    def _add(self, key: str, form: Form, how: str) -> None:
         lst = self.single.setdefault(key, [])
-        if primary or not lst:
-            lst.append(form)
-            # an unambiguous reading of the same key wins ("cocaina" as synonym and as translation)
-            lst.sort(key=lambda f: f.ambiguous)
-        sq = squeeze(key)
-        if len(sq) >= 5:
-            self.squeezed.setdefault(sq, []).append(form)
-        if self.fuzzy and len(key) >= self.fuzzy_min_len and key.isalpha():
-            for i in range(len(key)):
-                self.deletes.setdefault(key[:i] + key[i + 1:], []).append((key, form))
+        if all(f.substance_id != form.substance_id or f.ambiguous != form.ambiguous for f, _ in lst):
+            lst.append((form, how))
 
     # --- lookup ------------------------------------------------------------------------------
 
-    def find(self, norm: Normalized) -> tuple[list[Candidate], list]:
-        """Candidates in the normalised text, plus the token list (context rules reuse it)."""
+    def find(self, norm: Normalized) -> tuple[list[Candidate], Tokens]:
+        """Candidates in the normalised text, plus its tokens (context rules reuse them).
+
+        Which tokens can start a match is decided with set algebra in C: exact keys, plus tokens
+        remembered from earlier texts as leet/repeat/misspelt readings (each distinct token is
+        examined in Python once, bounded memory). Only those positions are visited."""
         text = norm.text
-        toks = tokens(text)
+        tk = tokens(text)
+        toks = tk.text
         out: list[Candidate] = []
-        n = len(toks)
-        i = 0
-        single, multi = self.single, self.multi
-        while i < n:
-            tok, ts, te = toks[i]
-            keys = token_keys(tok)
-            best = None
-            # 1. multi-token forms starting here (longest first), on any key of the first token
-            for key, how in keys:
-                cands = multi.get(key)
-                if not cands:
-                    continue
-                for rest, form in cands:
-                    j = self._extend(text, toks, i, rest)
-                    if j and (best is None or j > best[1]):
-                        best = (form, j, how)
-                        break
-            if best is not None:
-                form, j, how = best
-                out.append(Candidate(form, ts, toks[j - 1][2], how, i, j))
-                i = j
-                continue
-            # 2. two tokens written apart: "fent anyl", "co caine"
-            if i + 1 < n and te < toks[i + 1][1] <= te + 1 and text[te] in " -":
-                joined = single.get(tok + toks[i + 1][0])
-                if joined and len(tok) + len(toks[i + 1][0]) >= 6 and not joined[0].ambiguous:
-                    out.append(Candidate(joined[0], ts, toks[i + 1][2], "joined", i, i + 2))
-                    i += 2
-                    continue
-            # 3. the token alone
-            hit = self._single(tok, keys)
-            if hit is not None:
-                form, how = hit
-                if te - ts != len(tok) and how == "raw" and len(tok) > 1 and _is_split(text[ts:te]):
-                    how = "split"
-                out.append(Candidate(form, ts, te, how, i, i + 1))
-            i += 1
-        if self.cjk_re is not None and _CJK.search(text):
+        if toks:
+            tokset = set(toks)
+            new = tokset - self.first - self._seen
+            if new:
+                self._learn(new)
+            hot = (tokset & self.first) | (tokset & self._leet) | (tokset & self._variants.keys())
+            halves = tokset & self.left_halves
+            if hot or halves:
+                self._scan(text, tk, hot, halves, out)
+        if self.cjk_re is not None and not text.isascii() and _CJK.search(text):
             for m in self.cjk_re.finditer(text):
                 out.append(Candidate(self.cjk_forms[m.group(0)], m.start(), m.end(), "cjk", -1, -1))
-        return out, toks
+        return out, tk
 
-    def _extend(self, text, toks, i, rest) -> int:
-        """Index after the last token if toks[i+1:] continue with `rest` across small gaps, else 0."""
+    def _learn(self, new: set[str]) -> None:
+        """Examine tokens never seen before: leet readings that start a form, inexact readings."""
+        if len(self._seen) > 500000:
+            self._seen.clear()
+            self._variants.clear()
+            self._leet.clear()
+        first = self.first
+        for t in new:
+            self._seen.add(t)
+            keys = token_keys(t)
+            if len(keys) > 1 and any(k in first for k, _ in keys[1:]):
+                self._leet.add(t)
+                continue
+            hit = self._variant(t)
+            if hit is not None:
+                self._variants[t] = hit
+
+    def _scan(self, text: str, tk: Tokens, hot: set[str], halves: set[str], out: list[Candidate]) -> None:
+        toks = tk.text
+        n = len(toks)
+        extra: dict[int, tuple[Form, str]] = {}
+        variants = self._variants
+        single = self.single
+        for i, t in enumerate(toks):
+            if t in halves and i + 1 < n and (t + toks[i + 1]) in single:
+                form, how = single[t + toks[i + 1]][0]
+                if not form.ambiguous and how == "raw" and text[tk.ends[i]:tk.starts[i + 1]] in (" ", "-"):
+                    extra[i] = (form, "joined2")
+            elif t in variants:
+                extra[i] = variants[t]
+        nxt = 0
+        for i, t in enumerate(toks):
+            if i < nxt or (t not in hot and i not in extra):
+                continue
+            got = self._at(text, tk, i, extra.get(i))
+            if got is not None:
+                form, j, how = got
+                if how == "raw" and i in tk.split:
+                    how = "split"
+                out.append(Candidate(form, tk.starts[i], tk.ends[j - 1], how, i, j))
+                nxt = j
+
+    def _at(self, text: str, tk: Tokens, i: int, extra) -> tuple[Form, int, str] | None:
+        """The longest match starting at token i: (form, end token index, how)."""
+        tok = tk.text[i]
+        keys = token_keys(tok)
+        if i + 1 < len(tk.text):
+            for key, how in keys:
+                by_second = self.multi.get(key)
+                if not by_second:
+                    continue
+                a, b = tk.ends[i], tk.starts[i + 1]
+                if b - a > 3 or not _GAP_OK.fullmatch(text, a, b):
+                    break
+                for k2, _ in token_keys(tk.text[i + 1]):
+                    for rest, form in by_second.get(k2, ()):
+                        j = self._extend(text, tk, i + 1, rest)
+                        if j:
+                            return form, j, how
+        if extra is not None:
+            form, how = extra
+            if how == "joined2":
+                return form, i + 2, "joined"
+        for key, how in keys:
+            forms = self.single.get(key)
+            if forms:
+                form, vhow = forms[0]
+                return form, i + 1, (vhow if vhow != "raw" else how)
+        if extra is not None:
+            return extra[0], i + 1, extra[1]
+        return None
+
+    def _extend(self, text: str, tk: Tokens, i: int, rest: tuple[str, ...]) -> int:
+        """Index after the last token if tokens i+1.. continue with `rest` across small gaps, else 0."""
+        toks, starts, ends = tk.text, tk.starts, tk.ends
         j = i + 1
-        prev_end = toks[i][2]
+        prev_end = ends[i]
         for want in rest:
             if j >= len(toks):
                 return 0
-            tok, ts, te = toks[j]
-            if ts - prev_end > 3 or not _GAP_OK.fullmatch(text, prev_end, ts):
+            s = starts[j]
+            if s - prev_end > 3 or not _GAP_OK.fullmatch(text, prev_end, s):
                 return 0
-            if tok != want and all(k != want for k, _ in token_keys(tok)):
+            tok = toks[j]
+            if tok != want and all(k != want for k, _ in token_keys(tok)[1:]):
                 return 0
-            prev_end = te
+            prev_end = ends[j]
             j += 1
         return j
 
-    def _single(self, tok: str, keys) -> tuple[Form, str] | None:
-        single = self.single
-        for key, how in keys:
-            forms = single.get(key)
-            if forms:
-                return forms[0], how
-        return self._variant(tok, keys[-1][0] if keys[-1][1] == "leet" else keys[0][0])
-
-    @lru_cache(maxsize=100000)
-    def _variant(self, tok: str, key: str) -> tuple[Form, str] | None:
-        """Inexact lookups for a token that matched nothing exactly (memoised per token)."""
-        single = self.single
-        if _REPEATED.search(key):
-            forms = self.squeezed.get(squeeze(key))
-            if forms and len(key) >= 5:
-                return forms[0], "repeat"
-        if len(key) >= 4 and key[-1] == "s":
-            for cut in (1, 2):
-                forms = single.get(key[:-cut])
-                if forms and len(key) - cut >= 3:
-                    if cut == 2 and key[-2] != "e":
-                        break
-                    return forms[0], "plural"
-        if len(key) >= 5 and _CYR.match(key):
-            for cut in (1, 2, 3):
-                if len(key) - cut < 4:
-                    break
-                forms = single.get(key[:-cut])
-                if forms:
-                    return forms[0], "stem"
-        if self.fuzzy and len(key) >= self.fuzzy_min_len - 1 and key.isalpha():
-            return self._fuzzy(key)
+    def _variant(self, t: str) -> tuple[Form, str] | None:
+        """Inexact reading of a token no exact key matched: repeated letters, then edit distance 1."""
+        if len(t) >= 5 and _DOUBLE.search(t):
+            form = self.squeezed.get(squeeze(t))
+            if form is not None:
+                return form, "repeat"
+        if self.fuzzy and len(t) >= self.fuzzy_min_len - 1:
+            return self._fuzzy(t)
         return None
 
     def _fuzzy(self, key: str) -> tuple[Form, str] | None:
-        """Edit distance 1 (substitution, insertion, deletion; transposition via two deletes is not
-        attempted) against single-word forms of at least `fuzzy_min_len` characters."""
-        deletes = self.deletes
-        cands = []
-        if key in deletes:                       # the text lost one letter
-            cands += deletes[key]
+        """Edit distance 1 (substitution, insertion, deletion) against single-word forms of at least
+        `fuzzy_min_len` letters, same first letter, never an ambiguous form. Memoised per token."""
+        if not key.isalpha() or _CJK.search(key):
+            return None
+        deletes, single, m = self.deletes, self.single, self.fuzzy_min_len
+        cands = list(deletes.get(key, ()))                  # the text lost a letter
         for i in range(len(key)):
             d = key[:i] + key[i + 1:]
-            if len(key) >= self.fuzzy_min_len + 1 and d in self.single and len(d) >= self.fuzzy_min_len:
-                f = self.single[d][0]
-                cands.append((d, f))              # the text has one extra letter
-            if d in deletes:                       # one letter substituted
-                cands += [(k, f) for k, f in deletes[d] if len(k) == len(key)]
+            if len(d) >= m and d in single and single[d][0][1] == "raw":
+                cands.append((d, single[d][0][0]))          # the text has an extra letter
+            for k, f in deletes.get(d, ()):                 # one letter substituted
+                if len(k) == len(key):
+                    cands.append((k, f))
         for k, form in cands:
-            if k[0] == key[0] and not form.ambiguous and len(k) >= self.fuzzy_min_len:
+            if k[0] == key[0] and not form.ambiguous and len(k) >= m and k != key:
                 return form, "fuzzy"
         return None
-
-
-_REPEATED = re.compile(r"([a-z])\1")
-_SPLITSEP = re.compile(r"[ \t.\-*_·•]")
-
-
-def _is_split(surface: str) -> bool:
-    return bool(_SPLITSEP.search(surface))
