@@ -704,8 +704,16 @@ def test_site_yamls_target_the_fixtures(fx, monkeypatch):
     faults = load_site_file(ROOT / "crawlers" / "fixture_sites" / "sites" / "faults.yaml")
     assert faults.start_urls[0] == fx["faults"].url + "/"
     assert faults.limits.max_response_bytes < 50 * 1024 * 1024
+    assert faults.limits.timeout < faults_slow_default()
+    endless = load_site_file(ROOT / "crawlers" / "fixture_sites" / "sites" / "endless.yaml")
+    assert endless.start_urls == [fx["faults"].url + "/endless"] and endless.limits.max_pages <= 100
     for name in SITES:
         assert DEFAULT_PORTS[name] and URL_ENV[name]
+
+
+def faults_slow_default() -> float:
+    from crawlers.fixture_sites.faults import FaultsSite
+    return FaultsSite().slow_seconds
 
 
 def test_servers_bind_loopback_only(fx):
