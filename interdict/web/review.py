@@ -47,7 +47,7 @@ def load(store: ListingStore, principal: Principal, key: str) -> StoredListing:
     """The listing if the caller may read it; otherwise 404 (never reveal that another tenant's key exists)."""
     item = store.get(key)
     if item is None or not principal.can_read(tenant_of(item)):
-        raise ReviewError(404, f"no listing {key!r}")
+        raise ReviewError(404, "no such listing")
     return item
 
 

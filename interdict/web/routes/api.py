@@ -171,7 +171,7 @@ def audit_events(request: Request, me: Principal, key: str | None, limit: int = 
     if key:
         item = st.store.get(key)
         if (item is None and not me.reads_all) or (item is not None and not me.can_read(review.tenant_of(item))):
-            raise review.ReviewError(404, f"no listing {key!r}")
+            raise review.ReviewError(404, "no such listing")
     everything = review.all_audit(st.store)
     chain = review.verify_chain(everything)
     events = [e for e in everything if (not key or e.key == key)]
