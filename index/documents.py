@@ -117,6 +117,19 @@ def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield batch
 
 
+def unique_runs(prepared: list) -> Iterator[list]:
+    """Split a batch of (key, ...) where a key repeats, so each part sees the previous part's writes."""
+    part, seen = [], set()
+    for item in prepared:
+        if item[0] in seen:
+            yield part
+            part, seen = [], set()
+        part.append(item)
+        seen.add(item[0])
+    if part:
+        yield part
+
+
 def redact_url(url: str) -> str:
     """The URL without user:password, for messages."""
     from urllib.parse import urlsplit, urlunsplit

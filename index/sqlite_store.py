@@ -19,7 +19,7 @@ from typing import Any, Iterable, Iterator
 
 from index import query as Q
 from index.documents import (FACET_FIELDS, FACET_SIZE, check_lease, chunks, decode_cursor, encode_cursor,
-                             from_ms, keyword_terms, ms, new_review, normalise)
+                             from_ms, keyword_terms, ms, new_review, normalise, unique_runs)
 from index.models import AuditEvent, CrawlRun, Listing, ListingVersion, Review, StoredListing, UpsertReport
 from index.store import (ConflictError, ListingStore, NotFound, SearchHit, SearchQuery, SearchResult,
                          StoreError, StoreUnavailable)
@@ -151,7 +151,7 @@ class SqliteStore(ListingStore):
                     prepared.append((listing.key, listing, listing.content_hash()))
                 except Exception as exc:  # noqa: BLE001 - a bad document is reported, the batch goes on
                     report.errors.append({"key": _safe_key(listing), "error": str(exc)})
-            for part in _unique_runs(prepared):
+            for part in unique_runs(prepared):
                 with self._tx() as db:
                     self._upsert_batch(db, part, report)
         return report
@@ -413,19 +413,6 @@ class SqliteStore(ListingStore):
 
 
 # --- helpers -------------------------------------------------------------------------------------------
-
-def _unique_runs(prepared: list) -> Iterator[list]:
-    """Split a batch where a key repeats, so each part sees the previous part's writes."""
-    part, seen = [], set()
-    for item in prepared:
-        if item[0] in seen:
-            yield part
-            part, seen = [], set()
-        part.append(item)
-        seen.add(item[0])
-    if part:
-        yield part
-
 
 def _alias(col: str) -> str:
     return {"risk": "risk_", "last_seen": "last_seen_", "key": "key_", "score": "score"}[col]

@@ -1,0 +1,740 @@
+"""The Elasticsearch backend (official client, ES 9).
+
+Layout, per prefix P:
+  P-listings-v<N>  behind aliases P-listings (read) and P-listings-write (write); _id = listing key
+  P-versions-v1, P-audit-v1, P-runs-v1  behind aliases P-versions, P-audit, P-runs
+Every index comes from a composable index template with explicit mappings; scraped payloads are kept in
+`listing` (an object with `enabled: false`: stored, never mapped) and the mapping is `dynamic: false`.
+A mapping change is `reindex_to(N+1)`: scan + bulk into a new index, then one atomic alias flip (the test
+server has no _reindex).
+
+Writes go through helpers.streaming_bulk (retry on 429/502/503/504, per-document error report) and use
+if_seq_no/if_primary_term, so a crawl never overwrites a reviewer's decision. Nothing is written with
+refresh=true: call refresh() (tests, end of a crawl), or set es_refresh_after_upsert.
+Low-volume indices (audit, runs) are refreshed when read, so a decision shows at once.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+from datetime import datetime
+from functools import wraps
+from typing import Any, Iterable, Iterator
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from index import query as Q
+from index import settings
+from index.documents import (FACET_FIELDS, FACET_SIZE, check_lease, chunks, decode_cursor, encode_cursor,
+                             from_ms, keyword_terms, ms, new_review, normalise, redact_url, unique_runs)
+from index.models import AuditEvent, CrawlRun, Listing, ListingVersion, Review, StoredListing, UpsertReport
+from index.store import (ConflictError, ListingStore, NotFound, SearchHit, SearchQuery, SearchResult,
+                         StoreError, StoreUnavailable)
+
+SCHEMA_VERSION = 1
+RETRY_STATUSES = (429, 502, 503, 504)
+_LISTING_SOURCE = ["key", "listing", "review", "content_hash", "version", "first_seen", "last_seen",
+                   "removed_at", "version_since", "review_rev"]
+
+
+def _kw() -> dict:
+    """A keyword with a lowercased twin: exact filters/facets on the field, query language on .lc."""
+    return {"type": "keyword", "fields": {"lc": {"type": "keyword", "normalizer": "lowercase"}}}
+
+
+LISTING_MAPPING = {
+    "dynamic": False,
+    "_meta": {"schema_version": SCHEMA_VERSION, "owner": "interdict"},
+    "properties": {
+        "key": {"type": "keyword"},
+        "platform": _kw(), "tenant": _kw(), "listing_id": {"type": "keyword"},
+        "title": {"type": "text", "analyzer": "standard"},
+        "description": {"type": "text", "analyzer": "standard"},
+        "vendor": {"type": "text", "analyzer": "standard"},
+        "vendor_name": _kw(), "currency": _kw(), "listing_type": _kw(),
+        "substances": _kw(), "classes": _kw(), "signal_types": _kw(),
+        "entity": {"type": "keyword"}, "entity_value": {"type": "keyword"},
+        "status": _kw(), "assignee": _kw(),
+        "price": {"type": "double"}, "risk": {"type": "integer"}, "flagged": {"type": "boolean"},
+        "version": {"type": "integer"}, "review_rev": {"type": "long"},
+        "content_hash": {"type": "keyword", "index": False},
+        "first_seen": {"type": "date"}, "last_seen": {"type": "date"},
+        "removed_at": {"type": "date"}, "version_since": {"type": "date", "index": False},
+        "listing": {"type": "object", "enabled": False},     # the scraped payload: stored, never mapped
+        "review": {"type": "object", "enabled": False},
+    },
+}
+VERSION_MAPPING = {
+    "dynamic": False, "_meta": {"schema_version": SCHEMA_VERSION},
+    "properties": {"key": {"type": "keyword"}, "version": {"type": "integer"},
+                   "content_hash": {"type": "keyword"}, "seen_at": {"type": "date"},
+                   "listing": {"type": "object", "enabled": False}},
+}
+AUDIT_MAPPING = {
+    "dynamic": False, "_meta": {"schema_version": SCHEMA_VERSION},
+    "properties": {"seq": {"type": "long"}, "at": {"type": "date"}, "actor": {"type": "keyword"},
+                   "action": {"type": "keyword"}, "key": {"type": "keyword"}, "tenant": {"type": "keyword"},
+                   "from_status": {"type": "keyword"}, "to_status": {"type": "keyword"},
+                   "reason": {"type": "text"}, "hash": {"type": "keyword"}, "prev_hash": {"type": "keyword"},
+                   "data": {"type": "object", "enabled": False}},
+}
+RUN_MAPPING = {
+    "dynamic": False, "_meta": {"schema_version": SCHEMA_VERSION},
+    "properties": {"id": {"type": "keyword"}, "site_id": {"type": "keyword"}, "status": {"type": "keyword"},
+                   "trigger": {"type": "keyword"}, "started_at": {"type": "date"}, "ended_at": {"type": "date"},
+                   "counts": {"type": "object", "enabled": False}, "errors": {"type": "object", "enabled": False}},
+}
+KINDS = {"listings": LISTING_MAPPING, "versions": VERSION_MAPPING, "audit": AUDIT_MAPPING, "runs": RUN_MAPPING}
+
+
+def _translate_errors(fn):
+    """Client exceptions become store errors whose one-line message names the URL."""
+    @wraps(fn)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return fn(self, *args, **kwargs)
+        except StoreError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise self._store_error(exc) from exc
+    return wrapper
+
+
+class ElasticsearchStore(ListingStore):
+    backend = "elasticsearch"
+
+    def __init__(self, url: str, prefix: str = "interdict", *, refresh_after_upsert: bool | None = None,
+                 shards: int = 1, replicas: int = 0, chunk_size: int = 500, max_retries: int = 3,
+                 initial_backoff: float = 0.5, timeout: float = 30.0):
+        from elasticsearch import Elasticsearch
+        self.url, self.prefix = redact_url(url), prefix
+        self.shards, self.replicas, self.chunk_size = shards, replicas, chunk_size
+        self.max_retries, self.initial_backoff = max_retries, initial_backoff
+        if refresh_after_upsert is None:
+            refresh_after_upsert = str(settings.get("es_refresh_after_upsert", "false")).lower() in ("1", "true", "yes")
+        self.refresh_after_upsert = refresh_after_upsert
+        parts = urlsplit(url)
+        kwargs: dict[str, Any] = {}
+        if parts.username:
+            kwargs["basic_auth"] = (unquote(parts.username), unquote(parts.password or ""))
+        elif os.environ.get("INTERDICT_ES_USERNAME"):
+            kwargs["basic_auth"] = (os.environ["INTERDICT_ES_USERNAME"], os.environ.get("INTERDICT_ES_PASSWORD", ""))
+        if os.environ.get("INTERDICT_ES_API_KEY"):
+            kwargs["api_key"] = os.environ["INTERDICT_ES_API_KEY"]
+        if os.environ.get("INTERDICT_ES_CA_CERTS"):
+            kwargs["ca_certs"] = os.environ["INTERDICT_ES_CA_CERTS"]
+        host = parts.hostname or ""
+        if parts.port:
+            host += f":{parts.port}"
+        self.es = Elasticsearch(urlunsplit((parts.scheme, host, parts.path, "", "")), request_timeout=timeout,
+                                max_retries=max_retries, retry_on_status=RETRY_STATUSES[1:],
+                                retry_on_timeout=True, **kwargs)
+        self.read_alias = f"{prefix}-listings"
+        self.write_alias = f"{prefix}-listings-write"
+        self._audit_lock = threading.Lock()
+        self._audit_head: tuple[int, str] | None = None
+        self._initialised = False
+        self._check()
+
+    # --- plumbing ------------------------------------------------------------------------------------
+
+    def _store_error(self, exc: Exception) -> StoreError:
+        import elastic_transport
+        from elasticsearch import ApiError, AuthenticationException, AuthorizationException
+        if isinstance(exc, (elastic_transport.ConnectionError, elastic_transport.ConnectionTimeout)):
+            return StoreUnavailable(f"cannot reach Elasticsearch at {self.url}: {_reason(exc)}")
+        if isinstance(exc, (AuthenticationException, AuthorizationException)):
+            return StoreUnavailable(f"Elasticsearch at {self.url} refused the credentials: {_reason(exc)}")
+        if isinstance(exc, ApiError):
+            return StoreError(f"Elasticsearch at {self.url}: {_reason(exc)}")
+        return StoreError(f"Elasticsearch at {self.url}: {type(exc).__name__}: {exc}")
+
+    def _check(self) -> None:
+        """Fail fast (a few seconds, no retries) when the cluster is unreachable. Uses cluster health."""
+        try:
+            self.es.options(request_timeout=5, max_retries=0).cluster.health()
+        except Exception as exc:  # noqa: BLE001
+            raise self._store_error(exc) from exc
+
+    def _alias(self, kind: str) -> str:
+        return self.read_alias if kind == "listings" else f"{self.prefix}-{kind}"
+
+    def _index_name(self, kind: str, version: int = 1) -> str:
+        return f"{self.prefix}-{kind}-v{version}"
+
+    def _ensure(self) -> None:
+        """Writes need the aliases; create everything on first use so an un-initialised store never
+        lets ES auto-create an index with guessed mappings."""
+        if not self._initialised:
+            if not self.es.indices.exists_alias(name=self.write_alias):
+                self.init()
+            self._initialised = True
+
+    def _template(self, kind: str) -> dict:
+        return {"index_patterns": [f"{self.prefix}-{kind}-v*"], "priority": 500,
+                "template": {"settings": {"number_of_shards": self.shards, "number_of_replicas": self.replicas},
+                             "mappings": KINDS[kind]},
+                "_meta": {"description": f"interdict {kind}", "schema_version": SCHEMA_VERSION}}
+
+    # --- lifecycle -----------------------------------------------------------------------------------
+
+    @_translate_errors
+    def init(self) -> None:
+        from elasticsearch import BadRequestError
+        for kind in KINDS:
+            self.es.indices.put_index_template(name=f"{self.prefix}-{kind}", **self._template(kind))
+            alias = self._alias(kind)
+            if self.es.indices.exists_alias(name=alias):
+                continue
+            aliases = {alias: {}}
+            if kind == "listings":
+                aliases = {self.read_alias: {}, self.write_alias: {"is_write_index": True}}
+            else:
+                aliases = {alias: {"is_write_index": True}}
+            try:
+                self.es.indices.create(index=self._index_name(kind), aliases=aliases)
+            except BadRequestError as exc:
+                if "resource_already_exists" not in str(exc):
+                    raise
+                self.es.indices.update_aliases(actions=[{"add": {"index": self._index_name(kind), "alias": a,
+                                                                 **v}} for a, v in aliases.items()])
+        self.es.cluster.health(index=f"{self.prefix}-*", wait_for_status="yellow", timeout="30s")
+        self._initialised = True
+
+    @_translate_errors
+    def drop(self) -> None:
+        """Delete this prefix's indices, aliases and templates (tests, decommissioning)."""
+        names = list(self.es.indices.get(index=f"{self.prefix}-*", expand_wildcards="all",
+                                         ignore_unavailable=True, allow_no_indices=True))
+        for part in chunks(names, 20):
+            self.es.indices.delete(index=",".join(part), ignore_unavailable=True)
+        for kind in KINDS:
+            self.es.options(ignore_status=404).indices.delete_index_template(name=f"{self.prefix}-{kind}")
+        self._initialised = False
+        self._audit_head = None
+
+    @_translate_errors
+    def status(self) -> dict:
+        health = self.es.cluster.health()
+        out: dict[str, Any] = {"backend": "elasticsearch", "location": self.url, "prefix": self.prefix,
+                               "cluster": health.get("cluster_name"), "cluster_status": health.get("status"),
+                               "schema_version": SCHEMA_VERSION, "initialised": False}
+        if not self.es.indices.exists_alias(name=self.read_alias):
+            return out
+        out["initialised"] = True
+        out["indices"] = {a: sorted(self.es.indices.get_alias(name=a)) for a in
+                          (self.read_alias, self.write_alias, *(self._alias(k) for k in KINDS if k != "listings"))}
+        count = lambda index, **q: self.es.count(index=index, **q)["count"]  # noqa: E731
+        out.update({
+            "listings": count(self.read_alias),
+            "flagged": count(self.read_alias, query={"term": {"flagged": True}}),
+            "removed": count(self.read_alias, query={"exists": {"field": "removed_at"}}),
+            "versions": count(self._alias("versions")),
+            "audit_events": count(self._alias("audit")),
+            "runs": count(self._alias("runs")),
+        })
+        mapping = self.es.indices.get_mapping(index=self.read_alias)
+        out["schema_version"] = max(m["mappings"].get("_meta", {}).get("schema_version", 0)
+                                    for m in mapping.values())
+        return out
+
+    @_translate_errors
+    def refresh(self) -> None:
+        self.es.indices.refresh(index=",".join(self._alias(k) for k in KINDS))
+
+    def close(self) -> None:
+        self.es.close()
+
+    @_translate_errors
+    def reindex_to(self, version: int) -> int:
+        """Copy every listing into P-listings-v<version> (current template) and flip both aliases at once.
+
+        Client-side (scan + bulk) because the server may lack _reindex. Stop writers while it runs:
+        writes that land on the old index after the scan are not copied.
+        """
+        from elasticsearch import helpers
+        self._ensure()
+        old = sorted(self.es.indices.get_alias(name=self.read_alias))
+        new = self._index_name("listings", version)
+        if new in old:
+            raise StoreError(f"{new} is already the live listings index")
+        self.es.indices.put_index_template(name=f"{self.prefix}-listings", **self._template("listings"))
+        self.es.indices.create(index=new)
+        copied = 0
+        actions = ({"_index": new, "_id": h["_id"], "_source": h["_source"]}
+                   for h in helpers.scan(self.es, index=self.read_alias, query={"query": {"match_all": {}}},
+                                         size=1000))
+        for ok, item in helpers.streaming_bulk(self.es, actions, chunk_size=self.chunk_size,
+                                               max_retries=self.max_retries, initial_backoff=self.initial_backoff,
+                                               retry_on_status=RETRY_STATUSES, raise_on_error=False):
+            if not ok:
+                raise StoreError(f"reindex into {new} failed for {item}")
+            copied += 1
+        self.es.indices.refresh(index=new)
+        actions = [{"remove": {"index": i, "alias": a}} for i in old for a in (self.read_alias, self.write_alias)]
+        actions += [{"add": {"index": new, "alias": self.read_alias}},
+                    {"add": {"index": new, "alias": self.write_alias, "is_write_index": True}}]
+        self.es.indices.update_aliases(actions=actions)
+        return copied
+
+    # --- listings: writes ----------------------------------------------------------------------------
+
+    @_translate_errors
+    def upsert(self, listings: Iterable[Listing]) -> UpsertReport:
+        self._ensure()
+        report = UpsertReport()
+        for batch in chunks(listings, self.chunk_size * 2):
+            prepared = []
+            for listing in batch:
+                try:
+                    listing = normalise(listing)
+                    prepared.append((listing.key, listing, listing.content_hash()))
+                except Exception as exc:  # noqa: BLE001 - reported per document, the batch goes on
+                    report.errors.append({"key": getattr(listing, "listing_id", None), "error": str(exc)})
+            for part in unique_runs(prepared):
+                self._upsert_part(part, report)
+        if self.refresh_after_upsert:
+            self.refresh()
+        return report
+
+    def _upsert_part(self, part: list, report: UpsertReport) -> None:
+        """One batch of distinct keys; documents that lost a race (409) are re-read and retried."""
+        pending = part
+        for attempt in range(5):
+            existing = self._mget_current([k for k, _, _ in pending])
+            actions, outcome = [], {}
+            for key, listing, chash in pending:
+                cur = existing.get(key)
+                listing_json = listing.model_dump_json()
+                seen = ms(listing.fetched_at)
+                if cur is None:
+                    review, rev = Review(), 0
+                    src = _source(listing, listing_json, review, chash, 1, seen, seen, seen, rev)
+                    actions.append({"_op_type": "create", "_index": self.write_alias, "_id": key, "_source": src})
+                    outcome[key] = "new"
+                    continue
+                s = cur["_source"]
+                review, rev = Review.model_validate(s["review"]), s.get("review_rev", 0)
+                version, since = s["version"], s["version_since"]
+                if s["content_hash"] != chash:
+                    actions.append({"_op_type": "index", "_index": self._alias("versions"),
+                                    "_id": f"{key}#{version}",
+                                    "_source": {"key": key, "version": version, "content_hash": s["content_hash"],
+                                                "seen_at": since, "listing": s["listing"]}})
+                    version, since = version + 1, seen
+                    outcome[key] = "changed"
+                else:
+                    outcome[key] = "unchanged"
+                src = _source(listing, listing_json, review, chash, version, min(s["first_seen"], seen),
+                              max(s["last_seen"], seen), since, rev)
+                actions.append({"_op_type": "index", "_index": self.write_alias, "_id": key, "_source": src,
+                                "if_seq_no": cur["_seq_no"], "if_primary_term": cur["_primary_term"]})
+            retry = set()
+            for ok, item in self._bulk(actions):
+                op, info = next(iter(item.items()))
+                key = info.get("_id", "")
+                if "#" in key and not info.get("_index", "").startswith(self.prefix + "-listings"):
+                    if not ok:      # an archived version that failed: the listing update still stands
+                        report.errors.append({"key": key.rsplit("#", 1)[0], "error": _item_error(info)})
+                    continue
+                if ok:
+                    setattr(report, outcome[key], getattr(report, outcome[key]) + 1)
+                elif info.get("status") == 409 and attempt < 4:
+                    retry.add(key)
+                else:
+                    report.errors.append({"key": key, "error": _item_error(info)})
+            pending = [p for p in pending if p[0] in retry]
+            if not pending:
+                return
+
+    def _bulk(self, actions: list[dict]) -> Iterator[tuple[bool, dict]]:
+        from elasticsearch import helpers
+        yield from helpers.streaming_bulk(
+            self.es, actions, chunk_size=self.chunk_size, max_retries=self.max_retries,
+            initial_backoff=self.initial_backoff, retry_on_status=RETRY_STATUSES,
+            raise_on_error=False, raise_on_exception=False, yield_ok=True)
+
+    def _mget_current(self, keys: list[str], source: list[str] | None = None) -> dict[str, dict]:
+        if not keys:
+            return {}
+        resp = self.es.mget(index=self.write_alias, ids=keys, source=source or True)
+        return {d["_id"]: d for d in resp["docs"] if d.get("found")}
+
+    @_translate_errors
+    def mark_seen(self, keys: Iterable[str], at: datetime) -> None:
+        self._ensure()
+        at_ms = ms(at)
+        for part in chunks(keys, self.chunk_size):
+            cur = self._mget_current(part, ["last_seen", "removed_at"])
+            actions = [{"_op_type": "update", "_index": self.write_alias, "_id": k,
+                        "doc": {"last_seen": max(at_ms, d["_source"]["last_seen"]), "removed_at": None}}
+                       for k, d in cur.items()
+                       if d["_source"]["last_seen"] < at_ms or d["_source"].get("removed_at") is not None]
+            for ok, item in self._bulk(actions):
+                if not ok:
+                    info = next(iter(item.values()))
+                    if info.get("status") != 404:
+                        raise StoreError(f"mark_seen failed for {info.get('_id')}: {_item_error(info)}")
+
+    @_translate_errors
+    def mark_removed(self, key: str, at: datetime) -> None:
+        from elasticsearch import NotFoundError
+        self._ensure()
+        try:
+            self.es.update(index=self.write_alias, id=key, doc={"removed_at": ms(at)}, retry_on_conflict=3)
+        except NotFoundError:
+            raise NotFound(f"no listing {key!r}") from None
+
+    @_translate_errors
+    def update_review(self, key: str, to_status: str, *, token: str, actor: str,
+                      reason: str | None = None, legal_basis: str | None = None,
+                      lease_seconds: int | None = None, action: str = "review") -> StoredListing:
+        """Optimistic concurrency on ES primitives: the write carries if_seq_no/if_primary_term of the
+        document read here; the token's review revision decides whether the caller saw the current review
+        (a crawl bumping last_seen moves seq_no but must not invalidate a reviewer's token)."""
+        from elasticsearch import ConflictError as EsConflict, NotFoundError
+        self._ensure()
+        try:
+            token_rev = int(token.rsplit(":", 1)[-1])
+        except ValueError:
+            raise ConflictError(f"invalid token for {key}; reload the listing") from None
+        for _ in range(10):
+            try:
+                doc = self.es.get(index=self.write_alias, id=key)
+            except NotFoundError:
+                raise NotFound(f"no listing {key!r}") from None
+            src = doc["_source"]
+            if src.get("review_rev", 0) != token_rev:
+                raise ConflictError(f"listing {key} was changed by someone else since you loaded it; reload it")
+            current = Review.model_validate(src["review"])
+            check_lease(current, to_status, actor)
+            review = new_review(current, to_status, actor=actor, reason=reason, legal_basis=legal_basis,
+                                lease_seconds=lease_seconds)
+            src.update({"review": review.model_dump(mode="json"), "status": review.status,
+                        "assignee": review.assignee, "review_rev": token_rev + 1})
+            try:
+                self.es.index(index=self.write_alias, id=key, document=src,
+                              if_seq_no=doc["_seq_no"], if_primary_term=doc["_primary_term"])
+            except EsConflict:
+                continue            # someone wrote in between: re-read; a review change there is a conflict
+            evidence = src["listing"].get("evidence") or {}
+            self.append_audit(AuditEvent(
+                actor=actor, action=action, key=key, tenant=src["listing"].get("tenant"),
+                from_status=current.status, to_status=review.status, reason=reason,
+                data={k: v for k, v in {
+                    "legal_basis": legal_basis,
+                    "lease_until": review.lease_until.isoformat() if review.lease_until else None,
+                    "evidence_sha256": evidence.get("sha256"),
+                    "snapshot_ref": evidence.get("snapshot_ref"),
+                }.items() if v is not None}))
+            return self.get(key)
+        raise ConflictError(f"listing {key} keeps changing; try again")
+
+    @_translate_errors
+    def purge(self, key: str) -> bool:
+        from elasticsearch import NotFoundError
+        self._ensure()
+        try:
+            doc = self.es.get(index=self.write_alias, id=key, source=["version"])
+        except NotFoundError:
+            return False
+        ids = [f"{key}#{v}" for v in range(1, doc["_source"]["version"])]
+        for ok, item in self._bulk([{"_op_type": "delete", "_index": self._alias("versions"), "_id": i}
+                                    for i in ids]):
+            info = next(iter(item.values()))
+            if not ok and info.get("status") != 404:
+                raise StoreError(f"purge of {key} failed: {_item_error(info)}")
+        self.es.options(ignore_status=404).delete(index=self.write_alias, id=key)
+        return True
+
+    # --- audit and runs ------------------------------------------------------------------------------
+
+    @_translate_errors
+    def append_audit(self, event: AuditEvent) -> AuditEvent:
+        """Hash-chained append: _id = seq with op_type=create, so two writers can never take the same seq;
+        the loser reads the winner's event (a realtime GET) and chains after it."""
+        from elasticsearch import ConflictError as EsConflict
+        self._ensure()
+        alias = self._alias("audit")
+        with self._audit_lock:
+            if self._audit_head is None:
+                self._audit_head = self._load_audit_head()
+            for _ in range(1000):
+                seq, prev = self._audit_head
+                ev = event.model_copy(update={"seq": seq + 1, "prev_hash": prev, "hash": ""})
+                ev.hash = ev.compute_hash()
+                try:
+                    self.es.create(index=alias, id=str(ev.seq), document=ev.model_dump(mode="json"))
+                except EsConflict:
+                    got = self.es.get(index=alias, id=str(seq + 1))
+                    self._audit_head = (seq + 1, got["_source"]["hash"])
+                    continue
+                self._audit_head = (ev.seq, ev.hash)
+                return ev
+        raise StoreError("could not append to the audit chain (too much contention)")
+
+    def _load_audit_head(self) -> tuple[int, str]:
+        from elasticsearch import NotFoundError
+        alias = self._alias("audit")
+        self.es.indices.refresh(index=alias)
+        hits = self.es.search(index=alias, size=1, sort=[{"seq": "desc"}], source=["seq", "hash"])["hits"]["hits"]
+        seq, h = (hits[0]["_source"]["seq"], hits[0]["_source"]["hash"]) if hits else (0, "")
+        while True:         # events written after the refresh: walk forward with realtime GETs
+            try:
+                got = self.es.get(index=alias, id=str(seq + 1), source=["hash"])
+            except NotFoundError:
+                return seq, h
+            seq, h = seq + 1, got["_source"]["hash"]
+
+    @_translate_errors
+    def audit(self, key: str | None = None, limit: int = 1000, after: int = 0) -> list[AuditEvent]:
+        """Audit events with seq > `after`, oldest first, optionally for one listing."""
+        self._ensure()
+        alias = self._alias("audit")
+        self.es.indices.refresh(index=alias)
+        filters: list[dict] = [{"range": {"seq": {"gt": after}}}]
+        if key is not None:
+            filters.append({"term": {"key": key}})
+        out: list[AuditEvent] = []
+        search_after = None
+        while len(out) < limit:
+            body: dict[str, Any] = {"query": {"bool": {"filter": filters}}, "sort": [{"seq": "asc"}],
+                                    "size": min(1000, limit - len(out))}
+            if search_after:
+                body["search_after"] = search_after
+            hits = self.es.search(index=alias, **body)["hits"]["hits"]
+            out.extend(AuditEvent.model_validate(h["_source"]) for h in hits)
+            if len(hits) < body["size"]:
+                break
+            search_after = hits[-1]["sort"]
+        return out
+
+    @_translate_errors
+    def record_run(self, run: CrawlRun) -> None:
+        self._ensure()
+        doc = run.model_dump(mode="json")
+        self.es.index(index=self._alias("runs"), id=run.id, document=doc)
+
+    @_translate_errors
+    def get_run(self, run_id: str) -> CrawlRun | None:
+        from elasticsearch import NotFoundError
+        try:
+            return CrawlRun.model_validate(self.es.get(index=self._alias("runs"), id=run_id)["_source"])
+        except NotFoundError:
+            return None
+
+    @_translate_errors
+    def list_runs(self, site_id: str | None = None, limit: int = 50) -> list[CrawlRun]:
+        self._ensure()
+        alias = self._alias("runs")
+        self.es.indices.refresh(index=alias)
+        query = {"term": {"site_id": site_id}} if site_id else {"match_all": {}}
+        hits = self.es.search(index=alias, query=query, size=limit,
+                              sort=[{"started_at": "desc"}, {"id": "desc"}])["hits"]["hits"]
+        return [CrawlRun.model_validate(h["_source"]) for h in hits]
+
+    # --- listings: reads -----------------------------------------------------------------------------
+
+    @_translate_errors
+    def get(self, key: str) -> StoredListing | None:
+        from elasticsearch import NotFoundError
+        try:
+            doc = self.es.get(index=self.read_alias, id=key, source=_LISTING_SOURCE)
+        except NotFoundError:
+            return None
+        return _stored(doc)
+
+    @_translate_errors
+    def versions(self, key: str) -> list[ListingVersion]:
+        from elasticsearch import NotFoundError
+        try:
+            cur = self.es.get(index=self.read_alias, id=key, source=_LISTING_SOURCE)["_source"]
+        except NotFoundError:
+            return []
+        ids = [f"{key}#{v}" for v in range(1, cur["version"])]
+        out = []
+        if ids:
+            for d in self.es.mget(index=self._alias("versions"), ids=ids)["docs"]:
+                if d.get("found"):
+                    s = d["_source"]
+                    out.append(ListingVersion(version=s["version"], content_hash=s["content_hash"],
+                                              seen_at=from_ms(s["seen_at"]), listing=Listing.model_validate(s["listing"])))
+        out.append(ListingVersion(version=cur["version"], content_hash=cur["content_hash"],
+                                  seen_at=from_ms(cur["version_since"]), listing=Listing.model_validate(cur["listing"])))
+        return out
+
+    @_translate_errors
+    def keys_for_platform(self, platform: str, online_only: bool = True) -> Iterator[str]:
+        self._ensure()
+        q: dict = {"bool": {"filter": [{"term": {"platform": platform}}]}}
+        if online_only:
+            q["bool"]["must_not"] = [{"exists": {"field": "removed_at"}}]
+        return self._stream_keys(q)
+
+    def _stream_keys(self, q: dict) -> Iterator[str]:
+        search_after = None
+        while True:
+            body: dict[str, Any] = {"query": q, "sort": [{"key": "asc"}], "size": 1000, "source": False}
+            if search_after:
+                body["search_after"] = search_after
+            try:
+                hits = self.es.search(index=self.read_alias, **body)["hits"]["hits"]
+            except Exception as exc:  # noqa: BLE001
+                raise self._store_error(exc) from exc
+            for h in hits:
+                yield h["_id"]
+            if len(hits) < 1000:
+                return
+            search_after = hits[-1]["sort"]
+
+    @_translate_errors
+    def search(self, query: SearchQuery) -> SearchResult:
+        self._ensure()
+        node = Q.compile_search(query)
+        body: dict[str, Any] = {"query": es_query(node), "size": query.size, "track_total_hits": True,
+                                "sort": _SORTS[query.sort], "seq_no_primary_term": True,
+                                "source": _LISTING_SOURCE}
+        if query.cursor:
+            body["search_after"] = decode_cursor(query.cursor, query.sort)
+        if query.facets:
+            body["aggs"] = {name: {"terms": {"field": field, "size": FACET_SIZE,
+                                             "order": [{"_count": "desc"}, {"_key": "asc"}]}}
+                            for name, field in FACET_FIELDS.items()}
+        hl_query = _highlight_query(node)
+        if query.highlight and query.size and hl_query:
+            body["highlight"] = {
+                "encoder": "html", "pre_tags": ["<mark>"], "post_tags": ["</mark>"],
+                "highlight_query": hl_query,
+                "fields": {"title": {"number_of_fragments": 0}, "vendor": {"number_of_fragments": 0},
+                           "description": {"fragment_size": 150, "number_of_fragments": 3}},
+            }
+        resp = self.es.search(index=self.read_alias, **body)
+        hits = resp["hits"]["hits"]
+        result = SearchResult(total=resp["hits"]["total"]["value"],
+                              hits=[SearchHit(item=_stored(h), highlights=h.get("highlight", {})) for h in hits])
+        if query.size and len(hits) == query.size:
+            result.next_cursor = encode_cursor(hits[-1]["sort"], query.sort)
+        if query.facets:
+            result.facets = {name: {b["key"] if not isinstance(b["key"], bool) else str(b["key"]).lower():
+                                    b["doc_count"] for b in resp["aggregations"][name]["buckets"]}
+                             for name in FACET_FIELDS}
+        return result
+
+    def iter_listings(self, query: SearchQuery) -> Iterator[StoredListing]:
+        q = query.model_copy(update={"size": 500, "facets": False, "highlight": False})
+        while True:
+            page = self.search(q)
+            for h in page.hits:
+                yield h.item
+            if page.next_cursor is None:
+                return
+            q = q.model_copy(update={"cursor": page.next_cursor})
+
+
+# --- translation and documents -------------------------------------------------------------------------
+
+_SORTS = {
+    "risk": [{"risk": "desc"}, {"last_seen": "desc"}, {"key": "asc"}],
+    "recent": [{"last_seen": "desc"}, {"key": "asc"}],
+    "relevance": [{"_score": "desc"}, {"key": "asc"}],
+}
+_DATE_FIELDS = ("last_seen", "first_seen")
+
+
+def es_query(node: Q.Node) -> dict:
+    """The Elasticsearch query for an AST (the SQLite twin is sqlite_store._where)."""
+    if isinstance(node, Q.MatchAll):
+        return {"match_all": {}}
+    if isinstance(node, Q.MatchNone):
+        return {"match_none": {}}
+    if isinstance(node, Q.Text):
+        if node.prefix:
+            clauses = [{"prefix": {f: {"value": node.tokens[0]}}} for f in node.fields]
+        elif len(node.tokens) == 1:
+            clauses = [{"term": {f: node.tokens[0]}} for f in node.fields]
+        else:
+            clauses = [{"match_phrase": {f: " ".join(node.tokens)}} for f in node.fields]
+        return clauses[0] if len(clauses) == 1 else {"bool": {"should": clauses, "minimum_should_match": 1}}
+    if isinstance(node, Q.Keyword):
+        field = f"{node.field}.lc" if node.fold else node.field
+        return {"terms": {field: list(node.values)}}
+    if isinstance(node, Q.Range):
+        bounds = {k: v for k, v in (("gte", node.gte), ("gt", node.gt), ("lte", node.lte), ("lt", node.lt))
+                  if v is not None}
+        if node.field in _DATE_FIELDS:
+            bounds["format"] = "epoch_millis"
+        return {"range": {node.field: bounds}}
+    if isinstance(node, Q.Flag):
+        if node.field == "flagged":
+            return {"term": {"flagged": node.value}}
+        exists = {"exists": {"field": "removed_at"}}
+        return {"bool": {"must_not": [exists]}} if node.value else exists
+    if isinstance(node, Q.And):
+        return {"bool": {"must": [es_query(c) for c in node.children]}}
+    if isinstance(node, Q.Or):
+        return {"bool": {"should": [es_query(c) for c in node.children], "minimum_should_match": 1}}
+    if isinstance(node, Q.Not):
+        return {"bool": {"must_not": [es_query(node.child)]}}
+    raise TypeError(node)
+
+
+def _highlight_query(node: Q.Node) -> dict | None:
+    """Only the positive text clauses: highlights show why a listing matched, never a NOT."""
+    clauses = []
+
+    def walk(n):
+        if isinstance(n, Q.Text):
+            clauses.append(es_query(n))
+        elif isinstance(n, (Q.And, Q.Or)):
+            for c in n.children:
+                walk(c)
+    walk(node)
+    if not clauses:
+        return None
+    return {"bool": {"should": clauses, "minimum_should_match": 1}}
+
+
+def _source(listing: Listing, listing_json: str, review: Review, chash: str, version: int, first_seen: int,
+            last_seen: int, since: int, review_rev: int) -> str:
+    """The document, serialised once: the listing as pydantic wrote it, plus the fields we search on."""
+    terms = keyword_terms(listing, review)
+    a = listing.analysis
+    fields = {
+        "key": listing.key, "platform": listing.platform, "tenant": listing.tenant,
+        "listing_id": listing.listing_id, "title": listing.title, "description": listing.description,
+        "vendor": listing.vendor, "vendor_name": terms["vendor_name"], "currency": terms["currency"],
+        "listing_type": a.listing_type, "substances": terms["substances"], "classes": terms["classes"],
+        "signal_types": terms["signal_types"], "entity": terms["entity"], "entity_value": terms["entity_value"],
+        "status": review.status, "assignee": review.assignee, "price": listing.price, "risk": a.risk,
+        "flagged": a.flagged, "version": version, "review_rev": review_rev, "content_hash": chash,
+        "first_seen": first_seen, "last_seen": last_seen, "removed_at": None, "version_since": since,
+    }
+    return ('{"listing":' + listing_json + ',"review":' + review.model_dump_json() + ","
+            + json.dumps(fields, ensure_ascii=False, separators=(",", ":"))[1:])
+
+
+def _stored(doc: dict) -> StoredListing:
+    s = doc["_source"]
+    return StoredListing(key=s["key"], listing=Listing.model_validate(s["listing"]), content_hash=s["content_hash"],
+                         version=s["version"], first_seen=from_ms(s["first_seen"]), last_seen=from_ms(s["last_seen"]),
+                         removed_at=from_ms(s.get("removed_at")), review=Review.model_validate(s["review"]),
+                         token=f"{doc.get('_seq_no', '')}:{doc.get('_primary_term', '')}:{s.get('review_rev', 0)}")
+
+
+def _item_error(info: dict) -> str:
+    err = info.get("error")
+    if isinstance(err, dict):
+        return f"{err.get('type')}: {err.get('reason')}"
+    return str(err or f"status {info.get('status')}")
+
+
+def _reason(exc: Exception) -> str:
+    from elasticsearch import ApiError
+    if isinstance(exc, ApiError):
+        info = exc.info if isinstance(exc.info, dict) else {}
+        err = info.get("error")
+        if isinstance(err, dict):
+            return f"{err.get('type')}: {err.get('reason')}"
+        return f"HTTP {exc.meta.status}: {exc.message}"
+    msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return msg[:300]
