@@ -595,6 +595,34 @@ def test_socks_proxy_never_resolves_onion_names(monkeypatch):
     assert not [h for h in lookups if h.endswith(".onion")]
 
 
+@pytest.mark.browser
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed (tests/support/system_deps.sh)")
+def test_chromium_reaches_the_onion_only_through_the_proxy():
+    """Browser mode of a tor site: Chromium's socks5 proxy sends host names, so the onion works remotely."""
+    from playwright.sync_api import sync_playwright
+    with start_all(names=["darkmarket"]) as fx, sync_playwright() as p:
+        dm = fx["darkmarket"]
+        browser = p.chromium.launch(executable_path=CHROMIUM, proxy={"server": fx.socks.url.replace("socks5h", "socks5")},
+                                    args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                                          "--no-first-run", "--disable-background-networking",
+                                          "--disable-component-update", "--disable-sync"])
+        try:
+            page = browser.new_page()
+            page.goto(dm.url + "/listings")
+            assert "/login" in page.url
+            page.fill("input[name=username]", DARKMARKET_USER)
+            page.fill("input[name=password]", DARKMARKET_PASSWORD)
+            page.click("#login-form button[type=submit]")
+            page.wait_for_selector("a.listing-link")
+            assert page.url == dm.url + "/listings" and page.locator("a.listing-link").count() == 10
+        finally:
+            browser.close()
+        onion_requests = [c for c in fx.socks.connections if c[0] == dm.site.onion]
+        assert onion_requests and dm.site.logins == 1
+        # whatever else Chromium tried (update checks...) was refused, never connected
+        assert set(fx.socks.connections) - set(onion_requests) <= set(fx.socks.refused)
+
+
 # ---------------------------------------------------------------------------------------------- faults
 
 @pytest.fixture
