@@ -11,7 +11,6 @@ import hashlib
 import http.client
 import json
 import re
-import shutil
 import socket
 import struct
 import subprocess

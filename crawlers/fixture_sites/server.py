@@ -43,6 +43,7 @@ class Request:
     form: dict[str, str]
     raw_path: str
     connection: socket.socket | None = None
+    session: dict | None = None        # set by sites with a login wall
 
     def arg(self, name: str, default: str | None = None) -> str | None:
         return self.query.get(name, default)
@@ -185,6 +186,10 @@ class Site:
             if item["id"] in self.catalog:
                 raise KeyError(f"{self.name}: listing {item['id']!r} exists")
             self.catalog[item["id"]] = dict(item)
+
+    def listing_path(self, listing_id: str) -> str:
+        """Path of a listing's own page (each site has its own URL scheme)."""
+        raise NotImplementedError
 
     # ---- dispatch
     def dispatch(self, req: Request) -> Response:
