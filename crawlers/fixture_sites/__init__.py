@@ -15,7 +15,12 @@ The SOCKS5 proxy listens on 8709 by default (`interdict fixtures serve`).
 
 Darkmarket demo credentials (fixed, public, fixture-only): DARKMARKET_USER / DARKMARKET_PASSWORD below; the
 site YAML reads them from INTERDICT_DARKMARKET_USER / INTERDICT_DARKMARKET_PASSWORD.
-The `truth` of each listing (flag, substances) is in data/<site>.yaml and never served.
+The `truth` of each listing (flag, substance ids, CAS) is in data/<site>.yaml, never served; `truth(site)`.
+Site configs: config/sites/{shop,b2b,jsstore,darkmarket}.yaml; the fault fixtures have theirs in
+crawlers/fixture_sites/sites/ (faults.yaml, endless.yaml) so `make demo` never crawls broken pages.
+Runtime edits for recrawl tests: handle.edit_listing(id, **fields), delete_listing(id), restore_listing(id);
+deleted listings answer shop 404, b2b 200 + "This product has been removed", jsstore API 404 (page text
+"This product is no longer available"), darkmarket 410, faults 410 — each with a removal text marker.
 """
 from __future__ import annotations
 
