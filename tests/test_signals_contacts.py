@@ -252,3 +252,12 @@ def test_email(text, surface, value):
 ])
 def test_email_invalid(text):
     assert sigs(text, "email") == []
+
+
+def test_labelled_contact_lines_from_the_crawler():
+    """The spider appends structured contacts as "label: value" lines; an empty label takes nothing."""
+    text = ("Acetone drums.\n\nwhatsapp: +86 513 8559 3020\ntelegram: \nwickr: \n"
+            "email: sales@hr-solvents.example\nwechat: hr_solvents")
+    got = {(s.type, s.value) for s in sigs(text)}
+    assert got == {("whatsapp", "+8651385593020"), ("email", "sales@hr-solvents.example"),
+                   ("wechat", "hr_solvents")}

@@ -139,6 +139,7 @@ _LABEL = r"(?:id|ID|no\.?|number|nr|num|#|username|user|name|handle|号|號|帐�
 _GAP_OK = re.compile(rf"(?:[\s:：=\-–—/|,;&>()\[\]]|{_LABEL}|and|or|и|или|或|"
                      rf"{'|'.join(_WORDS[k] for k in _WORDS if k != 'other')})*\Z", re.I)
 _GAP = 30
+_LABEL_NEXT = re.compile(r"[ \t]*[:：]")
 # Chinese writes "加微信abc123" with no separator; only unambiguous words get that licence
 # ("飞机" is Telegram slang but also just "aeroplane", so it needs "飞机：handle")
 _UNSPACED_KEYWORDS = frozenset({"微信", "薇信", "威信", "v信", "电报", "纸飞机"})
@@ -162,8 +163,10 @@ def _keyed(text: str, kind: str, value_re: re.Pattern) -> Iterator[tuple[int, in
         if m is None or m.start() - lo > _GAP:
             continue
         gap = text[lo:m.start()]
-        if not _GAP_OK.match(gap):
-            continue
+        if "\n" in gap or not _GAP_OK.match(gap):
+            continue                       # a value sits on its keyword's line ("telegram: \nemail: ...")
+        if _LABEL_NEXT.match(text, m.end()):
+            continue                       # "Telegram: email: x" - the word is the next label, not a handle
         if not (m.group().startswith("@") or _SEP.search(gap) or kw.group() in _UNSPACED_KEYWORDS):
             continue
         yield m.start(), m.end(), kw, m
@@ -176,7 +179,7 @@ def _keyed_numbers(text: str, kind: str) -> Iterator[tuple[int, int, str]]:
         lo, hi = kw.end(), min(len(text), kw.end() + _GAP + 30)
         for pattern, bare in ((_INTL, False), (_BARE, True)):
             hit = next(_numbers(text, pattern, lo, hi, bare), None)
-            if hit and hit[0] - lo <= _GAP and _GAP_OK.match(text[lo:hit[0]]):
+            if hit and hit[0] - lo <= _GAP and "\n" not in text[lo:hit[0]] and _GAP_OK.match(text[lo:hit[0]]):
                 yield hit
                 break
 
