@@ -114,10 +114,11 @@ class SubstanceComponent:
 
     def resolve(self, views: list[FieldView]) -> Substances:
         notes: list[str] = []
-        strong = any(not c.form.ambiguous and c.how != "fuzzy" for v in views for c in v.candidates) \
-            or any(h.substance_id for v in views for h in v.cas)
+        strong_ids = {c.form.substance_id for v in views for c in v.candidates
+                      if not c.form.ambiguous and c.how != "fuzzy"}
+        strong_ids |= {h.substance_id for v in views for h in v.cas if h.substance_id}
         norm_texts = [v.norm.text for v in views]
-        market = None if strong else self.context.market_context(norm_texts)
+        market = None if strong_ids else self.context.market_context(norm_texts)
         topic = None
         accepted: list[tuple[FieldView, str, SubstanceHit, float, int]] = []
         for v in views:
@@ -133,11 +134,19 @@ class SubstanceComponent:
                     if neg:
                         notes.append(f"{surface!r} not read as {self._canon(c)}: next to {neg!r}")
                         continue
-                    if not strong:
+                    if c.form.ambiguous and strong_ids and c.form.substance_id not in strong_ids:
+                        notes.append(f"{surface!r} not read as {self._canon(c)}: the listing names "
+                                     f"another substance")
+                        continue
+                    if not strong_ids:
                         if topic is None:
                             topic = self.context.negative_topic(norm_texts) or ""
-                        if topic or not market:
-                            why = f"listing is about {topic!r}" if topic else "no drug context"
+                        if c.form.ambiguous and c.tok_start >= 0:
+                            local = self.context.local(v.toks.text, c.tok_start, c.tok_end)
+                        else:
+                            local = market
+                        if topic or not local:
+                            why = f"listing is about {topic!r}" if topic else "no drug context next to it"
                             notes.append(f"{surface!r} not read as {self._canon(c)}: {why}")
                             continue
                     conf = round(conf * 0.85, 3)
@@ -157,7 +166,8 @@ class SubstanceComponent:
         # rank: weighted mentions (title counts more), best confidence, earliest position
         agg: dict[str, list] = {}
         for order, (v, sid, hit, conf, pos) in enumerate(accepted):
-            w = FIELD_WEIGHT.get(v.name, 1.0) * conf
+            # ambiguous slang ("pills", "powder") ranks below any real name
+            w = FIELD_WEIGHT.get(v.name, 1.0) * conf * (0.5 if "+context" in hit.rule and hit.via != "fuzzy" else 1.0)
             if sid not in agg:
                 agg[sid] = [0.0, order, hit]
             agg[sid][0] += w

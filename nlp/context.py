@@ -33,6 +33,9 @@ class ContextRules:
     negative: dict[str, frozenset[str]]
     window: int
     negative_topics: re.Pattern | None
+    unit_token: re.Pattern | None = None
+    local_words: frozenset[str] = frozenset()
+    local_window: int = 3
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "ContextRules":
@@ -49,7 +52,23 @@ class ContextRules:
             negative=negative,
             window=int(data.get("window", 2)),
             negative_topics=_phrase_regex(data.get("negative_topics") or ()),
+            unit_token=re.compile(data["unit_token"]) if data.get("unit_token") else None,
+            local_words=frozenset(fold(str(w)).strip() for w in data.get("local_words") or ()),
+            local_window=int(data.get("local_window", 3)),
         )
+
+    def local(self, toks: list[str], i: int, j: int) -> str | None:
+        """A drug quantity ("0.5g", "grams", "tabs") or market word ("uncut", "pure") within
+        `local_window` tokens of tokens [i, j), else None."""
+        lo, hi = max(0, i - self.local_window), min(len(toks), j + self.local_window)
+        words, unit = self.local_words, self.unit_token
+        for k in range(lo, hi):
+            if i <= k < j:
+                continue
+            w = toks[k]
+            if w in words or (unit is not None and unit.match(w)):
+                return w
+        return None
 
     def market_context(self, norm_texts: list[str]) -> str | None:
         """The first quantity/price or market word found in the listing's normalised fields, else None."""

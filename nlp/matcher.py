@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from nlp.normalize import Normalized, Tokens, form_tokens, fold, squeeze, token_keys, tokens
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_WS = re.compile(r"\s+")
 _CYR = re.compile(r"^[\u0400-\u04ff]+$")
 # What may separate the tokens of a multi-token form: a few spaces/punctuation, never a line break.
 _GAP_OK = re.compile(r"[ \t\-./,()'*_:+&]{0,3}")
@@ -60,6 +61,16 @@ class Candidate:
 
 HOW_CONFIDENCE = {"raw": 1.0, "cjk": 1.0, "split": 0.95, "leet": 0.95, "plural": 0.95, "joined": 0.9,
                   "repeat": 0.9, "stem": 0.9, "fuzzy": 0.75}
+
+
+def _cjk_pattern(form: str) -> str:
+    """Regex for a CJK form; a space may separate a Latin/digit part from a CJK part ("PMK 缩水...")."""
+    out = []
+    for i, ch in enumerate(form):
+        if i and bool(_CJK.match(ch)) != bool(_CJK.match(form[i - 1])):
+            out.append(r"\s?")
+        out.append(re.escape(ch))
+    return "".join(out)
 
 
 class SubstanceMatcher:
@@ -124,7 +135,7 @@ class SubstanceMatcher:
         self._variants: dict[str, tuple[Form, str]] = {}       # token -> inexact reading
         self._leet: set[str] = set()                            # tokens whose leet reading starts a form
         self.cjk_forms = cjk_forms
-        self.cjk_re = (re.compile("|".join(re.escape(a) for a in sorted(cjk_forms, key=len, reverse=True)))
+        self.cjk_re = (re.compile("|".join(_cjk_pattern(a) for a in sorted(cjk_forms, key=len, reverse=True)))
                        if cjk_forms else None)
 
     def _add_multi(self, toks: tuple[str, ...], form: Form) -> None:
@@ -154,11 +165,13 @@ class SubstanceMatcher:
                 self._learn(new)
             hot = (tokset & self.first) | (tokset & self._leet) | (tokset & self._variants.keys())
             halves = tokset & self.left_halves
-            if hot or halves:
+            if hot or halves or tk.split:
                 self._scan(text, tk, hot, halves, out)
         if self.cjk_re is not None and not text.isascii() and _CJK.search(text):
-            for m in self.cjk_re.finditer(text):
-                out.append(Candidate(self.cjk_forms[m.group(0)], m.start(), m.end(), "cjk", -1, -1))
+            cjk = [Candidate(self.cjk_forms[_WS.sub("", m.group(0))], m.start(), m.end(), "cjk", -1, -1)
+                   for m in self.cjk_re.finditer(text)]
+            if cjk:   # "PMK缩水甘油酸乙酯" is the glycidate, not PMK: drop token hits inside a CJK hit
+                out = [c for c in out if not any(k.start <= c.start and c.end <= k.end for k in cjk)] + cjk
         return out, tk
 
     def _learn(self, new: set[str]) -> None:
@@ -193,9 +206,14 @@ class SubstanceMatcher:
                 extra[i] = variants[t]
         nxt = 0
         for i, t in enumerate(toks):
-            if i < nxt or (t not in hot and i not in extra):
+            if i < nxt or (t not in hot and i not in extra and i not in tk.split):
                 continue
             got = self._at(text, tk, i, extra.get(i))
+            if got is None and i in tk.split:
+                cand = self._split_trim(tk, i)
+                if cand is not None:
+                    out.append(cand)
+                continue
             if got is not None:
                 form, j, how = got
                 if how == "raw" and i in tk.split:
@@ -231,6 +249,23 @@ class SubstanceMatcher:
                 return form, i + 1, (vhow if vhow != "raw" else how)
         if extra is not None:
             return extra[0], i + 1, extra[1]
+        return None
+
+    def _split_trim(self, tk: Tokens, i: int) -> Candidate | None:
+        """A split-letter run that swallowed a neighbouring letter ("N f e n t a n y l"): try the run
+        without up to two letters at either end."""
+        t, pos = tk.text[i], tk.split[i]
+        if len(t) != len(pos):
+            return None
+        for dl in range(3):
+            for dr in range(3):
+                if dl == dr == 0 or len(t) - dl - dr < 4:
+                    continue
+                sub = t[dl:len(t) - dr]
+                for key, how in token_keys(sub):
+                    forms = self.single.get(key)
+                    if forms and not forms[0][0].ambiguous:
+                        return Candidate(forms[0][0], pos[dl], pos[len(t) - dr - 1] + 1, "split", i, i + 1)
         return None
 
     def _extend(self, text: str, tk: Tokens, i: int, rest: tuple[str, ...]) -> int:

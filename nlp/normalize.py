@@ -137,8 +137,10 @@ def _fix_confusables(s: str) -> str:
 
 _SPLIT_SEP = r"[ \t.\-*_·•]{1,2}"
 _UNIT = r"(?:[^\W\d_]|[013457@$])"
-# Single letters (or leet digits) separated by spaces, dots, dashes, asterisks: "f e n t a n y l".
-_SPLIT_RE = re.compile(r"(?<![^\W_])" + _UNIT + r"(?:" + _SPLIT_SEP + _UNIT + r"){3,}(?![^\W_@$])")
+# Single letters (leet digits inside) separated by spaces, dots, dashes, asterisks: "f e n t a n y l".
+_LETTER = r"[^\W\d_]"
+_SPLIT_RE = re.compile(r"(?<![^\W_])" + _LETTER + r"(?:" + _SPLIT_SEP + _UNIT + r"){2,}" + _SPLIT_SEP
+                       + _LETTER + r"(?![^\W_@$])")
 _SEPS = re.compile(r"[ \t.\-*_·•]")
 
 
@@ -158,11 +160,12 @@ class Tokens:
     removed. For ASCII text the offsets are computed lazily (only tokens near a hit ever need them)."""
     __slots__ = ("text", "_starts", "_ends", "split", "_src")
 
-    def __init__(self, text, starts, ends, split=frozenset(), src=None):
+    def __init__(self, text, starts, ends, split=None, src=None):
         self.text: list[str] = text
         self._starts: list[int] = starts
         self._ends: list[int] = ends
-        self.split: frozenset[int] = split
+        # split-letter token index -> normalised offset of each of its letters
+        self.split: dict[int, list[int]] = split or {}
         self._src = src               # separator-cleaned text while offsets are still lazy
 
     def _fill(self) -> None:
@@ -200,14 +203,14 @@ def tokens(norm: str) -> Tokens:
         toks = clean.split()
         # a split-letter run needs four one-character tokens in a row; only then run the regex
         if "1,1,1,1" not in ",".join(map(str, map(len, toks))) or not _SPLIT_RE.search(norm):
-            return Tokens(toks, [], [], frozenset(), clean)
+            return Tokens(toks, [], [], {}, clean)
     elif not _SPLIT_RE.search(norm):
         pieces = _TOKEN_SPLIT.split(norm)          # [sep, tok, sep, tok, ..., sep]
         bounds = list(accumulate(map(len, pieces)))
         toks = pieces[1::2]
         return Tokens(toks, bounds[0::2][:len(toks)], bounds[1::2])
     spans = [(m.start(), m.end()) for m in _SPLIT_RE.finditer(norm)]
-    texts, starts, ends, split = [], [], [], set()
+    texts, starts, ends, split = [], [], [], {}
     si = 0
     for m in _WORD_RE.finditer(norm):
         s = m.start()
@@ -218,7 +221,7 @@ def tokens(norm: str) -> Tokens:
             joined = _SEPS.sub("", norm[a:b])
             if sum(ch.isalpha() for ch in joined) >= 3:
                 if s == a:
-                    split.add(len(texts))
+                    split[len(texts)] = [a + k for k, ch in enumerate(norm[a:b]) if not _SEPS.match(ch)]
                     texts.append(joined)
                     starts.append(a)
                     ends.append(b)
@@ -226,7 +229,7 @@ def tokens(norm: str) -> Tokens:
         texts.append(m.group(0))
         starts.append(s)
         ends.append(m.end())
-    return Tokens(texts, starts, ends, frozenset(split))
+    return Tokens(texts, starts, ends, split)
 
 
 @lru_cache(maxsize=200000)
