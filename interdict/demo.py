@@ -22,11 +22,11 @@ DEMO_SITES = ("shop", "b2b", "darkmarket", "jsstore")
 def crawl(site_id: str, env: dict[str, str]) -> dict:
     cmd = [sys.executable, "-m", "interdict.cli", "crawl", site_id, "--json"]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.strip().startswith("{")]
-    if proc.returncode != 0 or not lines:
+    try:
+        return json.loads(proc.stdout)
+    except ValueError:
         console.print(f"[red]crawl {site_id} failed (exit {proc.returncode})[/red]\n{proc.stderr[-2000:]}")
         return {"site_id": site_id, "status": "failed", "counts": {}}
-    return json.loads(lines[-1])
 
 
 def summary(store) -> tuple[int, int, dict[str, int]]:
@@ -57,7 +57,7 @@ def main() -> int:
                 run = crawl(site_id, env)
             c = run.get("counts", {})
             table.add_row(site_id, run.get("status", "?"), *(str(c.get(k, 0)) for k in
-                          ("pages", "items", "new", "changed", "flagged")), str(sum(run.get("errors", {}).values())))
+                          ("pages", "items", "listings_new", "listings_changed", "flagged")), str(sum(run.get("errors", {}).values())))
         console.print(table)
 
     with open_store() as store:
