@@ -49,7 +49,7 @@ REJECT = {
     "eclipse", "omg", "oblivion", "phoenix", "rapture", "vertex", "viper", "sub zero", "sweet leaf",
     "sonic boom", "stoopid", "barely legal", "green crack", "pineapple kush", "blueberry haze",
     "afghan black", "ice bud", "train wreck", "doob", "dexanabinol", "menabitan", "holy sh*t", "kingkong",
-    "neutronium", "iblown", "orgazmo", "number one choice", "high dose buprenorphine", "methanadamide",
+    "neutronium", "iblown", "orgazmo", "number one choice", "high dose buprenorphine", "methanadamide", "apokyn",
 }
 
 # Reviewed DAO literals we import but that need context (written to the ambiguous column too).
