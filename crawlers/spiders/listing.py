@@ -34,6 +34,21 @@ async def wait_for_optional(page, selector: str, timeout_ms: float) -> bool:
         return False
 
 
+async def share_session_cookies(page, request) -> None:
+    """Hand the Scrapy session (login cookies) to the browser before it navigates: Chromium drops a Cookie
+    header set from outside, so the cookies go into the browser context for the request's URL."""
+    header = request.headers.get("Cookie")
+    if not header:
+        return
+    cookies = []
+    for part in header.decode("latin-1").split(";"):
+        name, sep, value = part.strip().partition("=")
+        if sep and name:
+            cookies.append({"name": name, "value": value, "url": request.url})
+    if cookies:
+        await page.context.add_cookies(cookies)
+
+
 async def scroll_to_bottom(page, times: int) -> None:
     for _ in range(times):
         await page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
@@ -127,6 +142,8 @@ class ListingSpider(scrapy.Spider):
                 methods.append(PageMethod("screenshot", full_page=True, type="png"))
             m["playwright"] = True
             m["playwright_page_methods"] = methods
+            if site.auth.type != "none":
+                m["playwright_page_init_callback"] = share_session_cookies
         kw: dict[str, Any] = {}
         if self._cookies:
             kw["cookies"] = self._cookies
