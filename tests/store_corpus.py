@@ -57,13 +57,13 @@ def synthetic(n: int, *, seed: int = 7, platforms=("agora", "silkroad", "evoluti
     return out
 
 
-def agora(limit: int = 800) -> list[Listing]:
+def agora(limit: int | None = None) -> list[Listing]:
     """Real Agora titles and vendors (2014), with deterministic analysis and dates."""
     rnd = random.Random(2014)
     out = []
     with open(AGORA, encoding="utf-8") as fh:
         for i, row in enumerate(csv.DictReader(fh)):
-            if i >= limit:
+            if limit is not None and i >= limit:
                 break
             text = (row["title"] + " " + row["subcat"] + " " + row["subsubcat"]).lower()
             subs = [(n, c) for n, c in SUBSTANCES if n in text]
@@ -78,4 +78,17 @@ def agora(limit: int = 800) -> list[Listing]:
                             f"to {row['ships_to']}.",
                 risk=risk, flagged=risk >= 50, substances=subs, signals=sigs,
                 at=T0 + timedelta(days=i % 90, minutes=i), price=round(rnd.uniform(1, 900), 2)))
+    for j, title in enumerate(TRICKY_TITLES):          # what 2014 lacked: today's NPS and hostile markup
+        out.append(listing(100_000 + j, platform="chemshop", title=title, vendor=f"Vendor_{j}",
+                           description=title[::-1], risk=60 + j, flagged=True, price=9.99 + j,
+                           at=T0 + timedelta(days=j)))
     return out
+
+
+TRICKY_TITLES = [
+    "Fentanyl patches 99.5% pure, e.g. 100mcg ♛♛ USB's stealth",
+    "3-MMC crystal 1kg — α-PVP 2C-B 25I-NBOMe 4-FA MDMA·HCl 1P-LSD 5-MeO-DMT",
+    "Carfentanil <script>alert(1)</script> <img src=x onerror=alert(1)>",
+    "ŞİŞLİ straße ΣΊΣΥΦΟΣ Ωmega 👍🏽 🇩🇪 ©®™ ★☆",
+    "Метамфетамин 甲基苯丙胺 मेथाम्फेटामाइन ภาษาไทย don't a_b x:y 1,000.5",
+]
