@@ -79,6 +79,18 @@ class CrawlExecutor(ThreadPoolExecutor):
             .add_done_callback(callback)
 
 
+class CrawlScheduler(BackgroundScheduler):
+    """APScheduler 3's background scheduler, minus one hazard: when shut down (or paused) it wakes its loop
+    once more and would process due jobs -- consuming slots in a CLI process that only edits the job store,
+    or on SIGTERM. Only a running scheduler touches due jobs here."""
+
+    def _process_jobs(self):
+        from apscheduler.schedulers.base import STATE_RUNNING
+        if self.state != STATE_RUNNING:
+            return None
+        return super()._process_jobs()
+
+
 def make_scheduler(settings: SchedulerSettings) -> BackgroundScheduler:
     """A (not yet started) scheduler on the persistent job store with the crawl job defaults."""
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -93,7 +105,7 @@ def make_scheduler(settings: SchedulerSettings) -> BackgroundScheduler:
         store = SQLAlchemyJobStore(url=url, tablename=JOB_TABLE, engine_options=options)
     except Exception as exc:   # unknown dialect, missing driver, malformed URL
         raise SettingError(f"scheduler job store {safe_url(url)} (env INTERDICT_SCHEDULER_DB): {exc}") from None
-    return BackgroundScheduler(
+    return CrawlScheduler(
         jobstores={"default": store},
         executors={"default": CrawlExecutor(settings.max_workers)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": int(settings.misfire_grace)},

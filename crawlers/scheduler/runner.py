@@ -266,6 +266,10 @@ class CrawlRunner:
                                         f"crawl exited with {proc.returncode}: {tail(log_path)}")
         elif final.status not in ("succeeded", "failed", "aborted", "degraded"):
             final.status = "succeeded"
+        if not final.counts.get("pages") and final.manifest and final.status in ("aborted", "failed"):
+            recovered = counts_from_manifest(Path(final.manifest))   # a killed crawl wrote no final counts
+            final.counts = {**recovered.pop("counts"), **final.counts}
+            final.errors = final.errors or recovered["errors"]
         if final.status == "failed" and not final.reason:
             final.reason = (final.error_summary or "crawl failed")[:300]
         final.counts.setdefault("exit_code", proc.returncode)
@@ -449,6 +453,28 @@ def merge_results(run: CrawlRun, written: CrawlRun | None, summary: dict) -> Cra
     if final.status == "running":
         final.status = "unknown"
     return final
+
+
+def counts_from_manifest(path: Path) -> dict:
+    """What a crawl killed before writing its final record got done, from its evidence manifest (streamed):
+    pages fetched, listings stored by outcome, errors by kind."""
+    from collections import Counter
+
+    from crawlers.archive import read_manifest
+    counts, errors = Counter(), Counter()
+    try:
+        for entry in read_manifest(path):
+            kind = entry.get("kind")
+            if kind == "response":
+                counts["pages"] += 1
+            elif kind == "listing":
+                counts["items"] += 1
+                counts[f"listings_{entry.get('outcome', 'new')}"] += 1
+            elif kind == "error":
+                errors[str(entry.get("error"))] += 1
+    except OSError:
+        pass
+    return {"counts": dict(counts), "errors": dict(errors)}
 
 
 def tail_lines(path: Path | None, lines: int = 5) -> list[str]:

@@ -196,6 +196,7 @@ def scheduler_run_cmd(as_json: bool = typer.Option(False, "--json", help="Events
     """Run the scheduler until SIGTERM/SIGINT: jobs from the site configs and the job store, one crawl
     subprocess per run, never two at once per site."""
     import logging
+    from datetime import datetime, timezone
 
     from crawlers.scheduler.service import SchedulerService, ServiceError
     from crawlers.scheduler.settings import SchedulerSettings, SettingError
@@ -205,7 +206,8 @@ def scheduler_run_cmd(as_json: bool = typer.Option(False, "--json", help="Events
 
     def emit(event: str, data: dict) -> None:
         if as_json:
-            sys.stdout.write(json.dumps({"event": event, **data}, default=str) + "\n")
+            at = datetime.now(timezone.utc).isoformat()
+            sys.stdout.write(json.dumps({"event": event, "at": at, **data}, default=str) + "\n")
             sys.stdout.flush()
         elif event == "config-error":
             typer.echo(f"error: {data['message']}", err=True)

@@ -1,0 +1,380 @@
+"""`interdict scheduler run` end to end: real APScheduler, real SQLite job store, real `crawlers.run` crawl
+subprocesses of the fixture shop, second-scale intervals.
+
+Each scenario runs the service as its own process (`python -m interdict.cli scheduler run --json`) and
+follows its JSON-lines events; the verdicts come from the run store the operator reads (`interdict runs`).
+Waits are bounded (they fail the test when something never happens), never timed assertions.
+"""
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import yaml
+
+from crawlers.fixture_sites import start_site
+from index.sqlite_store import SqliteStore
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOP_YAML = ROOT / "config" / "sites" / "shop.yaml"
+WAIT = 90.0   # upper bound for anything to happen on a loaded 2-core machine
+
+pytestmark = pytest.mark.slow
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+def shop_site(site_id: str, schedule: dict | None, *, pages: int = 4, delay: float = 0.0, **extra) -> dict:
+    """A site config of the fixture shop (config/sites/shop.yaml) under another id: small and fast by default,
+    or slow (`delay` between requests) so that a run is still going when the next trigger arrives."""
+    site = yaml.safe_load(SHOP_YAML.read_text(encoding="utf-8"))
+    site.update(id=site_id, name=f"{site_id} (shop fixture)")
+    site["limits"]["max_pages"] = pages
+    site["politeness"] = {"obey_robots": False, "delay": delay, "autothrottle": False,
+                          "concurrency_per_domain": 1 if delay else 4}
+    if schedule is not None:
+        site["schedule"] = schedule
+    site.update(extra)
+    return site
+
+
+def slow_site(site_id: str, schedule: dict | None) -> dict:
+    """~45 shop pages at one request per ~2 s: a run lasts well over a minute unless stopped."""
+    return shop_site(site_id, schedule, pages=200, delay=2.0)
+
+
+class Env:
+    """An isolated deployment: data dir, site YAMLs, SQLite run store, and the environment for processes."""
+
+    def __init__(self, tmp: Path, shop_url: str, **settings):
+        self.tmp = tmp
+        self.sites = tmp / "sites"
+        self.sites.mkdir()
+        self.store_path = tmp / "interdict.db"
+        self.env = dict(os.environ)
+        for key in list(self.env):
+            if key.startswith("INTERDICT_SCHEDULER") or key.startswith("INTERDICT_HEALTH"):
+                del self.env[key]
+        self.env.update({
+            "INTERDICT_DATA_DIR": str(tmp / "var"), "INTERDICT_SITES_DIR": str(self.sites),
+            "INTERDICT_STORE": f"sqlite:{self.store_path}", "INTERDICT_FIXTURE_SHOP_URL": shop_url,
+            "INTERDICT_SCHEDULER_POLL": "0.5", "INTERDICT_SCHEDULER_KILL_GRACE": "15",
+            "PYTHONUNBUFFERED": "1"})
+        self.env.update({f"INTERDICT_{k.upper()}": str(v) for k, v in settings.items()})
+
+    def write_site(self, site: dict) -> None:
+        (self.sites / f"{site['id']}.yaml").write_text(yaml.safe_dump(site, sort_keys=False), encoding="utf-8")
+
+    def write_raw(self, name: str, text: str) -> None:
+        (self.sites / name).write_text(text, encoding="utf-8")
+
+    def runs(self, site_id: str | None = None) -> list:
+        with SqliteStore(self.store_path) as store:
+            return store.list_runs(site_id, limit=500)
+
+    def run(self, run_id: str):
+        with SqliteStore(self.store_path) as store:
+            return store.get_run(run_id)
+
+    def cli(self, *args: str, timeout: float = WAIT) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "interdict.cli", *args], env=self.env, cwd=self.tmp,
+                              capture_output=True, text=True, timeout=timeout)
+
+    def settings(self):
+        """SchedulerSettings as the service sees them (for opening its job store from the test)."""
+        from crawlers.scheduler.settings import SchedulerSettings
+        data_dir = Path(self.env["INTERDICT_DATA_DIR"]).resolve()
+        return SchedulerSettings(data_dir=data_dir, db_url=f"sqlite:///{data_dir / 'scheduler.db'}")
+
+
+class Service:
+    """`interdict scheduler run --json` as a child process, with its events collected as they come."""
+
+    def __init__(self, env: Env):
+        self.env = env
+        self.proc = subprocess.Popen([sys.executable, "-m", "interdict.cli", "scheduler", "run", "--json"],
+                                     env=env.env, cwd=env.tmp, stdout=subprocess.PIPE,
+                                     stderr=open(env.tmp / "service.log", "ab"), text=True)
+        self.events: list[dict] = []
+        self._new = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            self.events.append(event)
+            self._new.put(event)
+
+    def wait_for(self, event: str, timeout: float = WAIT, **match) -> dict:
+        """The first event (seen so far or still to come) named `event` whose fields match."""
+        deadline = time.monotonic() + timeout
+        seen = 0
+        while True:
+            for e in self.events[seen:]:
+                seen += 1
+                if e.get("event") == event and all(e.get(k) == v for k, v in match.items()):
+                    return e
+            left = deadline - time.monotonic()
+            if left <= 0 or self.proc.poll() is not None and self._new.empty():
+                raise AssertionError(f"no {event} {match} event; got {[x.get('event') for x in self.events]}; "
+                                     f"service log:\n{self.log()[-3000:]}")
+            try:
+                self._new.get(timeout=min(left, 0.5))
+            except queue.Empty:
+                pass
+
+    def all(self, event: str, **match) -> list[dict]:
+        return [e for e in self.events if e.get("event") == event and all(e.get(k) == v for k, v in match.items())]
+
+    def log(self) -> str:
+        return (self.env.tmp / "service.log").read_text(errors="replace")
+
+    def stop(self, sig=signal.SIGTERM, timeout: float = WAIT) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        return self.proc.wait(timeout=timeout)
+
+
+def crawl_pid(env: Env, site_id: str) -> int | None:
+    """The pid of the site's running crawl, from its lock file (None until the crawl has started)."""
+    try:
+        return json.loads((env.settings().state_dir / "locks" / f"{site_id}.lock").read_text()).get("crawl_pid")
+    except (OSError, ValueError):   # not written yet, or caught mid-rewrite
+        return None
+
+
+def fetched_pages(env: Env, site_id: str, run_id: str) -> int:
+    """Responses the crawl has archived so far (its evidence manifest grows line by line)."""
+    manifest = Path(env.env["INTERDICT_DATA_DIR"]) / "evidence" / site_id / run_id / "manifest.jsonl"
+    try:
+        return sum('"kind": "response"' in line for line in manifest.read_text(errors="replace").splitlines())
+    except OSError:
+        return 0
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:   # a zombie is dead too
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def wait_until(predicate, timeout: float = WAIT, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def slot_time(run_id: str) -> datetime:
+    """The scheduled time encoded in a scheduled run's id (site-YYYYmmddTHHMMSSZ-scheduled)."""
+    return datetime.strptime(run_id.rsplit("-", 2)[1], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+
+
+def assert_never_overlapping(runs) -> None:
+    """Runs that actually crawled (not skipped) of one site never ran at the same time."""
+    crawled = sorted((r for r in runs if r.status not in ("skipped-overlap", "skipped-misfire")),
+                     key=lambda r: r.started_at)
+    for earlier, later in zip(crawled, crawled[1:]):
+        assert earlier.ended_at is not None and earlier.ended_at <= later.started_at, (earlier, later)
+
+
+@pytest.fixture(scope="module")
+def shop():
+    handle = start_site("shop", port=0)
+    yield handle
+    handle.stop()
+
+
+# ------------------------------------------------------------------------------------------------ scenarios
+@pytest.fixture(scope="module")
+def running(shop, tmp_path_factory):
+    """One service with: a quick site every 3 s, a slow site every 2 s (always still running at its next
+    trigger), and two broken site files (an invalid cron, an unknown timezone)."""
+    env = Env(tmp_path_factory.mktemp("sched"), shop.url, scheduler_shutdown_grace=0)
+    env.write_site(shop_site("quick", {"interval": "3s"}))
+    env.write_site(slow_site("slow", {"interval": "2s"}))
+    env.write_site(shop_site("badcron", {"cron": "61 * * * *"}))
+    env.write_site(shop_site("badtz", {"interval": "1h", "timezone": "Mars/Olympus_Mons"}))
+    service = Service(env)
+    yield env, service
+    service.stop(timeout=WAIT)
+
+
+def test_bad_site_configs_are_clear_errors_and_the_rest_is_scheduled(running):
+    env, service = running
+    started = service.wait_for("started")
+    errors = {Path(e["file"]).name: e for e in service.all("config-error")}
+    assert errors["badcron.yaml"]["field"] == "schedule.cron"
+    assert "invalid cron expression '61 * * * *'" in errors["badcron.yaml"]["reason"]
+    assert errors["badtz.yaml"]["field"] == "schedule.timezone"
+    assert errors["badtz.yaml"]["reason"] == "unknown timezone 'Mars/Olympus_Mons'"
+    assert errors["badcron.yaml"]["line"] > 0 and errors["badtz.yaml"]["line"] > 0
+    assert sorted(j["site_id"] for j in started["jobs"]) == ["quick", "slow"]
+    listed = env.cli("schedule", "list", "--json")
+    assert listed.returncode == 0
+    data = json.loads(listed.stdout)
+    assert data["service"]["running"] is True
+    assert {Path(e["file"]).name for e in data["config_errors"]} == {"badcron.yaml", "badtz.yaml"}
+    # ... and the good schedules keep running: see test_schedules_fire
+
+
+def test_schedules_fire(running):
+    env, service = running
+    # the quick site's schedule fires again and again, each time a real crawl
+    done = wait_until(lambda: [r for r in env.runs("quick") if r.status in ("succeeded", "degraded", "failed")]
+                      if len(service.all("run-finished", site_id="quick")) >= 2 else None, what="two quick runs")
+    assert len(done) >= 2
+    for r in done:
+        assert r.trigger == "scheduled" and r.id.endswith("-scheduled")
+        assert r.status == "succeeded", r.reason
+        assert r.counts["pages"] >= 1 and r.counts["items"] >= 1
+        assert r.manifest and Path(r.manifest).is_file()   # the evidence manifest of the run
+        assert r.ended_at > r.started_at
+
+
+def test_trigger_during_a_running_crawl_is_skipped_and_recorded(running):
+    env, service = running
+    first = service.wait_for("run-started", site_id="slow")
+    skipped = service.wait_for("skipped-overlap", site_id="slow")
+    record = env.run(skipped["run_id"])
+    assert record.status == "skipped-overlap" and record.trigger == "scheduled"
+    assert f"already being crawled by run {first['run_id']}" in record.reason
+    assert slot_time(record.id) > slot_time(first["run_id"])
+    assert env.run(first["run_id"]).status == "running"      # the crawl it overlapped goes on
+
+
+def test_run_now_from_the_cli_during_a_scheduled_run_is_skipped(running):
+    env, service = running
+    going = wait_until(lambda: [r for r in env.runs("slow") if r.status == "running"], what="a running slow crawl")
+    result = env.cli("schedule", "run-now", "slow", "--json")
+    assert result.returncode == 3, result.stderr
+    run = json.loads(result.stdout)
+    assert run["status"] == "skipped-overlap" and run["trigger"] == "manual"
+    assert going[0].id in run["reason"]
+    assert env.run(run["id"]).status == "skipped-overlap"
+    listed = json.loads(env.cli("runs", "list", "--site", "slow", "--status", "skipped-overlap", "--json").stdout)
+    assert run["id"] in [r["id"] for r in listed]
+    assert_never_overlapping(env.runs("slow"))
+    assert_never_overlapping(env.runs("quick"))
+
+
+def test_runtime_add_of_an_unknown_site_or_bad_schedule_is_refused(running):
+    env, _ = running
+    r = env.cli("schedule", "add", "nosuchsite", "--interval", "1h")
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.startswith("error: SITE: unknown site 'nosuchsite'") and "known: " in r.stderr
+    r = env.cli("schedule", "add", "quick", "--cron", "0 0 31 2 * *")
+    assert r.returncode == 2 and r.stderr.startswith("error: --cron: invalid cron expression")
+    r = env.cli("schedule", "add", "quick", "--interval", "1h", "--timezone", "Atlantis/Capital")
+    assert r.returncode == 2 and "error: --timezone: unknown timezone 'Atlantis/Capital'" in r.stderr
+    r = env.cli("schedule", "add", "badcron", "--interval", "1h")
+    assert r.returncode == 2 and "badcron.yaml" in r.stderr and "schedule.cron" in r.stderr
+
+
+def test_sigterm_lets_runs_finish_within_grace_then_aborts_the_rest(shop, tmp_path):
+    env = Env(tmp_path, shop.url, scheduler_shutdown_grace=15, scheduler_kill_grace=5)
+    env.write_site(shop_site("quick", {"interval": "3s"}))    # a few seconds per crawl: finishes within grace
+    env.write_site(slow_site("slow", {"interval": "3s"}))     # over a minute: does not
+    service = Service(env)
+    slow = service.wait_for("run-started", site_id="slow")
+    pid = wait_until(lambda: crawl_pid(env, "slow"), what="slow crawl pid")
+    wait_until(lambda: fetched_pages(env, "slow", slow["run_id"]), what="the slow crawl fetching pages")
+    quick = service.wait_for("run-started", site_id="quick")
+    assert service.stop(signal.SIGTERM) == 0
+    stopping = service.wait_for("stopping")
+    assert {r["run_id"] for r in stopping["running"]} == {slow["run_id"], quick["run_id"]}
+    stopped = service.wait_for("stopped")
+    assert stopped == {**stopped, "aborted": [slow["run_id"]], "finished_in_grace": [quick["run_id"]]}
+
+    aborted = env.run(slow["run_id"])
+    assert aborted.status == "aborted"
+    assert aborted.reason.startswith("scheduler shutting down: crawl did not finish within the 15s grace period")
+    assert aborted.ended_at is not None
+    assert aborted.counts["pages"] >= 1 and Path(aborted.manifest).is_file()   # what it fetched is kept
+    assert not pid_alive(pid)
+    assert env.run(quick["run_id"]).status == "succeeded"      # let finish within the grace period
+    assert not [r for r in env.runs() if r.status == "running"]
+    after = service.events[service.events.index(stopping):]
+    assert not [e for e in after if e["event"] == "run-started"]   # no new run once SIGTERM arrived
+
+
+def test_kill_9_and_restart_keeps_jobs_closes_stale_runs_and_follows_the_misfire_policy(shop, tmp_path):
+    env = Env(tmp_path, shop.url, scheduler_misfire_grace=20, scheduler_shutdown_grace=0)
+    env.write_site(slow_site("alpha", {"interval": "3s"}))    # its crawl dies with the scheduler (PDEATHSIG)
+    env.write_site(slow_site("beta", {"interval": "3s"}))     # its crawl is killed too: a machine-level crash
+    env.write_site(shop_site("gamma", {"interval": "1h"}))    # its slot falls due while the scheduler is down
+    first = Service(env)
+    started = first.wait_for("started")
+    jobs_before = {j["site_id"]: j for j in started["jobs"]}
+    a = first.wait_for("run-started", site_id="alpha")
+    b = first.wait_for("run-started", site_id="beta")
+    pids = {s: wait_until(lambda s=s: crawl_pid(env, s), what=f"{s} crawl pid") for s in ("alpha", "beta")}
+
+    first.proc.kill()                                       # kill -9 the scheduler ...
+    os.kill(pids["beta"], signal.SIGKILL)                   # ... and beta's crawl with it
+    first.proc.wait(timeout=WAIT)
+    killed_at = datetime.now(timezone.utc)
+    wait_until(lambda: not pid_alive(pids["alpha"]), what="alpha's orphaned crawl to stop")  # dies with parent
+    assert env.run(b["run_id"]).status == "running"          # left behind by the crash
+
+    # While down: gamma's hourly slot falls due 60 s ago, beyond the 20 s misfire grace time.
+    from crawlers.scheduler import jobs
+    scheduler = jobs.make_scheduler(env.settings())
+    scheduler.start(paused=True)
+    missed_slot = (datetime.now(timezone.utc) - timedelta(seconds=60)).replace(microsecond=0)
+    scheduler.modify_job("gamma", next_run_time=missed_slot)
+    scheduler.shutdown(wait=False)
+    time.sleep(7)                                            # alpha and beta miss two or three 3 s slots
+
+    second = Service(env)
+    restarted = second.wait_for("started")
+    restarted_at = datetime.fromisoformat(restarted["at"])   # jobs resumed just before this
+    # jobs intact: same schedules, from the job store (not re-created), next slots kept
+    assert {j["site_id"]: j["spec"] for j in restarted["jobs"]} == {k: v["spec"] for k, v in jobs_before.items()}
+    assert sorted(restarted["sync"]["unchanged"]) == ["alpha", "beta", "gamma"] and not restarted["sync"]["added"]
+
+    # stale run of the dead process closed as aborted, with the reason
+    stale = env.run(b["run_id"])
+    assert stale.status == "aborted" and stale.reason.startswith("stale: its process (pid ")
+    assert stale.ended_at is not None
+    assert env.run(a["run_id"]).status == "aborted"          # alpha's crawl closed its own record on SIGTERM
+
+    # misfire policy: the missed slots of alpha and beta coalesce into ONE run each, at the latest slot ...
+    for site in ("alpha", "beta"):
+        rerun = second.wait_for("run-started", site_id=site)
+        down_slots = [r for r in env.runs(site) if r.id.endswith("-scheduled")
+                      and killed_at < slot_time(r.id) <= restarted_at]
+        assert [r.id for r in down_slots] == [rerun["run_id"]], [r.id for r in down_slots]
+        assert slot_time(rerun["run_id"]) > killed_at + timedelta(seconds=2)   # the latest missed slot
+    # ... and a slot beyond the grace time is not run but recorded
+    missed = second.wait_for("skipped-misfire", site_id="gamma")
+    record = env.run(missed["run_id"])
+    assert record.status == "skipped-misfire" and slot_time(record.id) == missed_slot
+    assert "misfire grace time 20s" in record.reason
+    assert not second.all("run-started", site_id="gamma")
+
+    assert second.stop(signal.SIGTERM) == 0
+    for site in ("alpha", "beta", "gamma"):
+        runs = env.runs(site)
+        assert len({r.id for r in runs}) == len(runs)
+        assert_never_overlapping(runs)
+    assert not [r for r in env.runs() if r.status == "running"]
