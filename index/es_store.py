@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from datetime import datetime
 from functools import wraps
@@ -151,8 +152,14 @@ class ElasticsearchStore(ListingStore):
 
     def _check(self) -> None:
         """Fail fast (a few seconds, no retries) when the cluster is unreachable. Uses cluster health."""
+        from elasticsearch import ApiError, AuthenticationException, AuthorizationException
         try:
             self.es.options(request_timeout=5, max_retries=0).cluster.health()
+        except (AuthenticationException, AuthorizationException) as exc:
+            raise self._store_error(exc) from exc
+        except ApiError as exc:
+            raise StoreUnavailable(f"cannot reach Elasticsearch at {self.url}: cluster health answered HTTP "
+                                   f"{exc.meta.status} (is this an Elasticsearch URL?)") from exc
         except Exception as exc:  # noqa: BLE001
             raise self._store_error(exc) from exc
 
@@ -736,5 +743,10 @@ def _reason(exc: Exception) -> str:
         if isinstance(err, dict):
             return f"{err.get('type')}: {err.get('reason')}"
         return f"HTTP {exc.meta.status}: {exc.message}"
+    detail = str(exc.__cause__ or "") or (exc.args[0] if exc.args and isinstance(exc.args[0], str) else "")
+    m = re.search(r"\[Errno -?\d+\] [^)'\"]+|timed out|Name or service not known|certificate verify failed[^)'\"]*",
+                  detail or repr(exc))
+    if m:
+        return m.group(0).strip()
     msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return msg[:300]

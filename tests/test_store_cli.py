@@ -1,0 +1,124 @@
+"""`interdict index init|status` and `interdict search`, run as users run them (the installed entry point)."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from index.sqlite_store import SqliteStore
+from tests.store_corpus import agora
+
+ROOT = Path(__file__).resolve().parent.parent
+INTERDICT = [sys.executable, "-m", "interdict.cli"]
+
+
+def run(*args, env=None, cwd=None):
+    e = {**os.environ, **(env or {})}
+    e.pop("INTERDICT_STORE", None)
+    return subprocess.run([*INTERDICT, *args], capture_output=True, text=True, env=e, cwd=cwd or ROOT, timeout=120)
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def db(tmp_path):
+    path = tmp_path / "cli.db"
+    with SqliteStore(path) as s:
+        s.upsert(agora(400))
+    return f"sqlite:{path}"
+
+
+@pytest.mark.parametrize("argv", [["index", "--help"], ["index", "init", "--help"], ["index", "status", "--help"],
+                                  ["search", "--help"]])
+def test_help(argv):
+    out = run(*argv)
+    assert out.returncode == 0 and "Usage" in out.stdout
+
+
+def test_index_init_is_idempotent_and_status_reports(tmp_path):
+    env = {"INTERDICT_DATA_DIR": str(tmp_path / "data")}
+    for _ in range(2):
+        out = run("index", "init", env=env)
+        assert out.returncode == 0, out.stderr
+        assert "ready: sqlite" in out.stdout
+    assert (tmp_path / "data" / "interdict.db").exists()
+    st = json.loads(run("index", "status", "--json", env=env).stdout)
+    assert st["backend"] == "sqlite" and st["listings"] == 0 and st["schema_version"] == 1
+
+
+def test_search_filters_and_json(db):
+    out = run("search", "mdma OR cocaine", "--platform", "agora", "--risk-min", "50", "--json", "-n", "100",
+              "--store", db)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["total"] == len(data["hits"]) > 0
+    assert all(h["platform"] == "agora" and h["risk"] >= 50 for h in data["hits"])
+    assert all({"mdma", "cocaine"} & set(h["substances"]) or
+               any("<mark>" in f for fs in h["highlights"].values() for f in fs) for h in data["hits"])
+    assert data["facets"]["platform"] == {"agora": data["total"]}
+    text = run("search", "mdma", "--class", "entactogen", "-n", "2", "--store", db)
+    assert text.returncode == 0 and "listing(s)" in text.stdout and "more: --cursor" in text.stdout
+    cursor = text.stdout.rsplit("--cursor ", 1)[1].strip()
+    page2 = json.loads(run("search", "mdma", "--class", "entactogen", "-n", "2", "--cursor", cursor, "--json",
+                           "--store", db).stdout)
+    first = json.loads(run("search", "mdma", "--class", "entactogen", "-n", "2", "--json", "--store", db).stdout)
+    assert {h["key"] for h in page2["hits"]}.isdisjoint({h["key"] for h in first["hits"]})
+
+
+def test_query_syntax_error_is_one_line(db):
+    out = run("search", "risk:[50 TO", "--store", db)
+    assert out.returncode == 2
+    assert out.stderr.strip().count("\n") == 0 and "position 6" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("argv", [["search", "fentanyl"], ["index", "status"], ["index", "init"]])
+def test_unreachable_elasticsearch_is_one_line_naming_the_url(argv):
+    url = f"http://127.0.0.1:{closed_port()}"
+    out = run(*argv, "--store", url)
+    assert out.returncode != 0
+    assert "Traceback" not in out.stderr and out.stderr.strip().count("\n") == 0
+    assert out.stderr.startswith(f"error: cannot reach Elasticsearch at {url}")
+
+
+def test_store_from_environment(tmp_path):
+    url = f"http://127.0.0.1:{closed_port()}"
+    e = {**os.environ, "INTERDICT_STORE": url}
+    out = subprocess.run([*INTERDICT, "index", "status"], capture_output=True, text=True, env=e, cwd=ROOT, timeout=60)
+    assert out.returncode != 0 and url in out.stderr
+
+
+def test_credentials_never_printed():
+    url = f"http://elastic:s3cret@127.0.0.1:{closed_port()}"
+    out = run("index", "status", "--store", url)
+    assert out.returncode != 0 and "s3cret" not in out.stderr and "127.0.0.1" in out.stderr
+
+
+@pytest.mark.es
+def test_search_against_elasticsearch(es_url, tmp_path):
+    from index.es_store import ElasticsearchStore
+    prefix = f"test-cli-{uuid.uuid4().hex[:8]}"
+    env = {"INTERDICT_ES_INDEX_PREFIX": prefix}
+    try:
+        assert run("index", "init", "--store", es_url, env=env).returncode == 0
+        with ElasticsearchStore(es_url, prefix=prefix) as s:
+            s.upsert(agora(200))
+            s.refresh()
+        st = json.loads(run("index", "status", "--json", "--store", es_url, env=env).stdout)
+        assert st["backend"] == "elasticsearch" and st["listings"] == 205
+        assert st["indices"][f"{prefix}-listings"] == [f"{prefix}-listings-v1"]
+        data = json.loads(run("search", "mdma", "--json", "--store", es_url, env=env).stdout)
+        assert data["total"] > 0 and all("<mark>" in "".join(sum(h["highlights"].values(), []))
+                                         for h in data["hits"])
+    finally:
+        with ElasticsearchStore(es_url, prefix=prefix) as s:
+            s.drop()
