@@ -142,7 +142,9 @@ class SubstanceComponent:
                         if topic is None:
                             topic = self.context.negative_topic(norm_texts) or ""
                         if c.form.ambiguous and c.tok_start >= 0:
-                            local = self.context.local(v.toks.text, c.tok_start, c.tok_end)
+                            # near the word; in a (short) title anywhere in the title
+                            local = self.context.local(v.toks.text, c.tok_start, c.tok_end,
+                                                       whole=v.name == "title" and len(v.toks.text) <= 16)
                         else:
                             local = market
                         if topic or not local:

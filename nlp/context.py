@@ -57,10 +57,13 @@ class ContextRules:
             local_window=int(data.get("local_window", 3)),
         )
 
-    def local(self, toks: list[str], i: int, j: int) -> str | None:
+    def local(self, toks: list[str], i: int, j: int, whole: bool = False) -> str | None:
         """A drug quantity ("0.5g", "grams", "tabs") or market word ("uncut", "pure") within
-        `local_window` tokens of tokens [i, j), else None."""
-        lo, hi = max(0, i - self.local_window), min(len(toks), j + self.local_window)
+        `local_window` tokens of tokens [i, j) (anywhere when `whole`), else None."""
+        if whole:
+            lo, hi = 0, len(toks)
+        else:
+            lo, hi = max(0, i - self.local_window), min(len(toks), j + self.local_window)
         words, unit = self.local_words, self.unit_token
         for k in range(lo, hi):
             if i <= k < j:

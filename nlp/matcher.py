@@ -28,6 +28,7 @@ _CYR = re.compile(r"^[\u0400-\u04ff]+$")
 _GAP_OK = re.compile(r"[ \t\-./,()'*_:+&]{0,3}")
 # A digit or @/$ inside or at the edge of letters: the only tokens worth leet-decoding.
 _LEET_TEXT = re.compile(r"[a-z][013457@$]+[a-z]|(?<![\w@$])[013457@$][a-z]{3,}|[a-z]{3,}[013457@$](?![\w@$])")
+_GLUED = re.compile(r"\d+(?:mg|mcg|ug|gr|g|kg|oz|ml|x)?(?=[a-z])")
 _DOUBLE = re.compile(r"([a-z])\1")
 _REPEAT = re.compile(r"([a-z])\1+")
 RU_ENDINGS = ("а", "у", "е", "ом", "ой", "ы", "ов", "ами", "ах", "и", "ю", "ем")
@@ -59,7 +60,7 @@ class Candidate:
         return HOW_CONFIDENCE.get(self.how, 0.8)
 
 
-HOW_CONFIDENCE = {"raw": 1.0, "cjk": 1.0, "split": 0.95, "leet": 0.95, "plural": 0.95, "joined": 0.9,
+HOW_CONFIDENCE = {"glued": 0.95, "raw": 1.0, "cjk": 1.0, "split": 0.95, "leet": 0.95, "plural": 0.95, "joined": 0.9,
                   "repeat": 0.9, "stem": 0.9, "fuzzy": 0.75}
 
 
@@ -216,9 +217,13 @@ class SubstanceMatcher:
                 continue
             if got is not None:
                 form, j, how = got
+                start = tk.starts[i]
                 if how == "raw" and i in tk.split:
                     how = "split"
-                out.append(Candidate(form, tk.starts[i], tk.ends[j - 1], how, i, j))
+                elif how.startswith("glued:"):
+                    start += int(how[6:])
+                    how = "glued"
+                out.append(Candidate(form, start, tk.ends[j - 1], how, i, j))
                 nxt = j
 
     def _at(self, text: str, tk: Tokens, i: int, extra) -> tuple[Form, int, str] | None:
@@ -292,6 +297,12 @@ class SubstanceMatcher:
             form = self.squeezed.get(squeeze(t))
             if form is not None:
                 return form, "repeat"
+        m = _GLUED.match(t)
+        if m:                      # "0.25mdma", "1ozhigh": a quantity glued to the name
+            rest = t[m.end():]
+            forms = self.single.get(rest)
+            if forms and not forms[0][0].ambiguous and len(rest) >= 3:
+                return forms[0][0], f"glued:{m.end()}"
         if self.fuzzy and len(t) >= self.fuzzy_min_len - 1:
             return self._fuzzy(t)
         return None
