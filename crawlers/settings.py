@@ -9,6 +9,16 @@ from crawlers.siteconfig import SiteConfig
 CHROMIUM = os.environ.get("INTERDICT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+# Chromium phones home (updates, autofill, sign-in, safe browsing) on its own; through Tor that would be
+# traffic nobody asked for, so every such service is off (the no-leak test checks the proxy's CONNECT log).
+CHROMIUM_QUIET_ARGS = [
+    "--disable-features=AutofillServerCommunication,OptimizationHints,MediaRouter,Translate,"
+    "NetworkTimeServiceQuerying,CertificateTransparencyComponentUpdater,InterestFeedContentSuggestions,"
+    "PrivacySandboxSettings4,AccountConsistency,ChromeSignin,DiceWebSigninInterception,HttpsUpgrades",
+    "--disable-client-side-phishing-detection", "--disable-domain-reliability", "--no-pings",
+    "--disable-default-apps", "--disable-extensions", "--metrics-recording-only", "--disable-breakpad",
+    "--safebrowsing-disable-auto-update", "--no-service-autorun", "--password-store=basic",
+    "--disable-sync-preferences", "--disable-signin-promo"]
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 
@@ -63,15 +73,17 @@ def crawl_settings(site: SiteConfig, *, ctx=None, scrapy_jobdir: Path | None = N
     if site.render.mode == "browser":
         handler = "crawlers.socks.BrowserDownloadHandler"
         s["DOWNLOAD_HANDLERS"] = {"http": handler, "https": handler}
-        launch = {"executable_path": CHROMIUM, "headless": True, "args": list(CHROMIUM_ARGS),
+        launch = {"executable_path": CHROMIUM, "headless": True, "args": CHROMIUM_ARGS + CHROMIUM_QUIET_ARGS,
                   "timeout": 30_000}
         if socks:
-            from crawlers.socks import SocksProxy
+            from crawlers.socks import SocksProxy, chromium_pac_url
             sp = SocksProxy.from_url(socks)
-            launch["proxy"] = {"server": sp.chromium_server}
-            # Chromium never resolves a name itself: everything except the proxy address maps to NOTFOUND,
-            # so even a bug elsewhere cannot leak a .onion lookup (SOCKS5 sends names to the proxy anyway).
-            launch["args"] += [f"--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE {sp.host}",
+            # A PAC script sends the site's own domains to the SOCKS5 proxy (names resolved there) and every
+            # other host (Chromium's own services, third-party page resources) to a dead local port, so
+            # nothing but the site's traffic leaves. Chromium itself never resolves a name: everything maps
+            # to NOTFOUND, so even a bug elsewhere cannot leak a .onion lookup.
+            launch["args"] += [f"--proxy-pac-url={chromium_pac_url(sp, site.allowed_domains)}",
+                               f"--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE {sp.host}",
                                "--proxy-bypass-list=<-loopback>"]
         elif proxy:
             launch["proxy"] = {"server": proxy}

@@ -294,6 +294,23 @@ def __getattr__(name):
     raise AttributeError(name)
 
 
+def chromium_pac_url(proxy: SocksProxy, domains: list[str]) -> str:
+    """A data: PAC URL: the site's domains (and subdomains) via SOCKS5, everything else to a dead port."""
+    import base64
+    import json
+    script = (
+        "function FindProxyForURL(url, host) {\n"
+        f"  var allowed = {json.dumps([d.lower().lstrip('.') for d in domains])};\n"
+        "  host = host.toLowerCase();\n"
+        "  for (var i = 0; i < allowed.length; i++) {\n"
+        "    if (host == allowed[i] || dnsDomainIs(host, '.' + allowed[i]))\n"
+        f"      return 'SOCKS5 {proxy.host}:{proxy.port}';\n"
+        "  }\n"
+        "  return 'PROXY 127.0.0.1:9';\n"
+        "}\n")
+    return "data:application/x-ns-proxy-autoconfig;base64," + base64.b64encode(script.encode()).decode()
+
+
 def is_onion(host: str | bytes) -> bool:
     if isinstance(host, bytes):
         host = host.decode("ascii", "replace")
