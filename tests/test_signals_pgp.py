@@ -154,3 +154,10 @@ def test_malformed_fingerprints_are_rejected(bad):
 
 def test_eth_address_is_not_a_fingerprint():
     assert fprs("pgp 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed") == []
+
+
+def test_block_and_quoted_fingerprint_link_to_the_same_value():
+    """An investigator links a key block on one market to a fingerprint quoted on another."""
+    market_a = keys(f"my key:\n{RSA_BLOCK}")
+    market_b = fprs("verify my fingerprint: E1A6 A810 6965 D8C6 0770  E731 76A8 B21E 4297 4C87")
+    assert market_a[0].value == market_b[0].value == RSA_FPR
