@@ -121,6 +121,7 @@ class ListingSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
         crawler.signals.connect(spider.on_spider_error, signal=signals.spider_error)
+        crawler.signals.connect(spider.on_request_dropped, signal=signals.request_dropped)
         return spider
 
     # ---------------------------------------------------------------------------------------- requests
@@ -479,6 +480,12 @@ class ListingSpider(scrapy.Spider):
         if request is not None and request.meta.get("kind") == "vendor":
             # The vendor page failed: its listings still go in, without the profile.
             yield from self.vendor_pending.pop(request.url, [])
+
+    def on_request_dropped(self, request, spider):
+        """A redirect that leads back to a URL already fetched is a redirect loop (the dupefilter ends it)."""
+        if request.meta.get("redirect_urls"):
+            self.ctx.error("redirect_loop", request.url, "redirect back to a page already fetched: "
+                           + " -> ".join(request.meta["redirect_urls"][:5]))
 
     def on_spider_error(self, failure, response, spider):
         self.ctx.error("parse_error", response.url, f"{type(failure.value).__name__}: {failure.value}")
