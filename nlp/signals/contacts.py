@@ -52,7 +52,6 @@ _NSN = {
 # can skip to candidates quickly
 _INTL = re.compile(r"(?:\+(?<![\w+]\+) ?|0(?<![\w+]0)0)\(?\d[\d \-.()\u00a0]{5,24}\d(?!\d)")
 _BARE = re.compile(r"\d(?<![\w+]\d)[\d \-.()\u00a0]{6,22}\d(?!\d)")   # only after a messenger word
-_CN_MOBILE = re.compile(r"1[3-9]\d{9}")
 
 
 def e164(digits: str) -> str | None:

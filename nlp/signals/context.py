@@ -17,14 +17,6 @@ def near(text: str, start: int, end: int, keyword: re.Pattern, before: int = 40,
     return bool(keyword.search(left) or keyword.search(right))
 
 
-def last_keyword(text: str, start: int, keyword: re.Pattern, before: int = 40) -> re.Match | None:
-    """The keyword occurrence closest before `start` within `before` chars, if any."""
-    found = None
-    for m in keyword.finditer(text, max(0, start - before), start):
-        found = m
-    return found
-
-
 LETTERS = r"A-Za-z\u00C0-\u024F\u0400-\u04FF"
 _LETTER = re.compile(f"[{LETTERS}]")
 _ALNUM = re.compile(f"[{LETTERS}0-9]")
