@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from index.store import SearchQuery
 from interdict.web import entities, exports, review
 from interdict.web.auth import Forbidden, Principal, hash_password, require_admin, require_user
-from interdict.web.evidence import EvidenceError, read_snapshot, resolve_ref
+from interdict.web.evidence import EvidenceError, display_html, read_snapshot, resolve_ref
 from interdict.web.queries import Filters, filters_from, to_query
 from interdict.web.views import listing_json, listing_view
 
@@ -199,7 +199,7 @@ def _evidence_item(request, me, key):
     return review.load(_st(request).store, me, key)
 
 
-@router.get("/snapshot/{key:path}", tags=["evidence"], summary="The archived page, sandboxed (no scripts, strict CSP)")
+@router.get("/snapshot/{key:path}", tags=["evidence"], summary="The archived page, inert and sandboxed (strict CSP); ?raw=1 for the archived bytes as text")
 def snapshot(key: str, request: Request, me: Principal = Depends(require_user)):
     st = _st(request)
     item = _evidence_item(request, me, key)
@@ -210,8 +210,10 @@ def snapshot(key: str, request: Request, me: Principal = Depends(require_user)):
         body, truncated = read_snapshot(path)
     except EvidenceError as exc:
         raise review.ReviewError(422, str(exc)) from exc
-    text = body.decode("utf-8", errors="replace")   # re-encoded below: the declared charset is always true
-    return Response(text.encode("utf-8"), media_type="text/html; charset=utf-8", headers={
+    raw = request.query_params.get("raw") == "1"
+    # default: an inert display copy of the page; ?raw=1: the archived bytes as text (still sandboxed)
+    text = body.decode("utf-8", errors="replace") if raw else display_html(body)
+    return Response(text.encode("utf-8"), media_type=f"text/{'plain' if raw else 'html'}; charset=utf-8", headers={
         "Content-Security-Policy": SNAPSHOT_CSP, "X-Content-Type-Options": "nosniff",
         "X-Frame-Options": "SAMEORIGIN", "Cache-Control": "no-store",
         "X-Interdict-Truncated": "1" if truncated else "0"})
