@@ -1,7 +1,7 @@
 """The Elasticsearch backend (official client, ES 9).
 
 Layout, per prefix P:
-  P-listings-v<N>  behind aliases P-listings (read) and P-listings-write (write); _id = listing key
+  P-listings-v<N>  behind aliases P-listings (read) and P-listings-write (write); _id = listing key (hashed past 512 bytes)
   P-versions-v1, P-audit-v1, P-runs-v1  behind aliases P-versions, P-audit, P-runs
 Every index comes from a composable index template with explicit mappings; scraped payloads are kept in
 `listing` (an object with `enabled: false`: stored, never mapped) and the mapping is `dynamic: false`.
@@ -15,6 +15,7 @@ Low-volume indices (audit, runs) are refreshed when read, so a decision shows at
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -317,7 +318,7 @@ class ElasticsearchStore(ListingStore):
                 if cur is None:
                     review, rev = Review(), 0
                     src = _source(listing, listing_json, review, chash, 1, seen, seen, seen, rev)
-                    actions.append({"_op_type": "create", "_index": self.write_alias, "_id": key, "_source": src})
+                    actions.append({"_op_type": "create", "_index": self.write_alias, "_id": doc_id(key), "_source": src})
                     outcome[key] = "new"
                     continue
                 s = cur["_source"]
@@ -325,7 +326,7 @@ class ElasticsearchStore(ListingStore):
                 version, since = s["version"], s["version_since"]
                 if s["content_hash"] != chash:
                     actions.append({"_op_type": "index", "_index": self._alias("versions"),
-                                    "_id": f"{key}#{version}",
+                                    "_id": doc_id(f"{key}#{version}"),
                                     "_source": {"key": key, "version": version, "content_hash": s["content_hash"],
                                                 "seen_at": since, "listing": s["listing"]}})
                     version, since = version + 1, seen
@@ -334,16 +335,18 @@ class ElasticsearchStore(ListingStore):
                     outcome[key] = "unchanged"
                 src = _source(listing, listing_json, review, chash, version, min(s["first_seen"], seen),
                               max(s["last_seen"], seen), since, rev)
-                actions.append({"_op_type": "index", "_index": self.write_alias, "_id": key, "_source": src,
+                actions.append({"_op_type": "index", "_index": self.write_alias, "_id": doc_id(key), "_source": src,
                                 "if_seq_no": cur["_seq_no"], "if_primary_term": cur["_primary_term"]})
             retry = set()
+            key_of = {doc_id(k): k for k, _, _ in pending}
             for ok, item in self._bulk(actions):
                 op, info = next(iter(item.items()))
-                key = info.get("_id", "")
-                if "#" in key and not info.get("_index", "").startswith(self.prefix + "-listings"):
+                if info.get("_index", "").startswith(f"{self.prefix}-versions"):
                     if not ok:      # an archived version that failed: the listing update still stands
-                        report.errors.append({"key": key.rsplit("#", 1)[0], "error": _item_error(info)})
+                        report.errors.append({"key": info.get("_id"), "error": "archiving the old version: "
+                                              + _item_error(info)})
                     continue
+                key = key_of.get(info.get("_id", ""), info.get("_id", ""))
                 if ok:
                     setattr(report, outcome[key], getattr(report, outcome[key]) + 1)
                 elif info.get("status") == 409 and attempt < 4:
@@ -364,8 +367,9 @@ class ElasticsearchStore(ListingStore):
     def _mget_current(self, keys: list[str], source: list[str] | None = None) -> dict[str, dict]:
         if not keys:
             return {}
-        resp = self.es.mget(index=self.write_alias, ids=keys, source=source or True)
-        return {d["_id"]: d for d in resp["docs"] if d.get("found")}
+        key_of = {doc_id(k): k for k in keys}
+        resp = self.es.mget(index=self.write_alias, ids=list(key_of), source=source or True)
+        return {key_of[d["_id"]]: d for d in resp["docs"] if d.get("found")}
 
     @_translate_errors
     def mark_seen(self, keys: Iterable[str], at: datetime) -> None:
@@ -373,7 +377,7 @@ class ElasticsearchStore(ListingStore):
         at_ms = ms(at)
         for part in chunks(keys, self.chunk_size):
             cur = self._mget_current(part, ["last_seen", "removed_at"])
-            actions = [{"_op_type": "update", "_index": self.write_alias, "_id": k,
+            actions = [{"_op_type": "update", "_index": self.write_alias, "_id": doc_id(k),
                         "doc": {"last_seen": max(at_ms, d["_source"]["last_seen"]), "removed_at": None}}
                        for k, d in cur.items()
                        if d["_source"]["last_seen"] < at_ms or d["_source"].get("removed_at") is not None]
@@ -388,7 +392,7 @@ class ElasticsearchStore(ListingStore):
         from elasticsearch import NotFoundError
         self._ensure()
         try:
-            self.es.update(index=self.write_alias, id=key, doc={"removed_at": ms(at)}, retry_on_conflict=3)
+            self.es.update(index=self.write_alias, id=doc_id(key), doc={"removed_at": ms(at)}, retry_on_conflict=3)
         except NotFoundError:
             raise NotFound(f"no listing {key!r}") from None
 
@@ -407,7 +411,7 @@ class ElasticsearchStore(ListingStore):
             raise ConflictError(f"invalid token for {key}; reload the listing") from None
         for _ in range(10):
             try:
-                doc = self.es.get(index=self.write_alias, id=key)
+                doc = self.es.get(index=self.write_alias, id=doc_id(key))
             except NotFoundError:
                 raise NotFound(f"no listing {key!r}") from None
             src = doc["_source"]
@@ -420,7 +424,7 @@ class ElasticsearchStore(ListingStore):
             src.update({"review": review.model_dump(mode="json"), "status": review.status,
                         "assignee": review.assignee, "review_rev": token_rev + 1})
             try:
-                self.es.index(index=self.write_alias, id=key, document=src,
+                self.es.index(index=self.write_alias, id=doc_id(key), document=src,
                               if_seq_no=doc["_seq_no"], if_primary_term=doc["_primary_term"])
             except EsConflict:
                 continue            # someone wrote in between: re-read; a review change there is a conflict
@@ -442,16 +446,16 @@ class ElasticsearchStore(ListingStore):
         from elasticsearch import NotFoundError
         self._ensure()
         try:
-            doc = self.es.get(index=self.write_alias, id=key, source=["version"])
+            doc = self.es.get(index=self.write_alias, id=doc_id(key), source=["version"])
         except NotFoundError:
             return False
-        ids = [f"{key}#{v}" for v in range(1, doc["_source"]["version"])]
+        ids = [doc_id(f"{key}#{v}") for v in range(1, doc["_source"]["version"])]
         for ok, item in self._bulk([{"_op_type": "delete", "_index": self._alias("versions"), "_id": i}
                                     for i in ids]):
             info = next(iter(item.values()))
             if not ok and info.get("status") != 404:
                 raise StoreError(f"purge of {key} failed: {_item_error(info)}")
-        self.es.options(ignore_status=404).delete(index=self.write_alias, id=key)
+        self.es.options(ignore_status=404).delete(index=self.write_alias, id=doc_id(key))
         return True
 
     # --- audit and runs ------------------------------------------------------------------------------
@@ -546,7 +550,7 @@ class ElasticsearchStore(ListingStore):
     def get(self, key: str) -> StoredListing | None:
         from elasticsearch import NotFoundError
         try:
-            doc = self.es.get(index=self.read_alias, id=key, source=_LISTING_SOURCE)
+            doc = self.es.get(index=self.read_alias, id=doc_id(key), source=_LISTING_SOURCE)
         except NotFoundError:
             return None
         return _stored(doc)
@@ -555,10 +559,10 @@ class ElasticsearchStore(ListingStore):
     def versions(self, key: str) -> list[ListingVersion]:
         from elasticsearch import NotFoundError
         try:
-            cur = self.es.get(index=self.read_alias, id=key, source=_LISTING_SOURCE)["_source"]
+            cur = self.es.get(index=self.read_alias, id=doc_id(key), source=_LISTING_SOURCE)["_source"]
         except NotFoundError:
             return []
-        ids = [f"{key}#{v}" for v in range(1, cur["version"])]
+        ids = [doc_id(f"{key}#{v}") for v in range(1, cur["version"])]
         out = []
         if ids:
             for d in self.es.mget(index=self._alias("versions"), ids=ids)["docs"]:
@@ -581,7 +585,7 @@ class ElasticsearchStore(ListingStore):
     def _stream_keys(self, q: dict) -> Iterator[str]:
         search_after = None
         while True:
-            body: dict[str, Any] = {"query": q, "sort": [{"key": "asc"}], "size": 1000, "source": False}
+            body: dict[str, Any] = {"query": q, "sort": [{"key": "asc"}], "size": 1000, "source": ["key"]}
             if search_after:
                 body["search_after"] = search_after
             try:
@@ -589,7 +593,7 @@ class ElasticsearchStore(ListingStore):
             except Exception as exc:  # noqa: BLE001
                 raise self._store_error(exc) from exc
             for h in hits:
-                yield h["_id"]
+                yield h["_source"]["key"]
             if len(hits) < 1000:
                 return
             search_after = hits[-1]["sort"]
@@ -718,6 +722,13 @@ def _source(listing: Listing, listing_json: str, review: Review, chash: str, ver
     }
     return ('{"listing":' + listing_json + ',"review":' + review.model_dump_json() + ","
             + json.dumps(fields, ensure_ascii=False, separators=(",", ":"))[1:])
+
+
+def doc_id(key: str) -> str:
+    """_id = the listing key; a key over ES's 512-byte _id limit (long canonical URLs) is hashed."""
+    if len(key) <= 128 or len(key.encode("utf-8")) <= 512:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
 def _stored(doc: dict) -> StoredListing:

@@ -358,3 +358,18 @@ def test_init_is_idempotent(store):
     store.refresh()
     assert store.get("agora:1") is not None
     assert store.status()["listings"] == 1
+
+
+def test_long_url_keys(store):
+    url = "http://shop.test/p?" + "&".join(f"param{i}=value{i}" for i in range(80))
+    item = Listing(platform="shop", url=url, title="long url fentanyl")
+    assert len(item.key.encode()) > 512              # beyond Elasticsearch's _id limit
+    report = store.upsert([item])
+    assert report.new == 1 and not report.errors
+    store.upsert([item.model_copy(update={"title": "long url fentanyl v2"})])
+    store.refresh()
+    assert store.get(item.key).version == 2 and len(store.versions(item.key)) == 2
+    assert keys(store.search(SearchQuery(text="fentanyl"))) == [item.key]
+    assert list(store.keys_for_platform("shop")) == [item.key]
+    assert store.update_review(item.key, "claimed", token=store.get(item.key).token, actor="a").review.assignee == "a"
+    assert store.purge(item.key) and store.get(item.key) is None

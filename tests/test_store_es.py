@@ -1,0 +1,95 @@
+"""What only the Elasticsearch backend has: templates and mappings, aliases and client-side reindex,
+per-document bulk errors, fast failure when the cluster is unreachable."""
+from __future__ import annotations
+
+import socket
+import time
+import uuid
+
+import pytest
+
+from index.store import SearchQuery, StoreUnavailable
+from tests.store_corpus import listing, synthetic
+
+pytestmark = pytest.mark.es
+
+
+@pytest.fixture
+def es_store(es_url):
+    from index.es_store import ElasticsearchStore
+    s = ElasticsearchStore(es_url, prefix=f"test-es-{uuid.uuid4().hex[:8]}")
+    s.init()
+    yield s
+    s.drop()
+    s.close()
+
+
+def test_templates_mappings_and_aliases(es_store):
+    es, p = es_store.es, es_store.prefix
+    tpl = es.indices.get_index_template(name=f"{p}-listings")["index_templates"][0]["index_template"]
+    assert tpl["index_patterns"] == [f"{p}-listings-v*"]
+    mapping = es.indices.get_mapping(index=f"{p}-listings")[f"{p}-listings-v1"]["mappings"]
+    assert mapping["dynamic"] == "false" and mapping["properties"]["listing"]["enabled"] is False
+    assert mapping["properties"]["platform"]["fields"]["lc"]["normalizer"] == "lowercase"
+    aliases = es.indices.get_alias(index=f"{p}-listings-v1")[f"{p}-listings-v1"]["aliases"]
+    assert aliases[f"{p}-listings-write"] == {"is_write_index": True} and f"{p}-listings" in aliases
+    # scraped payloads are stored, never mapped: a hostile raw field adds nothing to the mapping
+    item = listing(1, title="x").model_copy(update={"raw": {"evil_field": "x", "nested": {"a": [1, 2]}}})
+    es_store.upsert([item])
+    after = es.indices.get_mapping(index=f"{p}-listings")[f"{p}-listings-v1"]["mappings"]
+    assert after == mapping
+    assert es_store.get(item.key).listing.raw == {"evil_field": "x", "nested": {"a": [1, 2]}}
+
+
+def test_reindex_to_new_version_flips_aliases_and_keeps_everything(es_store):
+    corpus = synthetic(120)
+    es_store.upsert(corpus)
+    key = corpus[0].key
+    es_store.upsert([corpus[0].model_copy(update={"title": "changed"})])
+    token = es_store.get(key).token
+    es_store.refresh()
+    before = {s.key for s in es_store.iter_listings(SearchQuery(text="pure"))}
+    assert es_store.reindex_to(2) == 120
+    p = es_store.prefix
+    assert list(es_store.es.indices.get_alias(name=f"{p}-listings")) == [f"{p}-listings-v2"]
+    assert list(es_store.es.indices.get_alias(name=f"{p}-listings-write")) == [f"{p}-listings-v2"]
+    assert {s.key for s in es_store.iter_listings(SearchQuery(text="pure"))} == before
+    assert [v.listing.title for v in es_store.versions(key)][-1] == "changed"
+    # a reviewer who loaded the listing before the migration can still decide it
+    assert es_store.update_review(key, "claimed", token=token, actor="alice").review.status == "claimed"
+    es_store.upsert([listing(999, title="after migration")])
+    assert es_store.es.get(index=f"{p}-listings-v2", id="agora:999")["found"]
+
+
+def test_bulk_reports_each_failed_document(es_store):
+    es, p = es_store.es, es_store.prefix
+    es.indices.put_settings(index=f"{p}-listings-v1", settings={"index.blocks.write": True})
+    try:
+        report = es_store.upsert([listing(i) for i in range(3)])
+    finally:
+        es.indices.put_settings(index=f"{p}-listings-v1", settings={"index.blocks.write": False})
+    assert report.new == 0
+    assert sorted(e["key"] for e in report.errors) == ["agora:0", "agora:1", "agora:2"]
+    assert all("cluster_block_exception" in e["error"] for e in report.errors)
+    assert es_store.upsert([listing(i) for i in range(3)]).new == 3
+
+
+def test_refresh_after_upsert_setting(es_url):
+    from index.es_store import ElasticsearchStore
+    s = ElasticsearchStore(es_url, prefix=f"test-es-{uuid.uuid4().hex[:8]}", refresh_after_upsert=True)
+    try:
+        s.upsert([listing(1, title="visible at once")])      # no init(): the first write creates the schema
+        assert s.search(SearchQuery(text="visible")).total == 1
+    finally:
+        s.drop()
+
+
+def test_unreachable_cluster_fails_fast_with_the_url():
+    from index.es_store import ElasticsearchStore
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable, match=rf"cannot reach Elasticsearch at http://127.0.0.1:{port}"):
+        ElasticsearchStore(f"http://127.0.0.1:{port}")
+    assert time.monotonic() - started < 30     # a bound on hanging, not a speed goal
