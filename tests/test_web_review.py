@@ -179,6 +179,7 @@ def test_forms_with_csrf_and_queue_filters(env):
                     follow_redirects=False)
     assert r.status_code == 303
     assert env["store"].get(keys["a1"]).review.status == "confirmed"
+    env["store"].refresh()    # Elasticsearch search is near-real-time
     page = client.get("/queue", params={"cls": "entactogen"})
     assert "MDMA crystals" in page.text and "Fentanyl powder" not in page.text
     page = client.get("/queue", params={"risk_min": 91})
