@@ -165,11 +165,17 @@ class SubstanceComponent:
                                    start=a, end=b, via="cas", value=h.cas, rule="cas.checksum",
                                    confidence=1.0)
                 accepted.append((v, h.substance_id, hit, 1.0, h.start))
+        if not accepted:
+            self._implied(views, accepted, notes)
         # rank: weighted mentions (title counts more), best confidence, earliest position
         agg: dict[str, list] = {}
+        has_drug = any(h.cls != "precursor" for _, _, h, _, _ in accepted)
         for order, (v, sid, hit, conf, pos) in enumerate(accepted):
-            # ambiguous slang ("pills", "powder") ranks below any real name
+            # ambiguous slang ("pills", "powder") ranks below any real name; a solvent or reagent
+            # ("acetone washed cocaine") below the drug it was used for
             w = FIELD_WEIGHT.get(v.name, 1.0) * conf * (0.5 if "+context" in hit.rule and hit.via != "fuzzy" else 1.0)
+            if has_drug and hit.cls == "precursor":
+                w *= 0.4
             if sid not in agg:
                 agg[sid] = [0.0, order, hit]
             agg[sid][0] += w
@@ -178,6 +184,28 @@ class SubstanceComponent:
         ranked = sorted(agg.items(), key=lambda kv: (-kv[1][0], kv[1][1]))
         return Substances([r[1][2] for r in ranked], [r[0] for r in ranked], notes,
                           {a[0].name for a in accepted})
+
+    def _implied(self, views: list[FieldView], accepted: list, notes: list[str]) -> None:
+        """No substance named: does the title sell by a unit typical of one substance, with its market
+        words ("1/4 oz - Golden Fire - Indoor AAA" is cannabis)? Rules: context.yaml `implied`."""
+        for v in views:
+            if v.name != "title":
+                continue
+            got = self.context.implied_substance(v.norm.text)
+            if got is None:
+                continue
+            sid, conf, (a, b), word = got
+            sub = self.kb.substances.get(sid)
+            if sub is None:
+                return
+            s, e = v.norm.span(a, b)
+            hit = SubstanceHit(canonical=sub.canonical, cls=sub.cls, cas=list(sub.cas),
+                               controls=list(sub.controls), matched=v.text[s:e], field=v.name, start=s,
+                               end=e, via="slang", value=v.norm.text[a:b], rule="context.implied",
+                               confidence=conf)
+            accepted.append((v, sid, hit, conf, a))
+            notes.append(f"{sub.canonical} implied: sold by {v.text[s:e]!r} with market word {word!r}")
+            return
 
     def _modifies_strong(self, v: FieldView, c: Candidate) -> bool:
         """An ambiguous word right next to an unambiguous substance name describes that substance."""

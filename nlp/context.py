@@ -36,6 +36,7 @@ class ContextRules:
     unit_token: re.Pattern | None = None
     local_words: frozenset[str] = frozenset()
     local_window: int = 3
+    implied: list | None = None
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "ContextRules":
@@ -55,7 +56,31 @@ class ContextRules:
             unit_token=re.compile(data["unit_token"]) if data.get("unit_token") else None,
             local_words=frozenset(fold(str(w)).strip() for w in data.get("local_words") or ()),
             local_window=int(data.get("local_window", 3)),
+            implied=[{"substance": str(spec["substance"]),
+                      "confidence": float(spec.get("confidence", 0.6)),
+                      "unit": re.compile(spec["unit"]),
+                      "words": _phrase_regex(spec.get("words") or ()),
+                      "negative": _phrase_regex(spec.get("negative") or ())}
+                     for spec in (data.get("implied") or [])],
         )
+
+    def implied_substance(self, norm_text: str) -> tuple[str, float, tuple[int, int], str] | None:
+        """(substance id, confidence, normalised span of the unit, the market word) when the text sells
+        by a unit typical of one substance and uses its market words, with no negative word."""
+        for spec in self.implied or ():
+            u = spec["unit"].search(norm_text)
+            if not u:
+                continue
+            word = u.group(0)
+            if spec["words"] is not None:
+                w = spec["words"].search(norm_text)
+                if not w:
+                    continue
+                word = w.group(0)
+            if spec["negative"] is not None and spec["negative"].search(norm_text):
+                continue
+            return spec["substance"], spec["confidence"], (u.start(), u.end()), word
+        return None
 
     def local(self, toks: list[str], i: int, j: int, whole: bool = False) -> str | None:
         """A drug quantity ("0.5g", "grams", "tabs") or market word ("uncut", "pure") within

@@ -65,13 +65,13 @@ def control_level(substance_id: str, controls, cfg: ScoringConfig) -> str:
     c = set(controls)
     if any(x.startswith(("UN-1961", "UN-1971")) for x in c):
         return "un_controlled"
-    if substance_id in cfg.watch_precursors or "INCB SSL" in c:
+    if substance_id in cfg.watch_precursors:
         return "watch_precursor"
     if "NPS" in c:
         return "nps"
     if any(x.startswith("US-CSA") for x in c):
         return "us_csa"
-    if "UN-1988 Table I" in c or "US List I" in c:
+    if "UN-1988 Table I" in c or "US List I" in c or "INCB SSL" in c:
         return "table_i"
     if "UN-1988 Table II" in c or "US List II" in c:
         return "table_ii"
@@ -116,6 +116,9 @@ def score(listing_type: str, substances: list[SubstanceHit], substance_ids: list
             flagged, rule = True, f"UN-1988 Table I precursor with risk signals ({', '.join(risk_sigs)})"
         elif best_level == "table_ii" and n_risk >= int(pol.get("table_ii_min_signals", 2)):
             flagged, rule = True, f"UN-1988 Table II chemical with risk signals ({', '.join(risk_sigs)})"
+        elif (best_level == "uncontrolled" and pol.get("flag_uncontrolled_medicines", False)
+              and best_hit.cls not in ("precursor",)):
+            flagged, rule = True, "offer of a medicine or psychoactive not under control (flag_uncontrolled_medicines)"
 
     if best_hit is None:
         base = 0.0
@@ -146,7 +149,8 @@ def score(listing_type: str, substances: list[SubstanceHit], substance_ids: list
     total += sig_total
     if flagged:
         expl.insert(0, f"FLAGGED: {rule}")
-        total = max(total, cfg.flagged_min)
+        if best_level != "uncontrolled":
+            total = max(total, cfg.flagged_min)
     elif best_hit is not None and not offer:
         expl.insert(0, f"not flagged: {listing_type} is not a substance offer")
     elif best_level in ("table_i", "table_ii") and best_hit is not None:
