@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timezone
 
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from index.models import REVIEW_STATUSES
 from index.store import SearchQuery
@@ -28,6 +28,7 @@ LIST_FIELDS = ("tenant", "platform", "cls", "substance", "signal", "status")
 
 class Filters(BaseModel):
     """The queue / search filters, as query parameters (repeat or comma-separate lists)."""
+    model_config = ConfigDict(extra="forbid")
     q: str = Field("", max_length=2000)
     tenant: list[str] = []
     platform: list[str] = []
@@ -89,6 +90,14 @@ def to_query(principal: Principal, f: Filters, *, queue: bool = False, facets: b
         date_from=datetime.combine(f.date_from, time.min, tzinfo=timezone.utc) if f.date_from else None,
         date_to=datetime.combine(f.date_to, time.max, tzinfo=timezone.utc) if f.date_to else None,
         sort=f.sort, size=f.size, cursor=f.cursor, facets=facets, highlight=True)
+
+
+def parse_filters(data: dict) -> Filters:
+    """Filters from a dict (saved searches, forms); errors become a 422 naming the field."""
+    try:
+        return Filters(**data)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from None
 
 
 def filters_from(request, **defaults) -> Filters:

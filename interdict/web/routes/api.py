@@ -16,7 +16,7 @@ from index.store import SearchQuery
 from interdict.web import entities, exports, review
 from interdict.web.auth import Forbidden, Principal, hash_password, require_admin, require_user
 from interdict.web.evidence import EvidenceError, display_html, read_snapshot, resolve_ref
-from interdict.web.queries import Filters, filters_from, to_query
+from interdict.web.queries import filters_from, parse_filters, to_query
 from interdict.web.views import listing_json, listing_view
 
 router = APIRouter(prefix="/api")
@@ -332,7 +332,7 @@ def saved_searches(request: Request, me: Principal = Depends(require_user)):
 
 @router.post("/saved-searches", tags=["search"], summary="Save a search (its filters)")
 def save_search(body: SavedSearchBody, request: Request, me: Principal = Depends(require_user)):
-    params = Filters(**body.params).params()   # validated; unknown keys rejected by Filters
+    params = parse_filters(body.params).params()   # validated; unknown keys rejected by Filters
     sid = _st(request).db.save_search(me.username, body.name.strip(), params)
     return {"id": sid, "name": body.name.strip(), "params": params}
 

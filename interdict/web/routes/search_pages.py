@@ -11,7 +11,7 @@ from interdict.web import entities, review
 from interdict.web.app import render
 from interdict.web.auth import Principal, require_user
 from interdict.web.highlight import safe_snippet
-from interdict.web.queries import LIST_FIELDS, Filters, filters_from, to_query
+from interdict.web.queries import LIST_FIELDS, Filters, filters_from, parse_filters, to_query
 
 router = APIRouter(include_in_schema=False)
 
@@ -34,7 +34,7 @@ async def save_search(request: Request, name: str = Form(..., min_length=1, max_
     form = await request.form()
     data = {k: form.getlist(k) if k in LIST_FIELDS else form.get(k)
             for k in Filters.model_fields if form.get(k) not in (None, "")}
-    params = Filters(**data).params()
+    params = parse_filters(data).params()
     request.app.state.db.save_search(me.username, name.strip(), params)
     return RedirectResponse("/search?" + urlencode({**params, "msg": f"saved {name.strip()}"}, doseq=True),
                             status_code=303)
