@@ -60,7 +60,7 @@ class ScoringConfig:
         )
 
 
-def control_level(substance_id: str, controls, cfg: ScoringConfig) -> str:
+def control_level(substance_id: str, controls, cfg: ScoringConfig, cls: str = "") -> str:
     """The strictest policy level that applies to one substance."""
     c = set(controls)
     if any(x.startswith(("UN-1961", "UN-1971")) for x in c):
@@ -71,6 +71,8 @@ def control_level(substance_id: str, controls, cfg: ScoringConfig) -> str:
         return "nps"
     if any(x.startswith("US-CSA") for x in c):
         return "us_csa"
+    if cls not in ("precursor", "") and ("US List I" in c or "US List II" in c):
+        return "us_csa"            # a psychoactive sold as such (GBL) that US law lists as a chemical
     if "UN-1988 Table I" in c or "US List I" in c or "INCB SSL" in c:
         return "table_i"
     if "UN-1988 Table II" in c or "US List II" in c:
@@ -97,7 +99,7 @@ def score(listing_type: str, substances: list[SubstanceHit], substance_ids: list
     # strictest substance decides the base
     best_level, best_hit = "uncontrolled", None
     for hit, sid in zip(substances, substance_ids):
-        lv = control_level(sid, hit.controls, cfg)
+        lv = control_level(sid, hit.controls, cfg, hit.cls)
         if best_hit is None or LEVELS.index(lv) < LEVELS.index(best_level):
             best_level, best_hit = lv, hit
 
