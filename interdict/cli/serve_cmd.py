@@ -10,35 +10,16 @@ users_app = typer.Typer(help="Web app users: add admins, reviewers and investiga
                         no_args_is_help=True)
 
 
+def create_demo_users(*args, **kwargs):
+    """Demo logins for `make demo` (see interdict.web.demo); imported lazily so --help stays fast."""
+    from interdict.web.demo import create_demo_users as create
+    return create(*args, **kwargs)
+
+
 def _db():
     from interdict.web.appdb import AppDB
     from interdict.web.config import WebSettings
     return AppDB(WebSettings.from_env().app_db)
-
-
-def create_demo_users(password: str | None = None, tenants: list[str] | None = None, db=None) -> list[dict]:
-    """Demo logins for `make demo`: an admin, an investigator and one reviewer per tenant. Idempotent.
-
-    The password comes from the argument, else INTERDICT_DEMO_PASSWORD, else a random one; it is returned
-    (never written to the repo) so the demo script can print it once.
-    """
-    import secrets
-
-    from interdict.web.auth import hash_password
-    password = password or os.environ.get("INTERDICT_DEMO_PASSWORD") or secrets.token_urlsafe(9)
-    db = db or _db()
-    wanted = [("admin", "admin", [])] + [("investigator", "investigator", [])]
-    for t in tenants or []:
-        wanted.append((f"reviewer-{t}", "reviewer", [t]))
-    out = []
-    for username, role, ts in wanted:
-        if db.get_user(username) is None:
-            db.add_user(username, hash_password(password), role, ts)
-        else:
-            db.set_password(username, hash_password(password))
-            db.update_user(username, role=role, tenants=ts, disabled=False)
-        out.append({"username": username, "password": password, "role": role, "tenants": ts})
-    return out
 
 
 def register(app: typer.Typer) -> None:
