@@ -199,6 +199,10 @@ class ScheduleManager:
         if run is None:
             raise ManageError(f"no run {run_id!r}", "not_found", "run_id")
         data = run.model_dump(mode="json")
+        # The crawl writes its own final record just before it exits; the run is settled (health verdict,
+        # trigger, status) only once its runner has let go of the site's lock.
+        lock = self.runner.lock_for(run.site_id) if _safe_id(run.site_id) else None
+        data["active"] = bool(lock and lock.is_held() and lock.holder().get("run_id") == run.id)
         log_path = self.runner.settings.state_dir / "runs" / f"{run.id}.log" if _safe_id(run.id) else None
         crawl_log = Path(run.manifest).with_name("crawl.log") if run.manifest else None
         data["log"] = str(log_path) if log_path and log_path.is_file() else None

@@ -272,6 +272,8 @@ class CrawlRunner:
             final.errors = final.errors or recovered["errors"]
         if final.status == "failed" and not final.reason:
             final.reason = (final.error_summary or "crawl failed")[:300]
+        for key in ("pages", "items", "flagged"):   # the crawl leaves zero counts out; the record says 0
+            final.counts.setdefault(key, 0)
         final.counts.setdefault("exit_code", proc.returncode)
         return final
 

@@ -180,6 +180,8 @@ def runs_show_cmd(run_id: str = typer.Argument(..., metavar="RUN_ID"),
                 "manifest", "crawl_log", "log"):
         if data.get(key) is not None:
             typer.echo(f"{key + ':':<15}{data[key]}")
+    if data.get("active"):
+        typer.echo(f"{'active:':<15}yes: its runner is still working on it (status not final yet)")
     for title, mapping in (("counts", data.get("counts")), ("errors", data.get("errors"))):
         if mapping:
             typer.echo(f"{title + ':':<15}" + ", ".join(f"{k} {v}" for k, v in sorted(mapping.items())))
