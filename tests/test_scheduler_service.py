@@ -32,6 +32,7 @@ def running(shop, tmp_path_factory):
     env.write_site(slow_site("slow", {"interval": "2s"}))
     env.write_site(shop_site("badcron", {"cron": "61 * * * *"}))
     env.write_site(shop_site("badtz", {"interval": "1h", "timezone": "Mars/Olympus_Mons"}))
+    env.write_site(shop_site("later", None))                  # scheduled at run time only
     service = Service(env)
     yield env, service
     service.stop(timeout=WAIT)
@@ -53,6 +54,17 @@ def test_bad_site_configs_are_clear_errors_and_the_rest_is_scheduled(running):
     assert data["service"]["running"] is True
     assert {Path(e["file"]).name for e in data["config_errors"]} == {"badcron.yaml", "badtz.yaml"}
     # ... and the good schedules keep running: see test_schedules_fire
+
+
+def test_one_scheduler_per_data_dir(running):
+    env, service = running
+    service.wait_for("started")
+    status = json.loads(env.cli("scheduler", "status", "--json").stdout)
+    assert status["running"] is True and status["pid"] == service.proc.pid
+    second = env.cli("scheduler", "run", "--json", timeout=WAIT)
+    assert second.returncode == 2
+    assert second.stderr.strip().startswith("error: another scheduler is already running on ")
+    assert f"(pid {service.proc.pid} on " in second.stderr
 
 
 def test_schedules_fire(running):
@@ -93,6 +105,21 @@ def test_run_now_from_the_cli_during_a_scheduled_run_is_skipped(running):
     assert run["id"] in [r["id"] for r in listed]
     assert_never_overlapping(env.runs("slow"))
     assert_never_overlapping(env.runs("quick"))
+
+
+def test_a_schedule_added_at_run_time_is_picked_up_by_the_running_service(running):
+    env, service = running
+    service.wait_for("started")
+    added = env.cli("schedule", "add", "later", "--interval", "2s", "--json")
+    assert added.returncode == 0, added.stderr
+    assert json.loads(added.stdout)["source"] == "runtime"
+    run = service.wait_for("run-started", site_id="later")
+    assert run["trigger"] == "scheduled"
+    paused = env.cli("schedule", "pause", "later", "--json")
+    assert paused.returncode == 0 and json.loads(paused.stdout)["paused"] is True
+    rows = {r["site_id"]: r for r in json.loads(env.cli("schedule", "list", "--json").stdout)["schedules"]}
+    assert rows["later"]["paused"] is True and rows["later"]["source"] == "runtime"
+    assert rows["quick"]["source"] == "config" and rows["quick"]["last_run"]["status"]
 
 
 def test_runtime_add_of_an_unknown_site_or_bad_schedule_is_refused(running):
@@ -196,3 +223,17 @@ def test_kill_9_and_restart_keeps_jobs_closes_stale_runs_and_follows_the_misfire
         assert len({r.id for r in runs}) == len(runs)
         assert_never_overlapping(runs)
     assert not [r for r in env.runs() if r.status == "running"]
+
+
+def test_a_crawl_past_its_hard_timeout_is_stopped_and_failed(shop, tmp_path):
+    env = Env(tmp_path, shop.url)
+    env.write_site(slow_site("slow", None))
+    result = env.cli("schedule", "run-now", "slow", "--timeout", "4s", "--json")
+    assert result.returncode == 1, result.stderr
+    run = json.loads(result.stdout)
+    assert run["status"] == "failed" and run["trigger"] == "manual"
+    assert run["reason"] == "hard timeout: crawl stopped after 4s"
+    pid = json.loads((env.settings().state_dir / "locks" / "slow.lock").read_text())["crawl_pid"]
+    assert not pid_alive(pid)
+    shown = env.cli("runs", "show", run["id"])
+    assert shown.returncode == 0 and "status:        failed" in shown.stdout and "hard timeout" in shown.stdout
