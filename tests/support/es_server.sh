@@ -35,13 +35,15 @@ start() {
   local port tport
   port=$(free_port); tport=$(free_port)
   log "starting Elasticsearch $ES_VERSION on 127.0.0.1:$port (java: $ES_JAVA_HOME)"
+  # The whole background job gets its own stdio: a caller doing url=$(es_server.sh start) must not wait on ES.
   ( cd "$HOME_DIR" && ES_JAVA_HOME="$ES_JAVA_HOME" ES_JAVA_OPTS="-Xms$ES_HEAP -Xmx$ES_HEAP" \
-    setsid setpriv --reuid="$ES_USER" --regid="$(id -g "$ES_USER")" --init-groups \
+    exec setsid setpriv --reuid="$ES_USER" --regid="$(id -g "$ES_USER")" --init-groups \
     bin/elasticsearch -E discovery.type=single-node -E xpack.security.enabled=false \
       -E network.host=127.0.0.1 -E http.port="$port" -E transport.port="$tport" \
       -E path.data="$RUN_DIR/data" -E path.logs="$RUN_DIR/logs" \
-      -E cluster.routing.allocation.disk.threshold_enabled=false \
-      >"$RUN_DIR/stdout.log" 2>&1 & echo $! >"$RUN_DIR/pid" )
+      -E cluster.routing.allocation.disk.threshold_enabled=false ) \
+    </dev/null >"$RUN_DIR/stdout.log" 2>&1 &
+  echo $! >"$RUN_DIR/pid"
   local url="http://127.0.0.1:$port"
   for _ in $(seq 1 180); do
     if curl -fsS "$url/_cluster/health?wait_for_status=yellow&timeout=1s" >/dev/null 2>&1; then
