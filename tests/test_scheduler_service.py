@@ -122,6 +122,20 @@ def test_a_schedule_added_at_run_time_is_picked_up_by_the_running_service(runnin
     assert rows["quick"]["source"] == "config" and rows["quick"]["last_run"]["status"]
 
 
+def test_sighup_reloads_the_site_configs(running):
+    env, service = running
+    service.wait_for("started")
+    env.write_site(shop_site("badcron", {"cron": "0 5 * * *", "timezone": "Asia/Tokyo"}))   # the typo fixed
+    errors_before = len(service.all("config-error"))
+    service.proc.send_signal(signal.SIGHUP)
+    reloaded = service.wait_for("reloaded")
+    assert reloaded["sync"]["added"] == ["badcron"]
+    assert [Path(e["file"]).name for e in service.all("config-error")[errors_before:]] == ["badtz.yaml"]
+    job = {j["site_id"]: j for j in reloaded["jobs"]}["badcron"]
+    assert job["schedule"] == "cron 0 5 * * * (Asia/Tokyo)" and not job["paused"]
+    assert service.proc.poll() is None   # still serving
+
+
 def test_runtime_add_of_an_unknown_site_or_bad_schedule_is_refused(running):
     env, _ = running
     r = env.cli("schedule", "add", "nosuchsite", "--interval", "1h")
@@ -131,8 +145,8 @@ def test_runtime_add_of_an_unknown_site_or_bad_schedule_is_refused(running):
     assert r.returncode == 2 and r.stderr.startswith("error: --cron: invalid cron expression")
     r = env.cli("schedule", "add", "quick", "--interval", "1h", "--timezone", "Atlantis/Capital")
     assert r.returncode == 2 and "error: --timezone: unknown timezone 'Atlantis/Capital'" in r.stderr
-    r = env.cli("schedule", "add", "badcron", "--interval", "1h")
-    assert r.returncode == 2 and "badcron.yaml" in r.stderr and "schedule.cron" in r.stderr
+    r = env.cli("schedule", "add", "badtz", "--interval", "1h")
+    assert r.returncode == 2 and "badtz.yaml" in r.stderr and "schedule.timezone" in r.stderr
 
 
 def test_sigterm_lets_runs_finish_within_grace_then_aborts_the_rest(shop, tmp_path):

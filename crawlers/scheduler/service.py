@@ -8,6 +8,7 @@ Running:  every `poll` seconds wake the scheduler (so CLI/API changes to the sha
           and sweep stale runs. Overlapping triggers are recorded `skipped-overlap`.
 SIGTERM:  stop taking runs, give running crawls `shutdown_grace` seconds, then stop them: `aborted`.
           A second SIGTERM/SIGINT stops them at once.
+SIGHUP:   re-read the site configs and sync the job store (same rules as at start).
 """
 from __future__ import annotations
 
@@ -50,11 +51,13 @@ class SchedulerService:
         self.scheduler = None
         self._lock = service_lock(settings)
         self._stop = threading.Event()
+        self._reload = threading.Event()
+        self._stop_wait = threading.Event()   # wakes the main loop early (stop or reload)
         self._signals = 0
 
     # ------------------------------------------------------------------ start
     def start(self) -> dict:
-        from crawlers.siteconfig import load_sites, sites_dir
+        from crawlers.siteconfig import sites_dir
         if not self._lock.acquire(db=jobs.safe_url(self.settings.db_url)):
             held = self._lock.holder()
             raise ServiceError(f"another scheduler is already running on {self.settings.data_dir} "
@@ -69,10 +72,7 @@ class SchedulerService:
             except Exception as exc:
                 raise ServiceError(f"cannot open the job store {jobs.safe_url(self.settings.db_url)}: "
                                    f"{str(exc).splitlines()[0]}") from None
-            sites, errors = load_sites()
-            for e in errors:
-                self.emit("config-error", e.as_dict() | {"message": str(e)})
-            report = jobs.sync_jobs(self.scheduler, sites, errors, self.settings)
+            sites, report = self.sync()
             closed = self.runner.sweep_stale([j.id for j in self.scheduler.get_jobs()] + list(sites))
             for r in closed:
                 self.emit("stale-run-closed", {"run_id": r.id, "site_id": r.site_id, "reason": r.reason})
@@ -85,6 +85,14 @@ class SchedulerService:
                 "sync": report.as_dict(), "jobs": [jobs.job_info(j) for j in self.scheduler.get_jobs()]}
         self.emit("started", info)
         return info
+
+    def sync(self):
+        """Load the site configs (errors reported, never fatal) and sync the job store from them."""
+        from crawlers.siteconfig import load_sites
+        sites, errors = load_sites()
+        for e in errors:
+            self.emit("config-error", e.as_dict() | {"message": str(e)})
+        return sites, jobs.sync_jobs(self.scheduler, sites, errors, self.settings)
 
     # ------------------------------------------------------------------ events
     def _on_max_instances(self, event) -> None:
@@ -127,16 +135,32 @@ class SchedulerService:
             self.runner._abort_reason = "scheduler stopped by a second signal"
             self.runner._abort.set()
         self._stop.set()
+        self._stop_wait.set()
+
+    def request_reload(self, signum: int | None = None, frame=None) -> None:
+        self._reload.set()
+        self._stop_wait.set()
 
     def install_signal_handlers(self) -> None:
+        """SIGTERM/SIGINT: graceful stop. SIGHUP: re-read the site configs without restarting."""
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self.request_stop)
+        signal.signal(signal.SIGHUP, self.request_reload)
 
     def serve_forever(self) -> dict:
         """Block until SIGTERM/SIGINT (or request_stop), then shut down gracefully."""
         last_sweep = time.monotonic()
-        while not self._stop.wait(self.settings.poll):
+        while True:
+            self._stop_wait.wait(self.settings.poll)
+            self._stop_wait.clear()
+            if self._stop.is_set():
+                break
             try:
+                if self._reload.is_set():
+                    self._reload.clear()
+                    _, report = self.sync()
+                    self.emit("reloaded", {"sync": report.as_dict(),
+                                           "jobs": [jobs.job_info(j) for j in self.scheduler.get_jobs()]})
                 self.scheduler.wakeup()    # pick up changes other processes made to the job store
                 if time.monotonic() - last_sweep >= self.settings.poll * SWEEP_EVERY_POLLS:
                     last_sweep = time.monotonic()
