@@ -47,6 +47,18 @@ class NormalisePipeline:
         return item.model_copy(update=update)
 
 
+_ANALYSER = None
+
+
+def shared_analyser():
+    """One nlp Analyzer per process: building the spaCy pipeline is the expensive part, analysing is not."""
+    global _ANALYSER
+    if _ANALYSER is None:
+        from nlp.analyze import Analyzer
+        _ANALYSER = Analyzer()
+    return _ANALYSER
+
+
 class AnalyseStage:
     """nlp: substances, signals, risk. Runs on the store thread; the analyser is built once, lazily."""
 
@@ -65,8 +77,7 @@ class AnalyseStage:
             return batch, None
         try:
             if self._analyser is None:
-                from nlp.analyze import Analyzer
-                self._analyser = Analyzer()
+                self._analyser = shared_analyser()
             return list(self._analyser.analyze_listings(batch)), None
         except Exception as exc:   # never lose listings because analysis failed: store them unanalysed
             log.exception("analysis failed for a batch of %d listings", len(batch))

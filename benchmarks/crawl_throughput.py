@@ -1,0 +1,169 @@
+"""Crawl throughput: the full interdict pipeline vs a bare Scrapy spider on the same fixture site, same run.
+
+    .venv/bin/python benchmarks/crawl_throughput.py [--listings 600] [--browser-listings 20]
+
+Both crawls fetch the same pages (index pages + every product page) of the Quayside shop fixture, grown to
+--listings products, with the same concurrency and no delay. The bare spider only pulls the title out of each
+product page; the full pipeline does everything a production crawl does: site-config extraction with JSON-LD
+fallback, evidence archive (gzip + SHA-256 + manifest), spaCy analysis in batches, upserts into SQLite, the
+resume journal. Each crawl runs in its own process (Twisted's reactor cannot restart); pages/s is measured from
+the first request to the spider closing, so process and model start-up are excluded from both.
+Goal: ratio >= 0.8. Also prints pages/s in browser mode (scrapy-playwright + Chromium) on the JS storefront.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CONCURRENCY = 8
+
+
+def grow_shop(handle, n: int) -> None:
+    """Add synthetic products (copies of the catalogue with new ids) until the shop has n listings."""
+    base = list(handle.site.catalog.values())
+    i = 0
+    while len(handle.site.catalog) < n:
+        src = base[i % len(base)]
+        handle.add_listing({**src, "id": f"QM-{20000 + i}", "title": f"{src['title']} (lot {i})"})
+        i += 1
+
+
+# ------------------------------------------------------------------------------------------- bare spider
+
+def bare_crawl(start_url: str, out: str) -> None:
+    import scrapy
+    from scrapy import signals
+    from scrapy.crawler import CrawlerProcess
+
+    class Bare(scrapy.Spider):
+        name = "bare"
+        start_urls = [start_url]
+        custom_settings = {"ROBOTSTXT_OBEY": True, "CONCURRENT_REQUESTS_PER_DOMAIN": CONCURRENCY,
+                           "CONCURRENT_REQUESTS": CONCURRENCY, "DOWNLOAD_DELAY": 0, "LOG_LEVEL": "ERROR",
+                           "TELNETCONSOLE_ENABLED": False,
+                           "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor"}
+        pages = 0
+
+        def parse(self, response):
+            Bare.pages += 1
+            for href in response.css("li.product-card a.product-link::attr(href)").getall():
+                yield response.follow(href, self.parse_product)
+            for href in response.css("nav.pagination a[rel=next]::attr(href)").getall():
+                yield response.follow(href, self.parse)
+
+        def parse_product(self, response):
+            Bare.pages += 1
+            yield {"title": response.css("h1.product-title::text").get()}
+
+    times = {}
+    process = CrawlerProcess({"LOG_LEVEL": "ERROR"})
+    crawler = process.create_crawler(Bare)
+    crawler.signals.connect(lambda: times.setdefault("start", time.perf_counter()), signal=signals.engine_started,
+                            weak=False)
+    crawler.signals.connect(lambda spider, reason: times.setdefault("end", time.perf_counter()),
+                            signal=signals.spider_closed, weak=False)
+    process.crawl(crawler)
+    process.start()
+    Path(out).write_text(json.dumps({"pages": Bare.pages, "seconds": times["end"] - times["start"]}))
+
+
+# ------------------------------------------------------------------------------------------- full pipeline
+
+def full_crawl(site_id: str, sites_dir: str, store: str, out: str) -> None:
+    from scrapy import signals
+    import crawlers.run as run_mod
+
+    times = {}
+    # Measure engine start -> spider closed, like the bare spider.
+    from scrapy.crawler import CrawlerProcess
+
+    class TimedProcess(CrawlerProcess):
+        def create_crawler(self, spidercls):
+            crawler = super().create_crawler(spidercls)
+            crawler.signals.connect(lambda: times.setdefault("start", time.perf_counter()),
+                                    signal=signals.engine_started, weak=False)
+            crawler.signals.connect(lambda spider, reason: times.setdefault("end", time.perf_counter()),
+                                    signal=signals.spider_closed, weak=False)
+            return crawler
+
+    import scrapy.crawler
+    scrapy.crawler.CrawlerProcess = TimedProcess
+    # Build the analyser before the clock starts (the pipeline reuses the process-wide one), as a long
+    # production crawl amortises the spaCy start-up.
+    from crawlers.pipelines import shared_analyser
+    shared_analyser()
+    run = run_mod.run_crawl(site_id, store, sites_dir=Path(sites_dir), log_level="ERROR")
+    Path(out).write_text(json.dumps({"pages": run.counts.get("pages", 0), "items": run.counts.get("items", 0),
+                                     "seconds": times["end"] - times["start"], "errors": run.errors,
+                                     "status": run.status}))
+
+
+def _child(args: list[str], env: dict) -> dict:
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as fh:
+        out = fh.name
+    subprocess.run([sys.executable, __file__, *args, "--out", out], check=True, env=env, cwd=ROOT)
+    data = json.loads(Path(out).read_text())
+    os.unlink(out)
+    return data
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--listings", type=int, default=600)
+    ap.add_argument("--browser-listings", type=int, default=20)
+    ap.add_argument("--mode", choices=["bare", "full"], help=argparse.SUPPRESS)
+    ap.add_argument("--url", help=argparse.SUPPRESS)
+    ap.add_argument("--site", help=argparse.SUPPRESS)
+    ap.add_argument("--sites-dir", help=argparse.SUPPRESS)
+    ap.add_argument("--store", help=argparse.SUPPRESS)
+    ap.add_argument("--out", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.mode == "bare":
+        return bare_crawl(args.url, args.out)
+    if args.mode == "full":
+        return full_crawl(args.site, args.sites_dir, args.store, args.out)
+
+    import yaml
+    from crawlers.fixture_sites import start_all
+    tmp = Path(tempfile.mkdtemp(prefix="interdict-bench-"))
+    sites_dir = tmp / "sites"
+    sites_dir.mkdir()
+    for site_id in ("shop", "jsstore"):
+        data = yaml.safe_load((ROOT / "config" / "sites" / f"{site_id}.yaml").read_text(encoding="utf-8"))
+        data["politeness"] = {"delay": 0, "concurrency_per_domain": CONCURRENCY, "autothrottle": False}
+        data["limits"] = {**data.get("limits", {}), "max_pages": 100_000, "max_depth": 1000}
+        (sites_dir / f"{site_id}.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+
+    with start_all(["shop", "jsstore"]) as fx:
+        grow_shop(fx["shop"], args.listings)
+        env = {**os.environ, **fx.env(), "INTERDICT_DATA_DIR": str(tmp / "var"), "PYTHONPATH": str(ROOT)}
+        bare = _child(["--mode", "bare", "--url", fx["shop"].url + "/products"], env)
+        full = _child(["--mode", "full", "--site", "shop", "--sites-dir", str(sites_dir),
+                       "--store", f"sqlite:{tmp / 'bench.db'}"], env)
+        print(f"shop fixture, {args.listings} listings, concurrency {CONCURRENCY}")
+        bare_rate = bare["pages"] / bare["seconds"]
+        full_rate = full["pages"] / full["seconds"]
+        print(f"  bare Scrapy spider : {bare['pages']:5d} pages in {bare['seconds']:6.2f} s = {bare_rate:7.1f} pages/s")
+        print(f"  full pipeline      : {full['pages']:5d} pages in {full['seconds']:6.2f} s = {full_rate:7.1f} pages/s "
+              f"({full['items']} listings analysed+stored+archived, errors {full['errors'] or 'none'})")
+        ratio = full_rate / bare_rate
+        print(f"  ratio full/bare    : {ratio:.2f}  (goal >= 0.8: {'met' if ratio >= 0.8 else 'NOT met'})")
+
+        if Path("/usr/bin/chromium").exists():
+            browser = _child(["--mode", "full", "--site", "jsstore", "--sites-dir", str(sites_dir),
+                              "--store", f"sqlite:{tmp / 'bench-browser.db'}"], env)
+            print(f"  browser mode (jsstore, Chromium): {browser['pages']} pages in {browser['seconds']:.2f} s = "
+                  f"{browser['pages'] / browser['seconds']:.2f} pages/s")
+
+
+if __name__ == "__main__":
+    main()
