@@ -111,3 +111,29 @@ def test_run_now_while_the_site_is_being_crawled_is_409_and_recorded(api):
     assert ended["status"] == "aborted" and ended["reason"] == "crawl process killed by SIGKILL"
     statuses = sorted(x["status"] for x in client.get("/api/runs", params={"site_id": "slow"}).json())
     assert statuses == ["aborted", "skipped-overlap"]
+
+
+@pytest.mark.es
+def test_run_history_on_elasticsearch(shop, tmp_path, es_url):
+    """The same runner and CLI with the run store on a real Elasticsearch: the crawl subprocess and the
+    scheduler write the same record, and `interdict runs` reads it back."""
+    import uuid
+
+    from index.es_store import ElasticsearchStore
+    prefix = f"test-sched-{uuid.uuid4().hex[:8]}"
+    env = Env(tmp_path, shop.url)
+    env.env.update({"INTERDICT_STORE": es_url, "INTERDICT_ES_INDEX_PREFIX": prefix})
+    env.write_site(shop_site("quick", None))
+    try:
+        result = env.cli("schedule", "run-now", "quick", "--json")
+        assert result.returncode == 0, result.stderr
+        run = json.loads(result.stdout)
+        assert run["status"] == "succeeded" and run["counts"]["items"] >= 1
+        listed = json.loads(env.cli("runs", "list", "--site", "quick", "--json").stdout)
+        assert [r["id"] for r in listed] == [run["id"]] and listed[0]["status"] == "succeeded"
+        shown = json.loads(env.cli("runs", "show", run["id"], "--json").stdout)
+        assert shown["trigger"] == "manual" and shown["manifest"] == run["manifest"] and shown["active"] is False
+    finally:
+        store = ElasticsearchStore(es_url, prefix=prefix)
+        store.drop()
+        store.close()
