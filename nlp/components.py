@@ -165,8 +165,18 @@ class SubstanceComponent:
                                    start=a, end=b, via="cas", value=h.cas, rule="cas.checksum",
                                    confidence=1.0)
                 accepted.append((v, h.substance_id, hit, 1.0, h.start))
-        if not accepted:
-            self._implied(views, accepted, notes)
+        if not strong_ids and all("+context" in a[2].rule for a in accepted):
+            # no substance named outright: a market context ("1 oz", "indoor", "OG") beats generic slang
+            # ("White Fire OG 1 oz" is cannabis, not cocaine; "Swiss Fluff 110ug" is LSD)
+            implied: list = []
+            self._implied(views, implied, notes)
+            if implied:
+                sid = implied[0][1]
+                dropped = [a for a in accepted if a[1] != sid]
+                for a in dropped:
+                    notes.append(f"{a[2].matched!r} not read as {a[2].canonical}: the listing's market "
+                                 f"context implies {implied[0][2].canonical}")
+                accepted = [a for a in accepted if a[1] == sid] or implied
         # rank: weighted mentions (title counts more), best confidence, earliest position
         agg: dict[str, list] = {}
         has_drug = any(h.cls != "precursor" for _, _, h, _, _ in accepted)
