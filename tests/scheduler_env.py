@@ -32,6 +32,7 @@ def shop_site(site_id: str, schedule: dict | None, *, pages: int = 4, delay: flo
     site["limits"]["max_pages"] = pages
     site["politeness"] = {"obey_robots": False, "delay": delay, "autothrottle": False,
                           "concurrency_per_domain": 1 if delay else 4}
+    site.pop("schedule", None)   # only the schedule the test gives
     if schedule is not None:
         site["schedule"] = schedule
     site.update(extra)
