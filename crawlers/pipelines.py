@@ -59,29 +59,98 @@ def shared_analyser():
     return _ANALYSER
 
 
-class AnalyseStage:
-    """nlp: substances, signals, risk. Runs on the store thread; the analyser is built once, lazily."""
+class AnalyserProcess:
+    """The nlp Analyzer in a child process (`python -m crawlers.pipelines --analyse-worker`), one JSON line per
+    batch each way. A child of its own (not multiprocessing) so nothing of the crawler is re-imported there."""
 
-    def __init__(self, ctx: RunContext, enabled: bool = True):
+    def __init__(self):
+        import subprocess
+        import sys
+        self.proc = subprocess.Popen([sys.executable, "-m", "crawlers.pipelines", "--analyse-worker"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, encoding="utf-8",
+                                     bufsize=1 << 16)
+
+    def analyse(self, batch: list[Listing]) -> list[Listing]:
+        import json
+        line = json.dumps([l.model_dump(mode="json") for l in batch], ensure_ascii=False)
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        reply = self.proc.stdout.readline()
+        if not reply:
+            raise RuntimeError(f"analysis process exited (code {self.proc.poll()})")
+        data = json.loads(reply)
+        if isinstance(data, dict):
+            raise RuntimeError(data.get("error", "analysis failed"))
+        return [Listing.model_validate(r) for r in data]
+
+    def close(self) -> None:
+        try:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=30)
+        except Exception:
+            self.proc.kill()
+
+
+def _worker_main() -> None:
+    """Read batches from stdin, write analysed batches to stdout. Signals are the parent's business."""
+    import json
+    import signal
+    import sys
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    analyser = shared_analyser()
+    for line in sys.stdin:
+        try:
+            batch = [Listing.model_validate(r) for r in json.loads(line)]
+            out = [l.model_dump(mode="json") for l in analyser.analyze_listings(batch)]
+        except Exception as exc:
+            out = {"error": f"{type(exc).__name__}: {exc}"}
+        sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+
+
+class AnalyseStage:
+    """nlp: substances, signals, risk, in batches.
+
+    By default the analyser runs in its own process (setting analyse_process, env INTERDICT_ANALYSE_PROCESS):
+    spaCy is CPU-bound Python and in a thread it would hold the GIL against the reactor, slowing downloads.
+    The child builds its pipeline while the crawl starts. With INTERDICT_ANALYSE_PROCESS=0 it runs on the
+    store thread instead.
+    """
+
+    def __init__(self, ctx: RunContext, enabled: bool = True, in_process: bool = True):
         self.ctx = ctx
         self.enabled = enabled
-        self._analyser = None
+        self.worker = AnalyserProcess() if enabled and in_process else None
 
     @classmethod
     def from_crawler(cls, crawler):
         ctx = RunContext.of(crawler)
-        return cls(ctx, crawler.settings.getbool("INTERDICT_ANALYSE", ctx.analyse))
+        from index import settings
+        in_process = str(settings.get("analyse_process", "1")).lower() not in ("0", "false", "no")
+        stage = cls(ctx, crawler.settings.getbool("INTERDICT_ANALYSE", ctx.analyse), in_process)
+        from scrapy import signals
+        crawler.signals.connect(stage.close, signal=signals.engine_stopped)
+        return stage
 
     def __call__(self, batch: list[Listing]) -> tuple[list[Listing], str | None]:
         if not self.enabled:
             return batch, None
         try:
-            if self._analyser is None:
-                self._analyser = shared_analyser()
-            return list(self._analyser.analyze_listings(batch)), None
+            if self.worker is not None:
+                if self.worker.proc.poll() is not None:
+                    self.worker = AnalyserProcess()     # died (OOM, killed): a fresh one for the next batch
+                return self.worker.analyse(batch), None
+            return list(shared_analyser().analyze_listings(batch)), None
         except Exception as exc:   # never lose listings because analysis failed: store them unanalysed
             log.exception("analysis failed for a batch of %d listings", len(batch))
             return batch, f"{type(exc).__name__}: {exc}"
+
+    def close(self) -> None:
+        if self.worker is not None:
+            # Runs on the store thread, after any batch still being analysed there.
+            self.ctx.call(self.worker.close)
+            self.worker = None
 
 
 class UpsertStage:
@@ -185,3 +254,9 @@ class BatchPipeline:
         from twisted.internet import defer
         self.flush()
         return defer.DeferredList(list(self.pending))
+
+
+if __name__ == "__main__":
+    import sys as _sys
+    if "--analyse-worker" in _sys.argv:
+        _worker_main()
