@@ -141,7 +141,10 @@ class SubstanceComponent:
                     if not strong_ids:
                         if topic is None:
                             topic = self.context.negative_topic(norm_texts) or ""
-                        if c.form.ambiguous and c.tok_start >= 0:
+                        if c.form.ambiguous and (key in self.context.dominant
+                                                 or (c.tok_end - c.tok_start >= 2 and len(key) >= 8)):
+                            local = key           # "weed", "cheeba chew": the drug sense dominates
+                        elif c.form.ambiguous and c.tok_start >= 0:
                             # near the word; in a (short) title anywhere in the title
                             local = self.context.local(v.toks.text, c.tok_start, c.tok_end,
                                                        whole=v.name == "title" and len(v.toks.text) <= 16)

@@ -37,6 +37,7 @@ class ContextRules:
     local_words: frozenset[str] = frozenset()
     local_window: int = 3
     implied: list | None = None
+    dominant: frozenset[str] = frozenset()
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "ContextRules":
@@ -56,6 +57,7 @@ class ContextRules:
             unit_token=re.compile(data["unit_token"]) if data.get("unit_token") else None,
             local_words=frozenset(fold(str(w)).strip() for w in data.get("local_words") or ()),
             local_window=int(data.get("local_window", 3)),
+            dominant=frozenset(fold(str(w)).strip() for w in data.get("dominant_slang") or ()),
             implied=[{"substance": str(spec["substance"]),
                       "confidence": float(spec.get("confidence", 0.6)),
                       "unit": re.compile(spec["unit"]),
@@ -123,6 +125,10 @@ class ContextRules:
     def collocation(self, form_key: str, toks: list[str], i: int, j: int) -> str | None:
         """A negative neighbour of tokens [i, j) (e.g. "cream" after "ice"), else None."""
         specific = self.negative.get(form_key, frozenset())
+        for part in form_key.split()[1:] if " " in form_key else ():
+            specific = specific | self.negative.get(part, frozenset())   # "diet coke": coke's too
+        if " " in form_key:
+            specific = specific | self.negative.get(form_key.split()[0], frozenset())
         generic = self.negative.get("*", frozenset())
         lo, hi = max(0, i - self.window), min(len(toks), j + self.window)
         for k in range(lo, hi):
