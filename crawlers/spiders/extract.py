@@ -174,12 +174,24 @@ def _country(v: Any) -> str | None:
     return str(v) if v else None
 
 
-def structured_products(html: str, url: str) -> list[dict]:
-    """schema.org products on the page (JSON-LD and microdata), mapped to Listing field names."""
-    import extruct
+def structured_products(html: str, url: str, document=None, syntaxes=("json-ld", "microdata")) -> list[dict]:
+    """schema.org products on the page (JSON-LD and microdata), mapped to Listing field names.
+
+    With `document` (the lxml root parsel already built) the page is not parsed a second time."""
+    data: dict[str, list] = {}
     try:
-        data = extruct.extract(html, base_url=url, syntaxes=["json-ld", "microdata"], uniform=True,
-                               errors="ignore")
+        if document is None:
+            import extruct
+            data = extruct.extract(html, base_url=url, syntaxes=list(syntaxes), uniform=True, errors="ignore")
+        else:
+            if "json-ld" in syntaxes and "ld+json" in html:
+                from extruct.jsonld import JsonLdExtractor
+                data["json-ld"] = JsonLdExtractor().extract_items(document, base_url=url)
+            if "microdata" in syntaxes and "itemscope" in html:
+                from extruct.uniform import _umicrodata_microformat
+                from extruct.w3cmicrodata import MicrodataExtractor
+                data["microdata"] = _umicrodata_microformat(
+                    MicrodataExtractor().extract_items(document, base_url=url), schema_context="http://schema.org")
     except Exception:   # extruct over hostile HTML: a fallback that fails must not fail the page
         return []
     out = []

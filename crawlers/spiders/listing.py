@@ -351,7 +351,8 @@ class ListingSpider(scrapy.Spider):
                     yield listing
 
     def parse_listing(self, response, text: str):
-        structured = structured_products(text, response.url) if self.site.item.fallback else []
+        fallback = self.site.item.fallback
+        structured = structured_products(text, response.url, response.selector.root, fallback) if fallback else []
         fields = extract_fields(response.selector, self.site.item, response.url, html=text, structured=structured)
         fields.pop("url", None)
         listing = self.build(response, fields, response.url)
