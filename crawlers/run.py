@@ -67,6 +67,11 @@ def run_crawl(site_id: str, store_spec: str | None = None, run_id: str | None = 
         except KeyError as exc:
             raise CrawlError(exc.args[0]) from None
     preflight(site)
+    from crawlers.scheduler.locks import SiteBusy, crawl_lock
+    try:   # never two crawls of one site at once, whoever starts them
+        site_lock = crawl_lock(site.id, run_id, data_dir)
+    except SiteBusy as exc:
+        raise CrawlError(str(exc)) from None
     if batch_size is None:
         from index import settings as index_settings
         batch_size = int(index_settings.get("crawl_batch_size", 50))
@@ -120,6 +125,8 @@ def run_crawl(site_id: str, store_spec: str | None = None, run_id: str | None = 
         ctx.finish("crashed")
         raise
     run = ctx.finish(state["reason"])
+    if site_lock is not None:
+        site_lock.release()
     if progress:
         progress({**ctx.snapshot(), "status": run.status})
     return run

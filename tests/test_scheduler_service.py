@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -251,3 +253,25 @@ def test_a_crawl_past_its_hard_timeout_is_stopped_and_failed(shop, tmp_path):
     assert not pid_alive(pid)
     shown = env.cli("runs", "show", run["id"])
     assert shown.returncode == 0 and "status:        failed" in shown.stdout and "hard timeout" in shown.stdout
+
+
+def test_a_crawl_started_by_hand_also_excludes_scheduled_and_manual_runs(shop, tmp_path):
+    env = Env(tmp_path, shop.url)
+    env.write_site(slow_site("slow", None))
+    by_hand = subprocess.Popen([sys.executable, "-m", "crawlers.run", "slow", "--json", "--run-id", "hand-1"],
+                               env=env.env, cwd=env.tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    try:
+        lock = env.settings().state_dir / "locks" / "slow.lock"
+        wait_until(lambda: lock.exists() and '"hand-1"' in lock.read_text(), what="the hand-started crawl's lock")
+        result = env.cli("schedule", "run-now", "slow", "--json")
+        assert result.returncode == 3
+        run = json.loads(result.stdout)
+        assert run["status"] == "skipped-overlap" and "by run hand-1" in run["reason"]
+        second = env.cli("crawl", "slow", "--json")
+        assert second.returncode == 2
+        assert "site slow is already being crawled by run hand-1" in second.stderr
+        assert env.run("hand-1").status == "running"   # the first crawl was not disturbed
+    finally:
+        os.killpg(by_hand.pid, signal.SIGKILL)
+        by_hand.wait()

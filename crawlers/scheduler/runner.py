@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from crawlers.scheduler import health
-from crawlers.scheduler.locks import SiteLock
+from crawlers.scheduler.locks import HELD_ENV, SiteLock
 from crawlers.scheduler.settings import SchedulerSettings
 from index.models import CrawlRun, utcnow
 
@@ -234,6 +234,7 @@ class CrawlRunner:
         run = begun.run
         cmd = self.settings.command_for(run.site_id, run.id, run.trigger)
         env = dict(os.environ, INTERDICT_DATA_DIR=str(self.settings.data_dir), INTERDICT_RUN_TRIGGER=run.trigger)
+        env[HELD_ENV] = run.site_id   # the crawl inherits our lock of the site (pass_fds below)
         if self.store_spec:
             env["INTERDICT_STORE"] = self.store_spec
         log_path = self.log_path(run.id)
