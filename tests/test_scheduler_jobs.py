@@ -227,3 +227,17 @@ def test_site_lock_excludes_other_processes_and_dies_with_its_holder(tmp_path):
 def test_lock_names_cannot_escape_the_lock_directory(tmp_path):
     with pytest.raises(ValueError):
         SiteLock(tmp_path, "../etc/passwd")
+
+
+def test_an_unreachable_postgresql_job_store_is_one_clear_line(tmp_path):
+    """Production points INTERDICT_SCHEDULER_DB at PostgreSQL; when it is down the service says so, once,
+    with the URL (password hidden), and exits 2."""
+    env = {**os.environ, "INTERDICT_DATA_DIR": str(tmp_path),
+           "INTERDICT_SCHEDULER_DB": "postgresql+psycopg://interdict:s3cret@127.0.0.1:1/scheduler"}
+    r = subprocess.run([sys.executable, "-m", "interdict.cli", "scheduler", "run"], env=env, cwd=tmp_path,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in r.stderr
+    assert lines[0].startswith("error: cannot open the job store postgresql+psycopg://interdict:***@127.0.0.1:1/")
+    assert "s3cret" not in r.stderr
