@@ -29,7 +29,7 @@ def shop_site(site_id: str, schedule: dict | None, *, pages: int = 4, delay: flo
     or slow (`delay` between requests) so that a run is still going when the next trigger arrives."""
     site = yaml.safe_load(SHOP_YAML.read_text(encoding="utf-8"))
     site.update(id=site_id, name=f"{site_id} (shop fixture)")
-    site["limits"]["max_pages"] = pages
+    site.setdefault("limits", {})["max_pages"] = pages
     site["politeness"] = {"obey_robots": False, "delay": delay, "autothrottle": False,
                           "concurrency_per_domain": 1 if delay else 4}
     site.pop("schedule", None)   # only the schedule the test gives
