@@ -94,6 +94,21 @@ def main() -> int:
     print(f"spaCy tokenizer alone : {r_tok:10.0f} listings/s")
     print(f"interdict pipeline    : {r_pipe:10.0f} listings/s per core")
     print(f"ratio pipeline/tokenizer: {ratio:.2f} (goal >= 0.5) -> {'OK' if ratio >= 0.5 else 'BELOW GOAL'}")
+    # per component: where a listing's time goes (tokenizer = building the Doc)
+    docs = []
+    t = time.perf_counter()
+    for ti, de in listings:
+        docs.append(analyzer.make_doc(ti, de))
+    parts = [("spaCy tokenizer (make_doc)", time.perf_counter() - t)]
+    for name, proc in analyzer.nlp.pipeline:
+        t = time.perf_counter()
+        for d in docs:
+            proc(d)
+        parts.append((name, time.perf_counter() - t))
+    total = sum(p for _, p in parts)
+    print("per component (one pass, us/listing, share):")
+    for name, p in parts:
+        print(f"  {name:28s} {p / len(docs) * 1e6:8.1f}  {p / total:6.1%}")
     if ratio < 0.5:
         prof = cProfile.Profile()
         prof.enable()

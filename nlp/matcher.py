@@ -195,21 +195,27 @@ class SubstanceMatcher:
     def _scan(self, text: str, tk: Tokens, hot: set[str], halves: set[str], out: list[Candidate]) -> None:
         toks = tk.text
         n = len(toks)
-        extra: dict[int, tuple[Form, str]] = {}
         variants = self._variants
         single = self.single
-        for i, t in enumerate(toks):
+        look = hot | halves
+        idxs = [i for i, t in enumerate(toks) if t in look]        # the only positions Python visits
+        if tk.split:
+            idxs = sorted(set(idxs) | set(tk.split))
+        nxt = 0
+        for i in idxs:
+            if i < nxt:
+                continue
+            t = toks[i]
+            extra = None
             if t in halves and i + 1 < n and (t + toks[i + 1]) in single:
                 form, how = single[t + toks[i + 1]][0]
                 if not form.ambiguous and how == "raw" and text[tk.ends[i]:tk.starts[i + 1]] in (" ", "-"):
-                    extra[i] = (form, "joined2")
-            elif t in variants:
-                extra[i] = variants[t]
-        nxt = 0
-        for i, t in enumerate(toks):
-            if i < nxt or (t not in hot and i not in extra and i not in tk.split):
+                    extra = (form, "joined2")
+            if extra is None and t in variants:
+                extra = variants[t]
+            if t not in hot and extra is None and i not in tk.split:
                 continue
-            got = self._at(text, tk, i, extra.get(i))
+            got = self._at(text, tk, i, extra)
             if got is None and i in tk.split:
                 cand = self._split_trim(tk, i)
                 if cand is not None:

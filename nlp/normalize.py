@@ -146,6 +146,7 @@ _SEPS = re.compile(r"[ \t.\-*_·•]")
 
 _WCHAR = r"[^\W_\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]"
 # Same tokens as _WORD_RE, written so sre runs tight character-class loops (about 2x faster).
+_WS_SPLIT = re.compile(r"(\s+)")
 _TOKEN_SPLIT = re.compile("([@$]*" + _WCHAR + "+(?:[@$]+" + _WCHAR + "+)*[@$]*)")
 
 
@@ -169,14 +170,18 @@ class Tokens:
         self._src = src               # separator-cleaned text while offsets are still lazy
 
     def _fill(self) -> None:
-        src, toks, starts, ends = self._src, self.text, self._starts, self._ends
-        pos = ends[-1] if ends else 0
-        find = src.find
-        for t in toks[len(starts):]:
-            pos = find(t, pos)
-            starts.append(pos)
-            pos += len(t)
-            ends.append(pos)
+        """Offsets of every token of the separator-cleaned text, in C: split keeping the whitespace
+        runs, then accumulate the piece lengths."""
+        pieces = _WS_SPLIT.split(self._src)          # [tok, ws, tok, ws, ..., tok]; edge toks may be ""
+        bounds = list(accumulate(map(len, pieces)))
+        ends = bounds[0::2]
+        starts = [0] + bounds[1::2]
+        lo = 1 if pieces[0] == "" else 0
+        n_slots = len(ends)
+        hi = n_slots - 1 if (pieces[-1] == "" and n_slots > lo) else n_slots
+        starts, ends = starts[lo:hi], ends[lo:hi]
+        n = len(self.text)
+        self._starts, self._ends = starts[:n], ends[:n]
         self._src = None
 
     @property
