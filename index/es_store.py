@@ -20,6 +20,7 @@ import json
 import os
 import re
 import threading
+from collections import defaultdict, deque
 from datetime import datetime
 from functools import wraps
 from typing import Any, Iterable, Iterator
@@ -28,7 +29,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from index import query as Q
 from index import settings
 from index.documents import (FACET_FIELDS, FACET_SIZE, check_lease, chunks, decode_cursor, encode_cursor,
-                             from_ms, keyword_terms, ms, new_review, normalise, redact_url, unique_runs)
+                             from_ms, gc_paused, in_background, keyword_terms, ms, new_review, normalise,
+                             redact_url, unique_runs)
 from index.models import AuditEvent, CrawlRun, Listing, ListingVersion, Review, StoredListing, UpsertReport
 from index.store import (ConflictError, ListingStore, NotFound, SearchHit, SearchQuery, SearchResult,
                          StoreError, StoreUnavailable)
@@ -50,9 +52,6 @@ LISTING_MAPPING = {
     "properties": {
         "key": {"type": "keyword"},
         "platform": _kw(), "tenant": _kw(), "listing_id": {"type": "keyword"},
-        "title": {"type": "text", "analyzer": "standard"},
-        "description": {"type": "text", "analyzer": "standard"},
-        "vendor": {"type": "text", "analyzer": "standard"},
         "vendor_name": _kw(), "currency": _kw(), "listing_type": _kw(),
         "substances": _kw(), "classes": _kw(), "signal_types": _kw(),
         "entity": {"type": "keyword"}, "entity_value": {"type": "keyword"},
@@ -62,7 +61,13 @@ LISTING_MAPPING = {
         "content_hash": {"type": "keyword", "index": False},
         "first_seen": {"type": "date"}, "last_seen": {"type": "date"},
         "removed_at": {"type": "date"}, "version_since": {"type": "date", "index": False},
-        "listing": {"type": "object", "enabled": False},     # the scraped payload: stored, never mapped
+        # The listing as scraped, stored once. Only its text fields are mapped; everything else in it
+        # (raw payload, evidence, analysis) is kept in _source and never mapped (dynamic: false).
+        "listing": {"type": "object", "dynamic": False, "properties": {
+            "title": {"type": "text", "analyzer": "standard"},
+            "description": {"type": "text", "analyzer": "standard"},
+            "vendor": {"type": "text", "analyzer": "standard"},
+        }},
         "review": {"type": "object", "enabled": False},
     },
 }
@@ -289,73 +294,96 @@ class ElasticsearchStore(ListingStore):
 
     @_translate_errors
     def upsert(self, listings: Iterable[Listing]) -> UpsertReport:
+        """Stream listings into ES. A reader thread prepares the next batch (mget of the stored versions,
+        documents) while streaming_bulk waits on the cluster, so the store's extra work overlaps indexing.
+        Documents that lost a race (409 from create / if_seq_no) are re-read and retried at the end."""
         self._ensure()
         report = UpsertReport()
-        for batch in chunks(listings, self.chunk_size * 2):
-            prepared = []
-            for listing in batch:
-                try:
-                    listing = normalise(listing)
-                    prepared.append((listing.key, listing, listing.content_hash()))
-                except Exception as exc:  # noqa: BLE001 - reported per document, the batch goes on
-                    report.errors.append({"key": getattr(listing, "listing_id", None), "error": str(exc)})
-            for part in unique_runs(prepared):
-                self._upsert_part(part, report)
+        tags: dict[str, deque] = defaultdict(deque)       # _id -> (outcome, prepared item), in send order
+
+        def batches() -> Iterator[list]:
+            for batch in chunks(listings, self.chunk_size):
+                prepared = []
+                for listing in batch:
+                    try:
+                        prepared.append(_prepare(listing))
+                    except Exception as exc:  # noqa: BLE001 - reported per document, the rest goes on
+                        report.errors.append({"key": _safe_key(listing), "error": str(exc)})
+                for part in unique_runs(prepared):
+                    yield self._actions(part, self._mget_current([k for k, _, _ in part]))
+
+        def actions(feed: Iterator[list]) -> Iterator[dict]:
+            for batch in feed:
+                for action, tag in batch:
+                    if tag is not None:
+                        tags[action["_id"]].append(tag)
+                    yield action
+
+        retry: list = []
+        with gc_paused():
+            self._collect(self._bulk(actions(in_background(batches()))), tags, report, retry)
+        for attempt in range(4):            # lost races: re-read and retry, in the original order
+            if not retry:
+                break
+            pending, retry = retry, []
+            for part in unique_runs(pending):
+                self._collect(self._bulk(a for a, t in self._tagged(part, tags)), tags, report,
+                              retry if attempt < 3 else None)
         if self.refresh_after_upsert:
             self.refresh()
         return report
 
-    def _upsert_part(self, part: list, report: UpsertReport) -> None:
-        """One batch of distinct keys; documents that lost a race (409) are re-read and retried."""
-        pending = part
-        for attempt in range(5):
-            existing = self._mget_current([k for k, _, _ in pending])
-            actions, outcome = [], {}
-            for key, listing, chash in pending:
-                cur = existing.get(key)
-                listing_json = listing.model_dump_json()
-                seen = ms(listing.fetched_at)
-                if cur is None:
-                    review, rev = Review(), 0
-                    src = _source(listing, listing_json, review, chash, 1, seen, seen, seen, rev)
-                    actions.append({"_op_type": "create", "_index": self.write_alias, "_id": doc_id(key), "_source": src})
-                    outcome[key] = "new"
-                    continue
-                s = cur["_source"]
-                review, rev = Review.model_validate(s["review"]), s.get("review_rev", 0)
-                version, since = s["version"], s["version_since"]
-                if s["content_hash"] != chash:
-                    actions.append({"_op_type": "index", "_index": self._alias("versions"),
-                                    "_id": doc_id(f"{key}#{version}"),
-                                    "_source": {"key": key, "version": version, "content_hash": s["content_hash"],
-                                                "seen_at": since, "listing": s["listing"]}})
-                    version, since = version + 1, seen
-                    outcome[key] = "changed"
-                else:
-                    outcome[key] = "unchanged"
-                src = _source(listing, listing_json, review, chash, version, min(s["first_seen"], seen),
-                              max(s["last_seen"], seen), since, rev)
-                actions.append({"_op_type": "index", "_index": self.write_alias, "_id": doc_id(key), "_source": src,
-                                "if_seq_no": cur["_seq_no"], "if_primary_term": cur["_primary_term"]})
-            retry = set()
-            key_of = {doc_id(k): k for k, _, _ in pending}
-            for ok, item in self._bulk(actions):
-                op, info = next(iter(item.items()))
-                if info.get("_index", "").startswith(f"{self.prefix}-versions"):
-                    if not ok:      # an archived version that failed: the listing update still stands
-                        report.errors.append({"key": info.get("_id"), "error": "archiving the old version: "
-                                              + _item_error(info)})
-                    continue
-                key = key_of.get(info.get("_id", ""), info.get("_id", ""))
-                if ok:
-                    setattr(report, outcome[key], getattr(report, outcome[key]) + 1)
-                elif info.get("status") == 409 and attempt < 4:
-                    retry.add(key)
-                else:
-                    report.errors.append({"key": key, "error": _item_error(info)})
-            pending = [p for p in pending if p[0] in retry]
-            if not pending:
-                return
+    def _tagged(self, part: list, tags: dict) -> Iterator[tuple[dict, Any]]:
+        for action, tag in self._actions(part, self._mget_current([k for k, _, _ in part])):
+            if tag is not None:
+                tags[action["_id"]].append(tag)
+            yield action, tag
+
+    def _collect(self, results, tags: dict, report: UpsertReport, retry: list | None) -> None:
+        for ok, item in results:
+            info = next(iter(item.values()))
+            if info.get("_index", "").startswith(f"{self.prefix}-versions"):
+                if not ok:          # archiving the old version failed: the listing update still stands
+                    report.errors.append({"key": info.get("_id"), "error": "archiving the old version: "
+                                          + _item_error(info)})
+                continue
+            outcome, prepared = tags[info["_id"]].popleft()
+            if ok:
+                setattr(report, outcome, getattr(report, outcome) + 1)
+            elif info.get("status") == 409 and retry is not None:
+                retry.append(prepared)
+            else:
+                report.errors.append({"key": prepared[0], "error": _item_error(info)})
+
+    def _actions(self, part: list, existing: dict[str, dict]) -> list[tuple[dict, Any]]:
+        """Bulk actions for distinct keys: create new listings; archive the old version and overwrite
+        (guarded by if_seq_no/if_primary_term) changed ones; rewrite unchanged ones with the new analysis."""
+        out: list[tuple[dict, Any]] = []
+        for item in part:
+            key, listing, chash = item
+            cur = existing.get(key)
+            listing_json = listing.model_dump_json()
+            seen = ms(listing.fetched_at)
+            _id = doc_id(key)
+            if cur is None:
+                src = _source(listing, listing_json, None, chash, 1, seen, seen, seen, 0)
+                out.append(({"_op_type": "create", "_index": self.write_alias, "_id": _id, "_source": src},
+                            ("new", item)))
+                continue
+            s = cur["_source"]
+            review, rev = Review.model_validate(s["review"]), s.get("review_rev", 0)
+            version, since = s["version"], s["version_since"]
+            outcome = "unchanged"
+            if s["content_hash"] != chash:
+                out.append(({"_op_type": "index", "_index": self._alias("versions"), "_id": doc_id(f"{key}#{version}"),
+                             "_source": {"key": key, "version": version, "content_hash": s["content_hash"],
+                                         "seen_at": since, "listing": s["listing"]}}, None))
+                version, since, outcome = version + 1, seen, "changed"
+            src = _source(listing, listing_json, review, chash, version, min(s["first_seen"], seen),
+                          max(s["last_seen"], seen), since, rev)
+            out.append(({"_op_type": "index", "_index": self.write_alias, "_id": _id, "_source": src,
+                         "if_seq_no": cur["_seq_no"], "if_primary_term": cur["_primary_term"]}, (outcome, item)))
+        return out
 
     def _bulk(self, actions: list[dict]) -> Iterator[tuple[bool, dict]]:
         from elasticsearch import helpers
@@ -616,13 +644,16 @@ class ElasticsearchStore(ListingStore):
             body["highlight"] = {
                 "encoder": "html", "pre_tags": ["<mark>"], "post_tags": ["</mark>"],
                 "highlight_query": hl_query,
-                "fields": {"title": {"number_of_fragments": 0}, "vendor": {"number_of_fragments": 0},
-                           "description": {"fragment_size": 150, "number_of_fragments": 3}},
+                "fields": {"listing.title": {"number_of_fragments": 0},
+                           "listing.vendor": {"number_of_fragments": 0},
+                           "listing.description": {"fragment_size": 150, "number_of_fragments": 3}},
             }
         resp = self.es.search(index=self.read_alias, **body)
         hits = resp["hits"]["hits"]
         result = SearchResult(total=resp["hits"]["total"]["value"],
-                              hits=[SearchHit(item=_stored(h), highlights=h.get("highlight", {})) for h in hits])
+                              hits=[SearchHit(item=_stored(h), highlights={k.removeprefix("listing."): v for k, v in
+                                                                           h.get("highlight", {}).items()})
+                                    for h in hits])
         if query.size and len(hits) == query.size:
             result.next_cursor = encode_cursor(hits[-1]["sort"], query.sort)
         if query.facets:
@@ -659,12 +690,13 @@ def es_query(node: Q.Node) -> dict:
     if isinstance(node, Q.MatchNone):
         return {"match_none": {}}
     if isinstance(node, Q.Text):
+        fields = [f"listing.{f}" for f in node.fields]
         if node.prefix:
-            clauses = [{"prefix": {f: {"value": node.tokens[0]}}} for f in node.fields]
+            clauses = [{"prefix": {f: {"value": node.tokens[0]}}} for f in fields]
         elif len(node.tokens) == 1:
-            clauses = [{"term": {f: node.tokens[0]}} for f in node.fields]
+            clauses = [{"term": {f: node.tokens[0]}} for f in fields]
         else:
-            clauses = [{"match_phrase": {f: " ".join(node.tokens)}} for f in node.fields]
+            clauses = [{"match_phrase": {f: " ".join(node.tokens)}} for f in fields]
         return clauses[0] if len(clauses) == 1 else {"bool": {"should": clauses, "minimum_should_match": 1}}
     if isinstance(node, Q.Keyword):
         field = f"{node.field}.lc" if node.fold else node.field
@@ -705,22 +737,39 @@ def _highlight_query(node: Q.Node) -> dict | None:
     return {"bool": {"should": clauses, "minimum_should_match": 1}}
 
 
-def _source(listing: Listing, listing_json: str, review: Review, chash: str, version: int, first_seen: int,
+_NEW_REVIEW = Review()
+_NEW_REVIEW_JSON = _NEW_REVIEW.model_dump_json()
+
+
+def _prepare(listing: Listing) -> tuple[str, Listing, str]:
+    listing = normalise(listing)
+    return listing.key, listing, listing.content_hash()
+
+
+def _safe_key(listing: Any) -> str | None:
+    try:
+        return listing.key
+    except Exception:  # noqa: BLE001
+        return getattr(listing, "listing_id", None)
+
+
+def _source(listing: Listing, listing_json: str, review: Review | None, chash: str, version: int, first_seen: int,
             last_seen: int, since: int, review_rev: int) -> str:
     """The document, serialised once: the listing as pydantic wrote it, plus the fields we search on."""
+    review_json = _NEW_REVIEW_JSON if review is None else review.model_dump_json()
+    review = review or _NEW_REVIEW
     terms = keyword_terms(listing, review)
     a = listing.analysis
     fields = {
         "key": listing.key, "platform": listing.platform, "tenant": listing.tenant,
-        "listing_id": listing.listing_id, "title": listing.title, "description": listing.description,
-        "vendor": listing.vendor, "vendor_name": terms["vendor_name"], "currency": terms["currency"],
+        "listing_id": listing.listing_id, "vendor_name": terms["vendor_name"], "currency": terms["currency"],
         "listing_type": a.listing_type, "substances": terms["substances"], "classes": terms["classes"],
         "signal_types": terms["signal_types"], "entity": terms["entity"], "entity_value": terms["entity_value"],
         "status": review.status, "assignee": review.assignee, "price": listing.price, "risk": a.risk,
         "flagged": a.flagged, "version": version, "review_rev": review_rev, "content_hash": chash,
         "first_seen": first_seen, "last_seen": last_seen, "removed_at": None, "version_since": since,
     }
-    return ('{"listing":' + listing_json + ',"review":' + review.model_dump_json() + ","
+    return ('{"listing":' + listing_json + ',"review":' + review_json + ","
             + json.dumps(fields, ensure_ascii=False, separators=(",", ":"))[1:])
 
 

@@ -19,7 +19,8 @@ from typing import Any, Iterable, Iterator
 
 from index import query as Q
 from index.documents import (FACET_FIELDS, FACET_SIZE, check_lease, chunks, decode_cursor, encode_cursor,
-                             from_ms, keyword_terms, ms, new_review, normalise, unique_runs)
+                             from_ms, gc_paused, in_background, keyword_terms, ms, new_review, normalise,
+                             unique_runs)
 from index.models import AuditEvent, CrawlRun, Listing, ListingVersion, Review, StoredListing, UpsertReport
 from index.store import (ConflictError, ListingStore, NotFound, SearchHit, SearchQuery, SearchResult,
                          StoreError, StoreUnavailable)
@@ -27,6 +28,8 @@ from index.text import Matcher, fts_document, fts_prefix_terms, encode_token, hi
 
 SCHEMA_VERSION = 1
 BATCH = 2000
+_NEW_REVIEW = Review()
+_NEW_REVIEW_JSON = _NEW_REVIEW.model_dump_json()
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
@@ -51,9 +54,10 @@ CREATE TABLE IF NOT EXISTS listings (
 );
 CREATE INDEX IF NOT EXISTS ix_listings_risk ON listings (risk DESC, last_seen DESC, key);
 CREATE INDEX IF NOT EXISTS ix_listings_recent ON listings (last_seen DESC, key);
-CREATE INDEX IF NOT EXISTS ix_listings_platform ON listings (platform, key);
-CREATE TABLE IF NOT EXISTS terms (id INTEGER NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL, lc TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS ix_terms_lc ON terms (field, lc, id);
+CREATE TABLE IF NOT EXISTS terms (
+  id INTEGER NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL, lc TEXT NOT NULL,
+  PRIMARY KEY (field, lc, value, id)
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS ix_terms_id ON terms (id);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5 (
   title, description, vendor, tokenize = "unicode61 remove_diacritics 0 tokenchars '_'"
@@ -91,6 +95,7 @@ class SqliteStore(ListingStore):
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout=30000")
+            self._db.execute("PRAGMA cache_size=-65536")       # 64 MB page cache: bulk index maintenance
         except (OSError, sqlite3.Error) as exc:
             raise StoreUnavailable(f"cannot open SQLite store at {self.path}: {exc}") from exc
         self._lock = threading.RLock()
@@ -142,22 +147,30 @@ class SqliteStore(ListingStore):
     # --- writes --------------------------------------------------------------------------------------
 
     def upsert(self, listings: Iterable[Listing]) -> UpsertReport:
+        with gc_paused():
+            return self._upsert(listings)
+
+    def _upsert(self, listings: Iterable[Listing]) -> UpsertReport:
         report = UpsertReport()
-        for batch in chunks(listings, BATCH):
-            prepared = []
-            for listing in batch:
-                try:
-                    listing = normalise(listing)
-                    prepared.append((listing.key, listing, listing.content_hash()))
-                except Exception as exc:  # noqa: BLE001 - a bad document is reported, the batch goes on
-                    report.errors.append({"key": _safe_key(listing), "error": str(exc)})
+
+        def prepared_batches() -> Iterator[list]:
+            for batch in chunks(listings, BATCH):
+                prepared = []
+                for listing in batch:
+                    try:
+                        prepared.append(_prepare(listing))
+                    except Exception as exc:  # noqa: BLE001 - a bad document is reported, the batch goes on
+                        report.errors.append({"key": _safe_key(listing), "error": str(exc)})
+                yield prepared
+
+        for prepared in in_background(prepared_batches()):
             for part in unique_runs(prepared):
                 with self._tx() as db:
                     self._upsert_batch(db, part, report)
         return report
 
     def _upsert_batch(self, db: sqlite3.Connection, prepared, report: UpsertReport) -> None:
-        keys = list({k for k, _, _ in prepared})
+        keys = list({p[0] for p in prepared})
         existing: dict[str, list] = {}
         for part in chunks(keys, 900):
             for row in db.execute(
@@ -167,21 +180,19 @@ class SqliteStore(ListingStore):
         next_id = (db.execute("SELECT COALESCE(MAX(id), 0) FROM listings").fetchone()[0]) + 1
         ins_listing, upd_listing, ins_version, terms, fts, drop_ids = [], [], [], [], [], []
         replaced: list[tuple[int]] = []         # FTS rows of changed listings, rewritten below
-        for key, listing, chash in prepared:
+        for key, listing, chash, doc, fts_cols, base_terms in prepared:
             seen = ms(listing.fetched_at)
-            doc = listing.model_dump_json()
             a = listing.analysis
             cur = existing.get(key)
             if cur is None:
                 rid = next_id
                 next_id += 1
-                review = Review()
+                review = _NEW_REVIEW
                 ins_listing.append((rid, key, listing.platform, listing.tenant, review.status, int(a.flagged),
-                                    a.risk, listing.price, 1, chash, seen, seen, seen, doc,
-                                    review.model_dump_json()))
-                existing[key] = [rid, chash, 1, seen, seen, seen, doc, review.model_dump_json(), 0]
+                                    a.risk, listing.price, 1, chash, seen, seen, seen, doc, _NEW_REVIEW_JSON))
+                existing[key] = [rid, chash, 1, seen, seen, seen, doc, _NEW_REVIEW_JSON, 0]
                 report.new += 1
-                fts.append((rid, listing))
+                fts.append((rid, *fts_cols))
             else:
                 rid, old_hash, version, first_seen, last_seen, since, old_doc, review_json, rev = cur
                 review = Review.model_validate_json(review_json)
@@ -189,7 +200,7 @@ class SqliteStore(ListingStore):
                     ins_version.append((key, version, old_hash, since, old_doc))
                     version, since = version + 1, seen
                     report.changed += 1
-                    fts.append((rid, listing))
+                    fts.append((rid, *fts_cols))
                     replaced.append((rid,))
                 else:
                     report.unchanged += 1
@@ -198,8 +209,10 @@ class SqliteStore(ListingStore):
                                     version, chash, first_seen, last_seen, since, doc, rid))
                 existing[key] = [rid, chash, version, first_seen, last_seen, since, doc, review_json, rev]
                 drop_ids.append((rid,))
-            for field, values in keyword_terms(listing, review).items():
-                terms.extend((rid, field, v, v.lower() if v.isascii() else Q.lower(v)) for v in values)
+            terms.extend((rid, f, v, lc) for f, v, lc in base_terms)
+            terms.append((rid, "status", review.status, review.status.lower()))
+            if review.assignee:
+                terms.append((rid, "assignee", review.assignee, Q.lower(review.assignee)))
         if ins_listing:
             db.executemany(
                 "INSERT INTO listings (id, key, platform, tenant, status, flagged, risk, price, version, "
@@ -215,9 +228,7 @@ class SqliteStore(ListingStore):
             db.executemany("DELETE FROM terms WHERE id=?", drop_ids)
         if fts:
             db.executemany("DELETE FROM fts WHERE rowid=?", replaced)
-            db.executemany("INSERT INTO fts (rowid, title, description, vendor) VALUES (?,?,?,?)",
-                           [(rid, fts_document(li.title), fts_document(li.description), fts_document(li.vendor))
-                            for rid, li in fts])
+            db.executemany("INSERT INTO fts (rowid, title, description, vendor) VALUES (?,?,?,?)", fts)
         db.executemany("INSERT INTO terms VALUES (?,?,?,?)", terms)
 
     def mark_seen(self, keys: Iterable[str], at: datetime) -> None:
@@ -334,8 +345,9 @@ class SqliteStore(ListingStore):
         last = ""
         extra = " AND removed_at IS NULL" if online_only else ""
         while True:
-            rows = self._rows(f"SELECT key FROM listings WHERE platform = ? AND key > ?{extra} ORDER BY key LIMIT 1000",
-                              (platform, last))
+            rows = self._rows(
+                f"SELECT key FROM listings WHERE id IN (SELECT id FROM terms WHERE field = 'platform' AND lc = ? "
+                f"AND value = ?) AND key > ?{extra} ORDER BY key LIMIT 1000", (Q.lower(platform), platform, last))
             if not rows:
                 return
             for (k,) in rows:
@@ -413,6 +425,16 @@ class SqliteStore(ListingStore):
 
 
 # --- helpers -------------------------------------------------------------------------------------------
+
+def _prepare(listing: Listing) -> tuple:
+    """Everything about one listing that does not depend on what is stored (built ahead, off the lock)."""
+    listing = normalise(listing)
+    terms = [(f, v, v.lower() if v.isascii() else Q.lower(v))
+             for f, values in keyword_terms(listing, _NEW_REVIEW).items() if f not in ("status", "assignee")
+             for v in values]
+    fts_cols = (fts_document(listing.title), fts_document(listing.description), fts_document(listing.vendor))
+    return listing.key, listing, listing.content_hash(), listing.model_dump_json(), fts_cols, terms
+
 
 def _alias(col: str) -> str:
     return {"risk": "risk_", "last_seen": "last_seen_", "key": "key_", "score": "score"}[col]

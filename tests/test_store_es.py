@@ -29,7 +29,8 @@ def test_templates_mappings_and_aliases(es_store):
     tpl = es.indices.get_index_template(name=f"{p}-listings")["index_templates"][0]["index_template"]
     assert tpl["index_patterns"] == [f"{p}-listings-v*"]
     mapping = es.indices.get_mapping(index=f"{p}-listings")[f"{p}-listings-v1"]["mappings"]
-    assert mapping["dynamic"] == "false" and mapping["properties"]["listing"]["enabled"] is False
+    assert mapping["dynamic"] == "false" and mapping["properties"]["listing"]["dynamic"] == "false"
+    assert set(mapping["properties"]["listing"]["properties"]) == {"title", "description", "vendor"}
     assert mapping["properties"]["platform"]["fields"]["lc"]["normalizer"] == "lowercase"
     aliases = es.indices.get_alias(index=f"{p}-listings-v1")[f"{p}-listings-v1"]["aliases"]
     assert aliases[f"{p}-listings-write"] == {"is_write_index": True} and f"{p}-listings" in aliases
