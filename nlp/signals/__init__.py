@@ -20,6 +20,8 @@ from typing import Callable, Iterable, Iterator
 
 from index.models import Signal
 
+from .context import lowered
+
 SIGNAL_TYPES: tuple[str, ...] = (
     "telegram", "whatsapp", "phone", "wickr", "signal_messenger", "threema", "session", "wechat",
     "email", "btc", "eth", "xmr", "ltc", "trx", "pgp_key", "pgp_fingerprint", "onion",
@@ -73,11 +75,12 @@ def iter_hits(text: str, types: Iterable[str] | None = None) -> Iterator[tuple[s
     if not text:
         return
     wanted = set(types) if types is not None else None
-    low = text.lower()
+    low = lowered(text)                    # shared with the finders, which ask for it again
+    has = low.__contains__
     for ex in extractors():
         if wanted is not None and ex.type not in wanted:
             continue
-        if ex.needles and not any(n in low for n in ex.needles):
+        if ex.needles and not any(map(has, ex.needles)):
             continue
         for hit in islice(ex.find(text), MAX_HITS_PER_TYPE):
             yield ex.type, hit
@@ -95,13 +98,18 @@ def extract_signals(text: str, field: str, types: Iterable[str] | None = None) -
         key = (type_, hit[0], hit[1])
         if key not in found or hit[4] > found[key][4]:
             found[key] = hit
-    covered = _Coverage((s, e) for (t, s, e) in found if t not in generic_types)
+    if not found:
+        return []
+    generic = [k for k in found if k[0] in generic_types]
+    covered = _Coverage((s, e) for (t, s, e) in found if t not in generic_types) if generic else None
+    # finders yield well-typed tuples, so the model is built without re-validating each field
+    make = Signal.model_construct if type(field) is str else Signal
     out = []
     for (type_, start, end), (_, _, value, rule, conf) in found.items():
-        if type_ in generic_types and covered.contains(start, end):
+        if covered is not None and type_ in generic_types and covered.contains(start, end):
             continue
-        out.append(Signal(type=type_, value=value, field=field, start=start, end=end,
-                          rule=rule, confidence=round(conf, 3)))
+        out.append(make(type=type_, value=value, field=field, start=start, end=end,
+                        rule=rule, confidence=float(round(conf, 3))))
     out.sort(key=lambda s: (s.start, s.end, s.type))
     return out
 

@@ -17,6 +17,7 @@ from typing import Iterator
 import yaml
 
 from . import Hit, signal
+from .context import lowered, per_text
 
 CLAIM_TYPES = ("customs_evasion", "stealth_shipping", "safe_delivery", "no_prescription", "research_chemical")
 _L = r"0-9A-Za-z\u00C0-\u024F\u0400-\u04FF"          # letters that form words (CJK does not)
@@ -40,6 +41,7 @@ class Phrase:
     regex_i: re.Pattern         # IGNORECASE fallback for the rare text whose lower() changes length
     case_sensitive: bool = False
     not_preceded_by: tuple[str, ...] = ()     # lowercase words that cancel the match just before it
+    first: str = ""             # the literal every match starts with (lower-case unless case_sensitive)
 
 
 def _config_path() -> Path:
@@ -146,34 +148,86 @@ def compile_claims(path: Path | None = None) -> list[Phrase]:
                                          0 if cs else re.I)
                 except re.error as exc:
                     raise ClaimsConfigError(f"{where}: phrase {phrase!r} does not compile: {exc}") from exc
+                first = _words(phrase)[0]
                 out.append(Phrase(type_, f"claim.{rid}", value, float(conf), _needle(phrase),
-                                  regex, regex_i, cs, tuple(w.lower() for w in before)))
+                                  regex, regex_i, cs, tuple(w.lower() for w in before),
+                                  first if cs else first.lower()))
     return out
 
 
 _TOKEN = re.compile(r"\w+")
+# \w+ tokens of lower-cased text, found fast: every ASCII byte that is not a word character becomes a
+# space (bytes.translate) and the text is split. UTF-8 bytes of other scripts stay put, so a token
+# holding any is re-tokenised with \w+ ("★stealth" and "без★рецепта" split there); _MARK_HIGH turns
+# those bytes into one marker byte so bytes.find locates them.
+_NON_WORD = bytes(c if c >= 0x80 or chr(c).isalnum() or c == 0x5F else 0x20 for c in range(256))
+_MARK_HIGH = bytes(0x80 if c >= 0x80 else c for c in _NON_WORD)
+
+
+@dataclass(frozen=True)
+class _Group:
+    """The phrases sharing one needle, split by the literal they start with (config order)."""
+    rank: int                                           # config position of its first phrase
+    by_first: tuple[tuple[str, tuple[Phrase, ...]], ...]
+
+
+@dataclass(frozen=True)
+class _Index:
+    words: dict[bytes, _Group]        # needle that must occur as a whole \w+ token (UTF-8) -> group
+    word_set: frozenset[bytes]
+    substrings: dict[str, _Group]     # Chinese needles, looked up as substrings (no word breaks)
+    cjk_first: re.Pattern             # any first character of a Chinese needle
+
+
+def _group(rank: int, phrases: list[Phrase]) -> _Group:
+    by_first: dict[str, list[Phrase]] = {}
+    for p in phrases:
+        by_first.setdefault(p.first, []).append(p)
+    return _Group(rank, tuple((f, tuple(ps)) for f, ps in by_first.items()))
 
 
 @lru_cache(maxsize=1)
-def _phrases_by_needle() -> tuple[dict[str, list[Phrase]], dict[str, list[Phrase]]]:
-    """(needles that are whole words, needles looked up as substrings: Chinese has no word breaks)."""
+def _index() -> _Index:
     words: dict[str, list[Phrase]] = {}
     substrings: dict[str, list[Phrase]] = {}
-    for p in compile_claims():
+    rank: dict[str, int] = {}
+    for i, p in enumerate(compile_claims()):
         spaced = all(ord(c) < 0x2E80 for c in p.needle)
         (words if spaced else substrings).setdefault(p.needle, []).append(p)
-    return words, substrings
+        rank.setdefault(p.needle, i)
+    first = "".join(sorted({n[0] for n in substrings})) or "\x00"
+    by_word = {k.encode(): _group(rank[k], v) for k, v in words.items()}
+    return _Index(by_word, frozenset(by_word), {k: _group(rank[k], v) for k, v in substrings.items()},
+                  re.compile(f"[{re.escape(first)}]"))
 
 
-def _candidates(text: str) -> Iterator[Phrase]:
-    low = text.lower()
-    words, substrings = _phrases_by_needle()
-    for token in set(_TOKEN.findall(low)) & words.keys():
-        yield from words[token]
-    if not text.isascii():
-        for needle, phrases in substrings.items():
-            if needle in low:
-                yield from phrases
+def _tokens_among(low: str, wanted: frozenset[bytes]) -> set[bytes]:
+    """The members of `wanted` that occur as whole \w+ tokens of `low` (UTF-8 encoded)."""
+    raw = low.encode("utf-8", "surrogatepass")
+    spaced = raw.translate(_NON_WORD)
+    found = set(wanted.intersection(spaced.split()))
+    if not low.isascii():
+        marked = raw.translate(_MARK_HIGH)
+        i = marked.find(0x80)
+        while i >= 0:
+            lo = spaced.rfind(b" ", 0, i) + 1
+            end = spaced.find(b" ", i)
+            end = len(spaced) if end < 0 else end
+            chunk = spaced[lo:end].decode("utf-8", "surrogatepass")
+            found.update(wanted.intersection(w.encode("utf-8", "surrogatepass")
+                                             for w in _TOKEN.findall(chunk)))
+            i = marked.find(0x80, end)
+    return found
+
+
+def _groups(text: str, low: str) -> list[_Group]:
+    """The phrase groups whose needle occurs in the text, in config order."""
+    ix = _index()
+    found = [ix.words[t] for t in _tokens_among(low, ix.word_set)]
+    if not text.isascii() and ix.cjk_first.search(low):
+        found.extend(g for needle, g in ix.substrings.items() if needle in low)
+    found.sort(key=lambda g: g.rank)
+    return found
 
 
 def _fill(p: Phrase, m: re.Match) -> str:
@@ -195,24 +249,64 @@ def _preceded_by(text: str, start: int, words: tuple[str, ...]) -> bool:
     return bool(m) and m.group(1) in words
 
 
-@lru_cache(maxsize=1)   # shared by the finders of one extract_signals call
+def _matches(rx: re.Pattern, s: str, first: str) -> Iterator[re.Match]:
+    """What `rx.finditer(s)` yields, found faster: every match starts with the literal `first`, so the
+    regex is only tried where str.find puts an occurrence of it, skipping those inside the last match."""
+    end = 0
+    i = s.find(first)
+    while i >= 0:
+        if i >= end and (m := rx.match(s, i)):
+            yield m
+            end = m.end()
+        i = s.find(first, i + 1)
+
+
+def _matches(rx: re.Pattern, s: str, at: list[int]) -> Iterator[re.Match]:
+    """What `rx.finditer(s)` yields, when every match starts at one of the sorted positions `at`."""
+    end = 0
+    for i in at:
+        if i >= end and (m := rx.match(s, i)):
+            yield m
+            end = m.end()
+
+
+def _occurrences(s: str, literal: str) -> list[int]:
+    out = []
+    i = s.find(literal)
+    while i >= 0:
+        out.append(i)
+        i = s.find(literal, i + 1)
+    return out
+
+
+@per_text   # shared by the finders of one extract_signals call
 def _scan(text: str) -> tuple[tuple[str, Hit], ...]:
-    """All claim hits of every type, computed once per text; per type the longest match at a start wins."""
+    """All claim hits of every type, computed once per text; per type the longest match at a start wins.
+
+    A phrase's regex is only tried where its first word occurs (str.find), and only when its needle
+    is one of the text's words, so a listing costs one tokenisation plus a few anchored matches."""
     best: dict[tuple[str, int], tuple[str, Hit]] = {}
-    low = text.lower()
+    low = lowered(text)
     aligned = len(low) == len(text)        # lower() never shrinks; same length => same offsets
-    for p in _candidates(text):
-        if p.case_sensitive:
-            matches = p.regex.finditer(text)
-        else:
-            matches = p.regex.finditer(low) if aligned else p.regex_i.finditer(text)
-        for m in matches:
-            if p.not_preceded_by and _preceded_by(text, m.start(), p.not_preceded_by):
-                continue
-            hit = (m.start(), m.end(), _fill(p, m), p.rule, p.confidence)
-            key = (p.type, m.start())
-            if key not in best or hit[1] > best[key][1][1]:
-                best[key] = (p.type, hit)
+    for group in _groups(text, low):
+        for first, phrases in group.by_first:
+            at_low = at_text = None
+            for p in phrases:
+                if p.case_sensitive:
+                    at_text = _occurrences(text, first) if at_text is None else at_text
+                    matches = _matches(p.regex, text, at_text)
+                elif aligned:
+                    at_low = _occurrences(low, first) if at_low is None else at_low
+                    matches = _matches(p.regex, low, at_low)
+                else:
+                    matches = p.regex_i.finditer(text)
+                for m in matches:
+                    if p.not_preceded_by and _preceded_by(text, m.start(), p.not_preceded_by):
+                        continue
+                    hit = (m.start(), m.end(), _fill(p, m), p.rule, p.confidence)
+                    key = (p.type, m.start())
+                    if key not in best or hit[1] > best[key][1][1]:
+                        best[key] = (p.type, hit)
     hits = sorted(best.values(), key=lambda th: (th[1][0], -th[1][1]))
     # drop a hit nested inside a longer hit of the same type ("stealth" inside "stealth shipping")
     out, reach = [], {}

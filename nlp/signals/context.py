@@ -5,6 +5,34 @@ Windows are bounded slices, so the cost per candidate is constant whatever the f
 from __future__ import annotations
 
 import re
+from functools import wraps
+
+_LOWER: tuple[str | None, str] = (None, "")
+
+
+def lowered(text: str) -> str:
+    """`text.lower()`, computed once per text and shared by every finder of an extract_signals call."""
+    global _LOWER
+    last, low = _LOWER                     # one tuple read/write: safe across threads
+    if last is not text:
+        low = text.lower()
+        _LOWER = (text, low)
+    return low
+
+
+def per_text(fn):
+    """Memoise a one-argument scan on the last text it saw (by identity), so the finders of one family
+    share it within an extract_signals call; lru_cache would hash and compare the whole field."""
+    last: list = [(None, None)]
+
+    @wraps(fn)
+    def cached(text: str):
+        seen, result = last[0]
+        if seen is not text:
+            result = fn(text)
+            last[0] = (text, result)
+        return result
+    return cached
 
 
 def window(text: str, start: int, end: int, before: int = 40, after: int = 20) -> tuple[str, str]:

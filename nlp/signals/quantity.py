@@ -15,7 +15,7 @@ import re
 from typing import Iterator
 
 from . import Hit, signal
-from .context import Words, window
+from .context import Words, lowered, window
 
 BULK_MIN_GRAMS = 100.0
 # the number opens with a bare \d (boundary checked just after it) so sre can skip non-digits fast
@@ -37,7 +37,29 @@ for _g, _alt in _UNITS.items():
     _unit_alts.append(f"(?P<u{len(_UNIT_TO_G)}>{_alt})")
     _UNIT_TO_G[f"u{len(_UNIT_TO_G)}"] = _g
 _L = r"A-Za-z\u0400-\u04FF"
-_WEIGHT = re.compile(_NUM.format(L=_L) + rf"\s?(?i:{'|'.join(_unit_alts)})(?![{_L}0-9])")
+
+
+def _first_chars(alternation: str) -> str:
+    """The first character of each top-level alternative ("kgs?|кг|公斤" -> "k", "к", "公")."""
+    firsts, depth, start = set(), 0, True
+    for c in alternation:
+        if start:
+            firsts.add(c)
+            start = False
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "|" and depth == 0:
+            start = True
+    return "".join(sorted(firsts))
+
+
+# the lookahead on the units' first characters adds nothing a match needs, but lets a number that
+# is not followed by a unit ("100 pills", "2014") fail on one character test instead of 31 units
+_UNIT_FIRST = "".join(sorted(set("".join(_first_chars(a) for a in _UNITS.values()))))
+_WEIGHT = re.compile(_NUM.format(L=_L) + rf"\s?(?=(?i:[{re.escape(_UNIT_FIRST)}]))"
+                     rf"(?i:{'|'.join(_unit_alts)})(?![{_L}0-9])")
 _MOQ = Words(r"moq|min(?:imum|\.)?\s?order(?:\s?(?:quantity|qty))?|min(?:imum)?\s?qty|最小起订量|起订量|起订"
               r"|最低订购量|pedido m[ií]nimo|cantidad m[ií]nima|минимальный заказ|мин\.?\s?заказ")
 _BULK_WORD = Words(r"bulk|wholesale|large quantit(?:y|ies)|批发|大量现货|大批量|al por mayor|por mayor|mayoreo"
@@ -45,14 +67,18 @@ _BULK_WORD = Words(r"bulk|wholesale|large quantit(?:y|ies)|批发|大量现货|�
 _MOQ_GAP = re.compile(r"[\s:：=\-–(]{0,6}(?:is|of|от|de)?[\s:：=\-–(]{0,3}")
 
 
+_THOUSANDS = re.compile(r"[,\u00a0\u202f']")
+
+
 def _grams(m: re.Match) -> float | None:
-    if m.group("fd"):
-        if len(m.group("num")) > 2:
+    num, fd, frac = m.group("num", "fd", "frac")
+    if fd:
+        if len(num) > 2:
             return None                    # "100/2 g" is not a fraction of a gram we understand
-        value = int(m.group("num")) / int(m.group("fd"))
+        value = int(num) / int(fd)
     else:
-        whole = re.sub(r"[,\u00a0\u202f']", "", m.group("num"))
-        value = float(whole + ("." + m.group("frac") if m.group("frac") else ""))
+        whole = num if num.isdigit() else _THOUSANDS.sub("", num)
+        value = float(whole + "." + frac if frac else whole)
     unit = m.lastgroup                     # the unit group closes last
     if m.group(unit) == "г" and 1900 <= value <= 2099:
         return None            # "2024 г." is a year in Russian, not 2 kg
@@ -64,14 +90,24 @@ def format_grams(g: float) -> str:
 
 
 _MOQ_NEEDLES = ("moq", "min", "起订", "最低订购", "pedido", "cantidad", "минимальн", "мин")
+# every _MOQ alternative contains one of these (lower-case) literals: a stricter prefilter, valid
+# when Words runs on the lower-cased text (it does whenever lower() keeps the text's length)
+_MOQ_LITERALS = ("moq", "order", "qty", "起订", "最低订购", "pedido", "cantidad", "заказ")
 _BULK_NEEDLES = ("bulk", "wholesale", "large quantit", "批发", "大量", "大批量", "mayor", "опт")
+
+
+def _may_have(low: str, aligned: bool, needles: tuple[str, ...], literals: tuple[str, ...]) -> bool:
+    if not any(map(low.__contains__, needles)):
+        return False
+    return not aligned or any(map(low.__contains__, literals))
 
 
 @signal("bulk_quantity")
 def find_bulk(text: str) -> Iterator[Hit]:
-    low = text.lower()
+    low = lowered(text)
     moq_spans = []
-    for kw in (_MOQ.finditer(text, low) if any(n in low for n in _MOQ_NEEDLES) else ()):
+    moq = _may_have(low, len(low) == len(text), _MOQ_NEEDLES, _MOQ_LITERALS)
+    for kw in (_MOQ.finditer(text, low) if moq else ()):
         gap = _MOQ_GAP.match(text, kw.end())
         w = _WEIGHT.match(text, gap.end()) if gap else None
         grams = _grams(w) if w else None
@@ -81,7 +117,7 @@ def find_bulk(text: str) -> Iterator[Hit]:
         else:
             yield kw.start(), kw.end(), "moq", "quantity.moq", 0.7
     for m in _WEIGHT.finditer(text):
-        if any(s <= m.start() and m.end() <= e for s, e in moq_spans):
+        if moq_spans and any(s <= m.start() and m.end() <= e for s, e in moq_spans):
             continue
         grams = _grams(m)
         if grams is not None and grams >= BULK_MIN_GRAMS:
@@ -104,16 +140,55 @@ _HIGH_PURITY = Words(r"high(?:est)?[\s\-]purity|high[\s\-]pure|ultra[\s\-]pure|�
                      r"|высокая чистота|высокой чистоты")
 
 
+def _percentages(text: str) -> Iterator[re.Match]:
+    """What `_PCT.finditer(text)` yields, found from each "%" backwards: a match ends at its sign and is
+    at most _PCT_SPAN long, so the regex only runs on the few characters in front of each sign."""
+    signs = [i for sign in ("%", "％") for i in _occurrences(text, sign)]
+    if "％" in text:
+        signs.sort()
+    end = 0
+    for i in signs:
+        m = _PCT.search(text, max(end, i - _PCT_SPAN), i + 1)
+        if m:
+            yield m
+            end = m.end()
+
+
+def _occurrences(text: str, literal: str) -> list[int]:
+    out = []
+    i = text.find(literal)
+    while i >= 0:
+        out.append(i)
+        i = text.find(literal, i + 1)
+    return out
+
+
+_PCT_SPAN = 12     # longest _PCT match: 3 digits, separator, 3 decimals, a space and the sign (9)
+
+
+def _may_be_keyed(before: str) -> bool:
+    """False when _PURITY_BEFORE cannot match: ASCII text (where re.I is plain case folding) without
+    any of its ASCII keywords. Other scripts go to the regex."""
+    if not before.isascii():
+        return True
+    b = before.lower()
+    return "pur" in b or "assay" in b or "content" in b or "grade" in b
+
+
+# the words a Latin _HIGH_PURITY match has just before "pur" (one space or hyphen between)
+_HIGH_WORDS = ("highest", "high", "ultra", "alta")
+
+
 @signal("purity", needles=("%", "％", "pur", "纯", "高纯", "высок"))
 def find_purity(text: str) -> Iterator[Hit]:
     if "%" in text or "％" in text:
-        for m in _PCT.finditer(text):
+        for m in _percentages(text):
             value = float(m.group("n").replace(",", "."))
             if not 50 <= value <= 100:
                 continue
             shown = m.group("n").replace(",", ".") + "%"
             before, after = window(text, m.start(), m.end(), 40, 15)
-            kw = _PURITY_BEFORE.search(before)
+            kw = _PURITY_BEFORE.search(before) if _may_be_keyed(before) else None
             if kw:
                 yield m.start() - (len(before) - kw.start()), m.end(), shown, "purity.keyed", 0.9
             elif (a := _PURITY_AFTER.match(after)):
@@ -121,7 +196,10 @@ def find_purity(text: str) -> Iterator[Hit]:
             elif "." in m.group("n") or "," in m.group("n"):
                 if 90 <= value < 100 and not (_NOT_PURITY.search(before[-25:]) or _NOT_PURITY.search(after)):
                     yield m.start(), m.end(), shown, "purity.bare_decimal", 0.6
-    low = text.lower()
+    low = lowered(text)
     if "pur" in low or "高纯" in low or "высок" in low:
+        if len(low) == len(text) and not ("高纯" in low or "высок" in low or any(
+                low.endswith(_HIGH_WORDS, 0, max(0, i - 1)) for i in _occurrences(low, "pur"))):
+            return                     # no _HIGH_PURITY alternative can match the lower-cased text
         for m in _HIGH_PURITY.finditer(text, low):
             yield m.start(), m.end(), "high", "purity.high", 0.6
