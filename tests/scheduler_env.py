@@ -88,14 +88,31 @@ class Env:
         return SchedulerSettings(data_dir=data_dir, db_url=f"sqlite:///{data_dir / 'scheduler.db'}")
 
 
+LIVE: list["Service"] = []   # services started by tests; reaped after each test, whatever happened
+
+
+@pytest.fixture(autouse=True)
+def reap_services():
+    """A failed assertion must not leave a scheduler (and its crawls) running: stop every service the test
+    started (SIGKILL; their crawls follow through PDEATHSIG)."""
+    yield
+    while LIVE:
+        service = LIVE.pop()
+        if service.proc.poll() is None:
+            service.proc.kill()
+            service.proc.wait(timeout=WAIT)
+
+
 class Service:
     """`interdict scheduler run --json` as a child process, with its events collected as they come."""
 
-    def __init__(self, env: Env):
+    def __init__(self, env: Env, reap_after_test: bool = True):
         self.env = env
         self.proc = subprocess.Popen([sys.executable, "-m", "interdict.cli", "scheduler", "run", "--json"],
                                      env=env.env, cwd=env.tmp, stdout=subprocess.PIPE,
                                      stderr=open(env.tmp / "service.log", "ab"), text=True)
+        if reap_after_test:   # a module-scoped service is stopped by its own fixture instead
+            LIVE.append(self)
         self.events: list[dict] = []
         self._new = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
@@ -136,7 +153,12 @@ class Service:
     def stop(self, sig=signal.SIGTERM, timeout: float = WAIT) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
-        return self.proc.wait(timeout=timeout)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
 
 
 def crawl_pid(env: Env, site_id: str) -> int | None:

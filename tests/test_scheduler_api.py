@@ -10,8 +10,8 @@ from fastapi import Depends, FastAPI, Header, HTTPException
 from fastapi.testclient import TestClient
 
 from interdict.web.schedule_api import build_router, list_schedules
-from tests.scheduler_env import (WAIT, Env, crawl_pid, shop, shop_site, slow_site, stop_crawl,  # noqa: F401
-                                 wait_until)
+from tests.scheduler_env import (WAIT, Env, crawl_pid, reap_services, shop, shop_site,  # noqa: F401
+                                 slow_site, stop_crawl, wait_until)
 
 pytestmark = pytest.mark.slow
 FINAL = ("succeeded", "failed", "aborted", "degraded", "skipped-overlap", "skipped-misfire")

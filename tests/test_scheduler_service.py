@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.scheduler_env import (Env, Service, WAIT, assert_never_overlapping, crawl_pid, fetched_pages,  # noqa: F401
-                                 pid_alive, shop, shop_site, slot_time, slow_site, wait_until)
+                                 pid_alive, reap_services, shop, shop_site, slot_time, slow_site, wait_until)
 
 pytestmark = pytest.mark.slow
 
@@ -35,9 +35,11 @@ def running(shop, tmp_path_factory):
     env.write_site(shop_site("badcron", {"cron": "61 * * * *"}))
     env.write_site(shop_site("badtz", {"interval": "1h", "timezone": "Mars/Olympus_Mons"}))
     env.write_site(shop_site("later", None))                  # scheduled at run time only
-    service = Service(env)
-    yield env, service
-    service.stop(timeout=WAIT)
+    service = Service(env, reap_after_test=False)
+    try:
+        yield env, service
+    finally:
+        service.stop(timeout=WAIT)
 
 
 def test_bad_site_configs_are_clear_errors_and_the_rest_is_scheduled(running):
