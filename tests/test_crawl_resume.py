@@ -55,3 +55,34 @@ def test_sigkill_mid_run_then_resume(tmp_path):
         assert json.loads((jobdir / "interdict" / "state.json").read_text())["finished"] is True
     finally:
         target.close()
+
+
+def test_sigterm_aborts_gracefully_and_resumes(tmp_path):
+    """The scheduler's stop path: SIGTERM -> run recorded `aborted` (exit 3), state kept, resume completes it."""
+    from crawlers.fixture_sites import start_all
+    sites = tmp_path / "sites"
+    site_yaml("shop", sites, politeness={"delay": 0.15, "concurrency_per_domain": 1, "autothrottle": False})
+    target = open_target("sqlite", tmp_path)
+    jobdir = tmp_path / "job"
+    committed = jobdir / "interdict" / "committed.log"
+    try:
+        with start_all(["shop"]) as fx:
+            env = crawl_env(target, tmp_path / "var", fx.env(), INTERDICT_CRAWL_BATCH_SIZE="4")
+            proc = subprocess.Popen(crawl_cmd("shop", target, sites, jobdir), cwd=ROOT, env=env,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            deadline = time.monotonic() + 180
+            while time.monotonic() < deadline and proc.poll() is None:
+                if committed.exists() and len(committed.read_text().splitlines()) >= 2:
+                    break
+                time.sleep(0.05)
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=120)
+            assert proc.returncode == 3, err[-3000:]
+            aborted = json.loads(out)
+            assert aborted["status"] == "aborted" and target.store.get_run(aborted["id"]).status == "aborted"
+            run, _ = run_crawl_process("shop", target, tmp_path / "var", fx.env(), sites_dir=sites, jobdir=jobdir)
+        assert run["id"] == aborted["id"] and run["status"] == "succeeded"
+        assert set(stored(target, "shop")) == {f"shop:{i}" for i in truth("shop")}
+        assert run["counts"]["listings_new"] + run["counts"]["listings_unchanged"] == len(truth("shop"))
+    finally:
+        target.close()
