@@ -241,3 +241,35 @@ def test_an_unreachable_postgresql_job_store_is_one_clear_line(tmp_path):
     assert len(lines) == 1 and "Traceback" not in r.stderr
     assert lines[0].startswith("error: cannot open the job store postgresql+psycopg://interdict:***@127.0.0.1:1/")
     assert "s3cret" not in r.stderr
+
+
+def test_each_run_takes_its_timeout_and_error_threshold_from_the_site(tmp_path, monkeypatch, settings):
+    from crawlers.scheduler.runner import CrawlRunner
+    sites_dir = tmp_path / "sites"
+    write_sites(sites_dir, a="interval: 1h\ntimeout: 90s\nmax_error_rate: 0.5", c=None)
+    (sites_dir / "b.yaml").write_text(site_yaml("b") + "limits: {max_run_time: 10m}\n")
+    (sites_dir / "broken.yaml").write_text(site_yaml("broken", "interval: 1h\ntimeout: forever"))
+    monkeypatch.setenv("INTERDICT_SITES_DIR", str(sites_dir))
+    monkeypatch.setenv("INTERDICT_STORE", f"sqlite:{tmp_path / 'runs.db'}")
+    runner = CrawlRunner(settings)
+
+    a = runner.begin("a", "manual")
+    assert (a.timeout, a.health_limits.max_error_rate) == (90, 0.5)
+    assert runner.lock_for("a").is_held() and runner.open_store().get_run(a.run.id).status == "running"
+    a.lock.release()
+    b = runner.begin("b", "manual")
+    assert (b.timeout, b.health_limits.max_error_rate) == (660, settings.max_error_rate)   # max_run_time + 60 s
+    b.lock.release()
+    c = runner.begin("c", "manual", timeout=30)
+    assert c.timeout == 30
+    c.lock.release()
+
+    # A scheduled run of a site whose file broke or vanished fails at once, saying why; no crawl is started.
+    for site_id, words in (("broken", "broken.yaml:10: schedule.timeout: 'forever' is not a duration"),
+                           ("gone", "no site 'gone'")):
+        run = runner.run(site_id, "scheduled", scheduled_for=datetime(2025, 1, 1, tzinfo=timezone.utc))
+        assert run.status == "failed" and words in run.error_summary
+        assert run.id == f"{site_id}-20250101T000000Z-scheduled"
+        assert not runner.lock_for(site_id).is_held()
+        again = runner.run(site_id, "scheduled", scheduled_for=datetime(2025, 1, 1, tzinfo=timezone.utc))
+        assert again == run   # the slot has its record: never run twice
