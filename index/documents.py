@@ -20,6 +20,7 @@ from index.text import lower
 T = TypeVar("T")
 FACET_FIELDS = {"platform": "platform", "class": "classes", "substance": "substances", "status": "status"}
 FACET_SIZE = 50                      # buckets per facet, by count desc then value asc (same on both backends)
+KEYWORD_MAX = 1024                   # longer keyword values are not indexed (ES ignore_above), on both backends
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -35,7 +36,7 @@ def keyword_terms(listing: Listing, review: Review) -> dict[str, list[str]]:
     """Every keyword field a query can filter on, deduplicated per listing (facet counts count listings)."""
     a = listing.analysis
     entities = sorted({f"{s.type}:{lower(s.value)}" for s in a.signals})
-    return {
+    terms = {
         "platform": [listing.platform],
         "tenant": [listing.tenant or listing.platform],
         "status": [review.status],
@@ -49,6 +50,9 @@ def keyword_terms(listing: Listing, review: Review) -> dict[str, list[str]]:
         "entity": entities,
         "entity_value": sorted({e.split(":", 1)[1] for e in entities}),
     }
+    if any(len(v) > KEYWORD_MAX for values in terms.values() for v in values):   # hostile sizes: rare
+        terms = {f: [v for v in values if len(v) <= KEYWORD_MAX] for f, values in terms.items()}
+    return terms
 
 
 def ms(dt: datetime) -> int:

@@ -28,14 +28,15 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from index import query as Q
 from index import settings
-from index.documents import (FACET_FIELDS, FACET_SIZE, check_lease, chunks, decode_cursor, encode_cursor,
-                             from_ms, gc_paused, in_background, keyword_terms, ms, new_review, normalise,
-                             redact_url, unique_runs)
+from index.documents import (FACET_FIELDS, FACET_SIZE, KEYWORD_MAX, check_lease, chunks, decode_cursor,
+                             encode_cursor, from_ms, gc_paused, in_background, keyword_terms, ms, new_review,
+                             normalise, redact_url, unique_runs)
 from index.models import AuditEvent, CrawlRun, Listing, ListingVersion, Review, StoredListing, UpsertReport
 from index.store import (ConflictError, ListingStore, NotFound, SearchHit, SearchQuery, SearchResult,
                          StoreError, StoreUnavailable)
 
 SCHEMA_VERSION = 1
+MAX_HIGHLIGHT_CHARS = 1_000_000       # ES refuses to highlight past index.highlight.max_analyzed_offset
 RETRY_STATUSES = (429, 502, 503, 504)
 _LISTING_SOURCE = ["key", "listing", "review", "content_hash", "version", "first_seen", "last_seen",
                    "removed_at", "version_since", "review_rev"]
@@ -43,18 +44,22 @@ _LISTING_SOURCE = ["key", "listing", "review", "content_hash", "version", "first
 
 def _kw() -> dict:
     """A keyword with a lowercased twin: exact filters/facets on the field, query language on .lc."""
-    return {"type": "keyword", "fields": {"lc": {"type": "keyword", "normalizer": "lowercase"}}}
+    return {"type": "keyword", "ignore_above": KEYWORD_MAX,
+            "fields": {"lc": {"type": "keyword", "normalizer": "lowercase", "ignore_above": KEYWORD_MAX}}}
+
+
+_KEYWORD = {"type": "keyword", "ignore_above": KEYWORD_MAX}
 
 
 LISTING_MAPPING = {
     "dynamic": False,
     "_meta": {"schema_version": SCHEMA_VERSION, "owner": "interdict"},
     "properties": {
-        "key": {"type": "keyword"},
-        "platform": _kw(), "tenant": _kw(), "listing_id": {"type": "keyword"},
+        "key": {"type": "keyword", "ignore_above": 8191},      # 4 bytes x 8191 < Lucene's 32766-byte term
+        "platform": _kw(), "tenant": _kw(), "listing_id": _KEYWORD,
         "vendor_name": _kw(), "currency": _kw(), "listing_type": _kw(),
         "substances": _kw(), "classes": _kw(), "signal_types": _kw(),
-        "entity": {"type": "keyword"}, "entity_value": {"type": "keyword"},
+        "entity": _KEYWORD, "entity_value": _KEYWORD,
         "status": _kw(), "assignee": _kw(),
         "price": {"type": "double"}, "risk": {"type": "integer"}, "flagged": {"type": "boolean"},
         "version": {"type": "integer"}, "review_rev": {"type": "long"},
@@ -643,6 +648,7 @@ class ElasticsearchStore(ListingStore):
         if query.highlight and query.size and hl_query:
             body["highlight"] = {
                 "encoder": "html", "pre_tags": ["<mark>"], "post_tags": ["</mark>"],
+                "max_analyzed_offset": MAX_HIGHLIGHT_CHARS,    # huge scraped text: highlight its start
                 "highlight_query": hl_query,
                 "fields": {"listing.title": {"number_of_fragments": 0},
                            "listing.vendor": {"number_of_fragments": 0},

@@ -522,10 +522,13 @@ def _relevance_match(node: Q.Node) -> str:
     return " OR ".join(exprs)
 
 
+MAX_HIGHLIGHT_CHARS = 1_000_000       # as on Elasticsearch: huge scraped text is highlighted in its start
+
+
 def _highlights(node: Q.Node, listing: Listing) -> dict[str, list[str]]:
     out = {}
     for field, size in (("title", None), ("description", 150), ("vendor", None)):
-        text = getattr(listing, field) or ""
+        text = (getattr(listing, field) or "")[:MAX_HIGHLIGHT_CHARS]
         matcher = Matcher(*Q.positive_text(node, field))
         if text and matcher:
             frags = highlight(text, matcher.spans(text), fragment_size=size)

@@ -119,6 +119,14 @@ def test_search_against_elasticsearch(es_url, tmp_path):
         data = json.loads(run("search", "mdma", "--json", "--store", es_url, env=env).stdout)
         assert data["total"] > 0 and all("<mark>" in "".join(sum(h["highlights"].values(), []))
                                          for h in data["hits"])
+        out = run("index", "reindex", "2", "--store", es_url, env=env)
+        assert out.returncode == 0 and "copied 205 listings" in out.stdout, out.stderr
+        st = json.loads(run("index", "status", "--json", "--store", es_url, env=env).stdout)
+        assert st["indices"][f"{prefix}-listings"] == [f"{prefix}-listings-v2"]
+        again = json.loads(run("search", "mdma", "--json", "--store", es_url, env=env).stdout)
+        assert again["total"] == data["total"]
+        out = run("index", "reindex", "2", "--store", es_url, env=env)
+        assert out.returncode == 2 and "already the live listings index" in out.stderr
     finally:
         with ElasticsearchStore(es_url, prefix=prefix) as s:
             s.drop()

@@ -373,3 +373,19 @@ def test_long_url_keys(store):
     assert list(store.keys_for_platform("shop")) == [item.key]
     assert store.update_review(item.key, "claimed", token=store.get(item.key).token, actor="a").review.assignee == "a"
     assert store.purge(item.key) and store.get(item.key) is None
+
+
+def test_hostile_sizes_are_bounded_the_same_way(store):
+    huge = ("filler " * 160_000) + "needle carfentanil " + "tail " * 10
+    assert len(huge) > 1_000_000
+    long_vendor = "V" * 5000
+    store.upsert([listing(1, title="normal carfentanil", description=huge, vendor=long_vendor),
+                  listing(2, title="other", vendor="Short Vendor")])
+    store.refresh()
+    result = store.search(SearchQuery(text="carfentanil"))
+    assert keys(result) == ["agora:1"]
+    assert result.hits[0].highlights["title"] == ["normal <mark>carfentanil</mark>"]
+    assert keys(store.search(SearchQuery(text="needle"))) == ["agora:1"]          # found, even past 1M chars
+    assert store.get("agora:1").listing.vendor == long_vendor                       # stored whole
+    assert keys(store.search(SearchQuery(text=f'vendor_name:"{long_vendor}"'))) == []   # not a keyword
+    assert keys(store.search(SearchQuery(text='vendor_name:"short vendor"'))) == ["agora:2"]
