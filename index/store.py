@@ -111,8 +111,9 @@ class ListingStore(abc.ABC):
         """Append to the hash chain; returns the event with seq, prev_hash and hash set."""
 
     @abc.abstractmethod
-    def audit(self, key: str | None = None, limit: int = 1000) -> list[AuditEvent]:
-        """Audit events, oldest first, optionally for one listing."""
+    def audit(self, key: str | None = None, limit: int = 1000, after: int = 0) -> list[AuditEvent]:
+        """Audit events with seq > `after`, oldest first, optionally for one listing (page with `after`).
+        index.audit.verify_chain checks the hash chain."""
 
     @abc.abstractmethod
     def purge(self, key: str) -> bool:
