@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from index.sqlite_store import SqliteStore
-from tests.store_corpus import agora
+from tests.store_corpus import agora, listing
 
 ROOT = Path(__file__).resolve().parent.parent
 INTERDICT = [sys.executable, "-m", "interdict.cli"]
@@ -130,3 +130,12 @@ def test_search_against_elasticsearch(es_url, tmp_path):
     finally:
         with ElasticsearchStore(es_url, prefix=prefix) as s:
             s.drop()
+
+
+def test_terminal_output_neutralises_control_characters(tmp_path):
+    path = tmp_path / "esc.db"
+    with SqliteStore(path) as s:
+        s.upsert([listing(1, title="fentanyl \x1b[2J\x1b]0;pwned\x07 \u202eevil", vendor="v\x1b[31m")])
+    out = run("search", "fentanyl", "--store", f"sqlite:{path}")
+    assert out.returncode == 0 and "fentanyl" in out.stdout
+    assert "\x1b" not in out.stdout and "\x07" not in out.stdout and "\u202e" not in out.stdout

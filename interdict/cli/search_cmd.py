@@ -15,9 +15,18 @@ QUERY_HELP = ('Words, "phrases", field:value (platform, substance, class, signal
               'handle, phone...), AND/OR/NOT, ( ), ranges like risk:[50 TO 100] or last_seen:>=2024-01-01.')
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _safe(text: str | None) -> str:
+    """Scraped text for a terminal: control characters (ANSI escapes, bidi overrides) become '?'."""
+    return _CONTROL.sub("?", text or "").replace("\n", " ").replace("\t", " ")
+
+
 def _plain(snippet: str) -> str:
     """A highlight for a terminal: <mark> becomes [..], entities are decoded, nothing else is markup."""
-    return html.unescape(re.sub(r"</?mark>", lambda m: "]" if m.group().startswith("</") else "[", snippet))
+    return _safe(html.unescape(re.sub(r"</?mark>", lambda m: "]" if m.group().startswith("</") else "[",
+                                      snippet)))
 
 
 def search(
@@ -74,15 +83,15 @@ def search(
         li = h.item.listing
         subs = ", ".join(sorted({x.canonical for x in li.analysis.substances})) or "-"
         flag = "FLAGGED" if li.analysis.flagged else "       "
-        title = _plain(h.highlights["title"][0]) if h.highlights.get("title") else li.title
-        typer.echo(f"{li.analysis.risk:>3} {flag} [{h.item.review.status}] {h.item.key}  {title[:100]}")
-        typer.echo(f"      substances: {subs}; vendor: {li.vendor or '-'}; {li.url or ''}")
+        title = _plain(h.highlights["title"][0]) if h.highlights.get("title") else _safe(li.title)
+        typer.echo(f"{li.analysis.risk:>3} {flag} [{h.item.review.status}] {_safe(h.item.key)}  {title[:100]}")
+        typer.echo(f"      substances: {_safe(subs)}; vendor: {_safe(li.vendor) or '-'}; {_safe(li.url)}")
         for frag in h.highlights.get("description", [])[:1]:
             typer.echo(f"      … {_plain(frag)[:160]}")
     if result.facets:
         for name, buckets in result.facets.items():
             if buckets:
-                typer.echo(f"{name}: " + ", ".join(f"{k} {v}" for k, v in list(buckets.items())[:8]))
+                typer.echo(f"{name}: " + ", ".join(f"{_safe(k)} {v}" for k, v in list(buckets.items())[:8]))
     if result.next_cursor:
         typer.echo(f"more: --cursor {result.next_cursor}")
 
