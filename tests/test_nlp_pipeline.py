@@ -85,3 +85,11 @@ def test_oversized_input_line_is_reported_and_skipped():
     assert recs[0] == {"id": 1, "title": "a"}
     assert isinstance(recs[1], ValueError) and "longer than 1000" in str(recs[1])
     assert recs[2] == {"id": 3, "title": "b"}
+
+
+def test_scoring_watch_list_names_lexicon_substances():
+    """A typo in config/scoring.yaml would silently stop flagging a fentanyl precursor."""
+    from nlp.kb import load_kb
+    from nlp.risk import ScoringConfig
+    missing = sorted(ScoringConfig.load().watch_precursors - set(load_kb().substances))
+    assert not missing, f"config/scoring.yaml watch_precursors not in the lexicon: {missing}"
