@@ -17,7 +17,7 @@ from typing import Iterator
 import yaml
 
 from . import Hit, signal
-from .context import lowered, per_text
+from .context import lowered, occurrences, per_text
 
 CLAIM_TYPES = ("customs_evasion", "stealth_shipping", "safe_delivery", "no_prescription", "research_chemical")
 _L = r"0-9A-Za-z\u00C0-\u024F\u0400-\u04FF"          # letters that form words (CJK does not)
@@ -270,15 +270,6 @@ def _matches(rx: re.Pattern, s: str, at: list[int]) -> Iterator[re.Match]:
             end = m.end()
 
 
-def _occurrences(s: str, literal: str) -> list[int]:
-    out = []
-    i = s.find(literal)
-    while i >= 0:
-        out.append(i)
-        i = s.find(literal, i + 1)
-    return out
-
-
 @per_text   # shared by the finders of one extract_signals call
 def _scan(text: str) -> tuple[tuple[str, Hit], ...]:
     """All claim hits of every type, computed once per text; per type the longest match at a start wins.
@@ -293,10 +284,10 @@ def _scan(text: str) -> tuple[tuple[str, Hit], ...]:
             at_low = at_text = None
             for p in phrases:
                 if p.case_sensitive:
-                    at_text = _occurrences(text, first) if at_text is None else at_text
+                    at_text = occurrences(text, first) if at_text is None else at_text
                     matches = _matches(p.regex, text, at_text)
                 elif aligned:
-                    at_low = _occurrences(low, first) if at_low is None else at_low
+                    at_low = occurrences(low, first) if at_low is None else at_low
                     matches = _matches(p.regex, low, at_low)
                 else:
                     matches = p.regex_i.finditer(text)

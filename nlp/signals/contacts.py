@@ -24,7 +24,7 @@ from itertools import islice
 from typing import Iterator
 
 from . import Hit, signal
-from .context import LETTERS, Words
+from .context import LETTERS, Words, hex_view, lowered
 
 # --- phone numbers ----------------------------------------------------------------------------
 
@@ -302,9 +302,14 @@ def find_threema(text: str) -> Iterator[Hit]:
 _SESSION_ID = re.compile(r"(?<![0-9A-Za-z])05[0-9a-fA-F]{64}(?![0-9A-Za-z])")
 
 
+_HEX66 = b"h" * 66
+
+
 @signal("session", needles=("05",))
 def find_session(text: str) -> Iterator[Hit]:
-    low = text.lower()
+    if _HEX66 not in hex_view(text):
+        return                            # a Session ID is a run of 66 hex digits
+    low = lowered(text)
     for m in _SESSION_ID.finditer(text):
         ctx = _KW["session"].search(text, low, max(0, m.start() - 40), m.start())
         yield m.start(), m.end(), m.group().lower(), "session.id", 0.95 if ctx else 0.85

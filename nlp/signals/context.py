@@ -45,6 +45,45 @@ def near(text: str, start: int, end: int, keyword: re.Pattern, before: int = 40,
     return bool(keyword.search(left) or keyword.search(right))
 
 
+def _table(members: str, mark: str, rest: str = " ", keep: str = "") -> bytes:
+    return bytes(ord(mark) if chr(c) in members else c if chr(c) in keep else ord(rest) for c in range(256))
+
+
+B58_CHARS = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+HEX_CHARS = "0123456789ABCDEFabcdef"
+_B58_VIEW = _table(B58_CHARS, "b")
+_HEX_VIEW = _table(HEX_CHARS, "h", ".", keep=" ")
+
+
+@per_text
+def utf8(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
+
+
+@per_text
+def base58_view(text: str) -> bytes:
+    """The UTF-8 text with every base58 character as "b" and every other byte as a space: bytes.find
+    on it answers "is there a run of N base58 characters?" at memchr speed. Byte offsets equal
+    character offsets when the text is ASCII."""
+    return utf8(text).translate(_B58_VIEW)
+
+
+@per_text
+def hex_view(text: str) -> bytes:
+    """The UTF-8 text with hex digits as "h", spaces kept, anything else as "." (see base58_view)."""
+    return utf8(text).translate(_HEX_VIEW)
+
+
+def occurrences(text: str, literal: str) -> list[int]:
+    """Every start of `literal` in `text`, overlapping ones included, ascending."""
+    out = []
+    i = text.find(literal)
+    while i >= 0:
+        out.append(i)
+        i = text.find(literal, i + 1)
+    return out
+
+
 LETTERS = r"A-Za-z\u00C0-\u024F\u0400-\u04FF"
 _LETTER = re.compile(f"[{LETTERS}]")
 _ALNUM = re.compile(f"[{LETTERS}0-9]")

@@ -12,12 +12,11 @@ unchecksummed with lower confidence. XMR: Monero base58 (8-byte blocks), network
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Iterator
 
 from . import Hit, signal
 from .checksums import b58check_decode, keccak256, segwit_decode, xmr_b58decode
-from .context import near
+from .context import base58_view, lowered, near, occurrences, per_text
 
 _B58 = "1-9A-HJ-NP-Za-km-z"
 # A maximal run of base58 characters of address length: 25-35 (BTC/LTC/TRX) or 95/106 (XMR).
@@ -27,10 +26,45 @@ _ETH = re.compile(r"(?<![0-9A-Za-z])0[xX][0-9a-fA-F]{40}(?![0-9A-Za-z])")
 _LTC_WORD = re.compile(r"\b(?:ltc|litecoin)\b", re.I)
 
 
-@lru_cache(maxsize=1)   # shared by the finders of one extract_signals call
+_B58_MIN = b"b" * 25
+
+
+@per_text   # shared by the BTC, LTC, TRX and XMR finders of one extract_signals call
 def _all_base58_runs(text: str) -> tuple[tuple[int, int, str], ...]:
-    """Scanned once per text and shared by the BTC, LTC, TRX and XMR finders."""
-    return tuple((m.start(), m.end(), m.group()) for m in _BASE58_RUN.finditer(text))
+    """What _BASE58_RUN finds: every maximal base58 run of 25-106 characters.
+
+    Most listings have none, which base58_view answers with one bytes.find; an ASCII text's runs are
+    read off that view directly (byte offsets are character offsets), other texts use the regex."""
+    view = base58_view(text)
+    if _B58_MIN not in view:
+        return ()
+    if not text.isascii():
+        return tuple((m.start(), m.end(), m.group()) for m in _BASE58_RUN.finditer(text))
+    runs = []
+    i = view.find(_B58_MIN)
+    while i >= 0:
+        end = view.find(b" ", i)
+        end = len(view) if end < 0 else end
+        if end - i <= 106:                 # i is a run start: the search resumes after each run
+            runs.append((i, end, text[i:end]))
+        i = view.find(_B58_MIN, end)
+    return tuple(runs)
+
+
+@per_text
+def _bech32_runs(text: str) -> tuple[re.Match, ...]:
+    """What _BECH32_RUN.finditer finds (shared by BTC and LTC): a match starts with "bc1" or "ltc1"
+    in any case, so when lower() keeps offsets the regex is only tried where lowered(text) has one."""
+    low = lowered(text)
+    if len(low) != len(text):
+        return tuple(_BECH32_RUN.finditer(text))
+    starts = sorted(occurrences(low, "bc1") + occurrences(low, "ltc1"))
+    out, end = [], 0
+    for i in starts:
+        if i >= end and (m := _BECH32_RUN.match(text, i)):
+            out.append(m)
+            end = m.end()
+    return tuple(out)
 
 
 def _base58_runs(text: str, first: str, lengths: range | tuple) -> Iterator[tuple[int, int, str]]:
@@ -50,7 +84,7 @@ def find_btc(text: str) -> Iterator[Hit]:
         elif payload[0] == 0x05 and not near(text, start, end, _LTC_WORD, 40, 20):
             yield start, end, addr, "btc.p2sh", 0.95
     if "bc1" in text or "BC1" in text:
-        for m in _BECH32_RUN.finditer(text):
+        for m in _bech32_runs(text):
             addr = m.group().lower()
             if addr.startswith("bc1") and (dec := segwit_decode("bc", m.group())):
                 yield m.start(), m.end(), addr, "btc.bech32" if dec[0] == 0 else "btc.bech32m", 0.95
@@ -67,7 +101,7 @@ def find_ltc(text: str) -> Iterator[Hit]:
         elif payload[0] == 0x05 and near(text, start, end, _LTC_WORD, 40, 20):
             yield start, end, addr, "ltc.p2sh_legacy", 0.8
     if "ltc1" in text or "LTC1" in text:
-        for m in _BECH32_RUN.finditer(text):
+        for m in _bech32_runs(text):
             addr = m.group().lower()
             if addr.startswith("ltc1") and (dec := segwit_decode("ltc", m.group())):
                 yield m.start(), m.end(), addr, "ltc.bech32" if dec[0] == 0 else "ltc.bech32m", 0.95
@@ -88,9 +122,20 @@ def eip55(address_hex: str) -> str:
     return "".join(c.upper() if c.isalpha() and int(digest[i], 16) >= 8 else c for i, c in enumerate(lower))
 
 
+def _eth_matches(text: str) -> Iterator[re.Match]:
+    """What _ETH.finditer yields: a match starts at "0x"/"0X" and two cannot overlap (each is one
+    alphanumeric run), so the regex is only tried at those."""
+    starts = occurrences(text, "0x")
+    if "0X" in text:
+        starts = sorted(starts + occurrences(text, "0X"))
+    for i in starts:
+        if m := _ETH.match(text, i):
+            yield m
+
+
 @signal("eth", needles=("0x",))
 def find_eth(text: str) -> Iterator[Hit]:
-    for m in _ETH.finditer(text):
+    for m in _eth_matches(text):
         body = m.group()[2:]
         if len(set(body.lower())) < 4:
             continue  # the zero/burn address and other placeholders are not a vendor's wallet

@@ -11,13 +11,29 @@ from typing import Iterator
 
 from . import Hit, signal
 from .checksums import onion_v3_valid
+from .context import lowered, occurrences
 
 _ONION = re.compile(r"(?<![A-Za-z2-7])([A-Za-z2-7]{56}|[A-Za-z2-7]{16})\.onion(?![A-Za-z0-9-])", re.I)
 
 
+def _onion_matches(text: str) -> Iterator[re.Match]:
+    """What _ONION.finditer yields. In ASCII text (where re.I is plain case folding) a match is a
+    56- or 16-character label right before ".onion", so the regex is only tried at those two
+    starts before each ".onion" of the lower-cased text; other texts use the regex as is."""
+    if not text.isascii():
+        yield from _ONION.finditer(text)
+        return
+    starts = sorted({i - n for i in occurrences(lowered(text), ".onion") for n in (56, 16) if i >= n})
+    end = 0
+    for i in starts:
+        if i >= end and (m := _ONION.match(text, i)):
+            yield m
+            end = m.end()
+
+
 @signal("onion", needles=(".onion",))
 def find_onions(text: str) -> Iterator[Hit]:
-    for m in _ONION.finditer(text):
+    for m in _onion_matches(text):
         label = m.group(1).lower()
         if len(label) == 56:
             if onion_v3_valid(label):

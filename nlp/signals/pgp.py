@@ -19,7 +19,7 @@ from typing import Iterator
 
 from . import Hit, signal
 from .checksums import crc24
-from .context import near
+from .context import hex_view, lowered, near
 
 BEGIN = "-----BEGIN PGP PUBLIC KEY BLOCK-----"
 END = "-----END PGP PUBLIC KEY BLOCK-----"
@@ -160,16 +160,26 @@ def _plausible(hex40: str) -> bool:
     return len(set(hex40.upper())) >= 8 and not hex40.isdigit()
 
 
+# gpg's groups are hex quads one or two spaces apart (or no-break spaces, which the view hides):
+# without two such quads side by side no grouped fingerprint can be there
+_QUAD_PAIRS = (b"hhhh hhhh", b"hhhh  hhhh")
+_HEX40 = b"h" * 40
+
+
 @signal("pgp_fingerprint", needles=tuple("0123456789abcdef"))
 def find_fingerprints(text: str) -> Iterator[Hit]:
-    for m in _GROUPED.finditer(text):
+    view = hex_view(text)
+    grouped = "\u00a0" in text or _QUAD_PAIRS[0] in view or _QUAD_PAIRS[1] in view
+    for m in (_GROUPED.finditer(text) if grouped else ()):
         if _GROUP_BEFORE.search(text, max(0, m.start() - 7), m.start()):
             continue                      # an 11th group in front: not a 10-group fingerprint
         fpr = re.sub(r"\s", "", m.group()).upper()
         if _plausible(fpr):
             ctx = near(text, m.start(), m.end(), _FPR_WORD, 60, 0)
             yield m.start(), m.end(), fpr, "pgp.fingerprint.grouped", 0.95 if ctx else 0.85
-    low = text.lower()
+    if _HEX40 not in view:
+        return                            # no run of 40 hex digits
+    low = lowered(text)
     if not any(w in low for w in _FPR_NEEDLES):
         return
     for m in _PLAIN.finditer(text):

@@ -15,7 +15,7 @@ import re
 from typing import Iterator
 
 from . import Hit, signal
-from .context import Words, lowered, window
+from .context import Words, lowered, occurrences, window
 
 BULK_MIN_GRAMS = 100.0
 # the number opens with a bare \d (boundary checked just after it) so sre can skip non-digits fast
@@ -143,7 +143,7 @@ _HIGH_PURITY = Words(r"high(?:est)?[\s\-]purity|high[\s\-]pure|ultra[\s\-]pure|�
 def _percentages(text: str) -> Iterator[re.Match]:
     """What `_PCT.finditer(text)` yields, found from each "%" backwards: a match ends at its sign and is
     at most _PCT_SPAN long, so the regex only runs on the few characters in front of each sign."""
-    signs = [i for sign in ("%", "％") for i in _occurrences(text, sign)]
+    signs = [i for sign in ("%", "％") for i in occurrences(text, sign)]
     if "％" in text:
         signs.sort()
     end = 0
@@ -152,15 +152,6 @@ def _percentages(text: str) -> Iterator[re.Match]:
         if m:
             yield m
             end = m.end()
-
-
-def _occurrences(text: str, literal: str) -> list[int]:
-    out = []
-    i = text.find(literal)
-    while i >= 0:
-        out.append(i)
-        i = text.find(literal, i + 1)
-    return out
 
 
 _PCT_SPAN = 12     # longest _PCT match: 3 digits, separator, 3 decimals, a space and the sign (9)
@@ -199,7 +190,7 @@ def find_purity(text: str) -> Iterator[Hit]:
     low = lowered(text)
     if "pur" in low or "高纯" in low or "высок" in low:
         if len(low) == len(text) and not ("高纯" in low or "высок" in low or any(
-                low.endswith(_HIGH_WORDS, 0, max(0, i - 1)) for i in _occurrences(low, "pur"))):
+                low.endswith(_HIGH_WORDS, 0, max(0, i - 1)) for i in occurrences(low, "pur"))):
             return                     # no _HIGH_PURITY alternative can match the lower-cased text
         for m in _HIGH_PURITY.finditer(text, low):
             yield m.start(), m.end(), "high", "purity.high", 0.6
