@@ -168,6 +168,13 @@ class SubstanceComponent:
                                    start=a, end=b, via="cas", value=h.cas, rule="cas.checksum",
                                    confidence=1.0)
                 accepted.append((v, h.substance_id, hit, 1.0, h.start))
+        slang_ids = {a[1] for a in accepted if "+context" in a[2].rule and a[2].via != "fuzzy"}
+        if not strong_ids and len(slang_ids) >= 3:
+            # slang for three different drugs and no drug named: ordinary vocabulary ("pink salt,
+            # pure crystals"; "brown sugar syrup, tapioca pearls"), not a vendor's menu
+            notes.append("slang words for " + ", ".join(sorted(a[2].canonical for a in accepted
+                         if a[1] in slang_ids)) + " read as ordinary words: no substance named outright")
+            accepted = [a for a in accepted if a[1] not in slang_ids]
         if not strong_ids and all("+context" in a[2].rule for a in accepted):
             # no substance named outright: a market context ("1 oz", "indoor", "OG") beats generic slang
             # ("White Fire OG 1 oz" is cannabis, not cocaine; "Swiss Fluff 110ug" is LSD)

@@ -125,6 +125,8 @@ class ContextRules:
     def collocation(self, form_key: str, toks: list[str], i: int, j: int) -> str | None:
         """A negative neighbour of tokens [i, j) (e.g. "cream" after "ice"), else None."""
         specific = self.negative.get(form_key, frozenset())
+        for variant in (form_key + "s", form_key[:-1] if form_key.endswith("s") else ""):
+            specific = specific | self.negative.get(variant, frozenset())   # "pearl" / "pearls"
         for part in form_key.split()[1:] if " " in form_key else ():
             specific = specific | self.negative.get(part, frozenset())   # "diet coke": coke's too
         if " " in form_key:

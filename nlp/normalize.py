@@ -139,7 +139,7 @@ _SPLIT_SEP = r"[ \t.\-*_·•]{1,2}"
 _UNIT = r"(?:[^\W\d_]|[013457@$])"
 # Single letters (leet digits inside) separated by spaces, dots, dashes, asterisks: "f e n t a n y l".
 _LETTER = r"[^\W\d_]"
-_SPLIT_RE = re.compile(r"(?<![^\W_])" + _LETTER + r"(?:" + _SPLIT_SEP + _UNIT + r"){2,}" + _SPLIT_SEP
+_SPLIT_RE = re.compile(r"(?<![\w@$])" + _LETTER + r"(?:" + _SPLIT_SEP + _UNIT + r"){2,}" + _SPLIT_SEP
                        + _LETTER + r"(?![^\W_@$])")
 _SEPS = re.compile(r"[ \t.\-*_·•]")
 
@@ -225,7 +225,7 @@ def tokens(norm: str) -> Tokens:
             a, b = spans[si]
             joined = _SEPS.sub("", norm[a:b])
             if sum(ch.isalpha() for ch in joined) >= 3:
-                if s == a:
+                if not texts or starts[-1] != a:      # first token inside this run
                     split[len(texts)] = [a + k for k, ch in enumerate(norm[a:b]) if not _SEPS.match(ch)]
                     texts.append(joined)
                     starts.append(a)

@@ -185,3 +185,19 @@ def test_every_hit_carries_field_offsets_rule_and_confidence(analyzer):
         assert h.field in ("title", "description") and h.rule and 0 < h.confidence <= 1 and h.value
         src = "f3nt@nyl 5g" if h.field == "title" else "Also h3r0in."
         assert src[h.start:h.end] == h.matched
+
+
+@pytest.mark.parametrize("title, description", [
+    ("Garden hose 50ft", "Kink-free, crystal clear fittings. For lawn, weed control and snow melting. 1 lb."),
+    ("Himalayan pink salt 1kg", "Pure natural crystals, 100% pure, fine grain, 1kg bag. Great for cooking."),
+    ("Bubble tea kit", "Includes tapioca pearls 500g, brown sugar syrup, 50 straws. Makes 20 cups."),
+    ("Bath salts - lavender 500g", "Relaxing bath salts with essential oils."),
+    ("Organic coffee beans 1 lb", "Whole beans, medium roast."),
+])
+def test_ordinary_shop_listings_with_slang_words_stay_quiet(analyzer, title, description):
+    a = analyzer.analyze_text(title, description)
+    assert not a.flagged, (title, [h.canonical for h in a.substances], a.explanation)
+
+
+def test_bath_salts_sold_as_a_drug_are_flagged(analyzer):
+    assert analyzer.analyze_text("Bath salts 1g - pure, stealth shipping").flagged
