@@ -51,7 +51,11 @@ class FieldView:
     toks: Tokens | None = None
     candidates: list[Candidate] = field(default_factory=list)
     cas: list[CasHit] = field(default_factory=list)
-    quantity: str | None = None
+    quantity_re: object = None     # set by interdict_substances; searched only when a rule needs it
+
+    def has_quantity(self) -> bool:
+        """A quantity or price in this field ("5g", "$40"): costs a regex pass, so only on demand."""
+        return bool(self.quantity_re is not None and self.norm.text and self.quantity_re.search(self.norm.text))
 
 
 @dataclass
@@ -107,8 +111,7 @@ class SubstanceComponent:
         for v in views:
             v.candidates, v.toks = self.matcher.find(v.norm)
             v.cas = find_cas(v.norm, self.kb)
-            m = self.context.quantity.search(v.norm.text) if v.norm.text else None
-            v.quantity = m.group(0) if m else None
+            v.quantity_re = self.context.quantity
         doc._.substances = self.resolve(views)
         return doc
 
@@ -278,7 +281,7 @@ def make_listing_type(nlp: Language, name: str, rules_path: str | None):
 
     def listing_type(doc: Doc) -> Doc:
         subs: Substances = doc._.substances
-        fields = [(v.name, v.norm.text, v.name in subs.fields, bool(v.quantity)) for v in doc._.fields]
+        fields = [(v.name, v.norm.text, v.name in subs.fields, v.has_quantity) for v in doc._.fields]
         doc._.listing_type = rules.classify(fields)
         return doc
     return listing_type

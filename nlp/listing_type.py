@@ -44,16 +44,16 @@ class ListingTypeRules:
                 out[name] = m.group(0)
         return out
 
-    def classify(self, fields: list[tuple[str, str, bool, bool]]) -> tuple[str, str]:
-        """fields: (name, normalised text, has a counting substance hit, has a quantity) per field, title
-        first. Returns (listing type, reason)."""
+    def classify(self, fields) -> tuple[str, str]:
+        """fields: (name, normalised text, has a counting substance hit, has_quantity() callable) per
+        field, title first. Returns (listing type, reason)."""
         for name, text, has_substance, has_quantity in fields:
             found = self.matches(text) if text else {}
             if "harm_reduction" in found:
                 return "harm_reduction", f"{name}: harm-reduction product ({found['harm_reduction']!r})"
             if "information" in found:
                 return "information", f"{name}: information/guide ({found['information']!r})"
-            if "paraphernalia" in found and not (has_substance and has_quantity):
+            if "paraphernalia" in found and not (has_substance and has_quantity()):
                 return "paraphernalia", f"{name}: paraphernalia ({found['paraphernalia']!r})"
             if has_substance:
                 return "substance_offer", f"{name}: names a substance"
