@@ -261,6 +261,7 @@ def form_tokens(form: str) -> list[str]:
     return tokens(normalize(form).text).text
 
 
+@lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """Normalised text only (for lexicon forms and context words)."""
     return normalize(text).text
