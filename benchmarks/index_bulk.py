@@ -7,13 +7,15 @@
     the same settings and a hand-written mapping of the listing (text fields, keywords, risk) — the
     fastest a hand-written loader that still makes the listings searchable gets.
 Goal: (a)/(b) >= 0.9. Also the SQLite backend's docs/s (goal >= 10,000) and a recrawl (all unchanged).
-Rounds alternate (b), (a) and the best of each is kept, so a noisy neighbour hurts both alike.
+Rounds alternate which of (a) and (b) runs first (the second shares the cluster with the first one's
+background merges); the best of each is kept and the median of per-round ratios printed.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -61,18 +63,20 @@ def synthetic(n: int, seed: int = 1) -> list[Listing]:
     return out
 
 
-def bench_sqlite(listings: list[Listing]) -> tuple[float, float]:
+def bench_sqlite(listings: list[Listing]) -> tuple[float, float, float]:
+    """(wall docs/s, docs per CPU-second of this process, recrawl wall docs/s). SQLite runs in-process, so
+    the CPU figure is what an idle machine shows; on a busy one the wall figure drops, the CPU one does not."""
     from index.sqlite_store import SqliteStore
     with tempfile.TemporaryDirectory() as tmp, SqliteStore(Path(tmp) / "bench.db") as store:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         report = store.upsert(listings)
-        first = time.perf_counter() - t
+        first, cpu = time.perf_counter() - t, time.process_time() - c
         assert report.new == len(listings), report
         t = time.perf_counter()
         report = store.upsert(listings)
         again = time.perf_counter() - t
         assert report.unchanged == len(listings), report
-    return len(listings) / first, len(listings) / again
+    return len(listings) / first, len(listings) / cpu, len(listings) / again
 
 
 def bench_es(url: str, listings: list[Listing], rounds: int, chunk_size: int) -> dict[str, float]:
@@ -81,6 +85,7 @@ def bench_es(url: str, listings: list[Listing], rounds: int, chunk_size: int) ->
     from index.es_store import ElasticsearchStore
     n = len(listings)
     best = {"store": 0.0, "raw": 0.0, "store_recrawl": 0.0}
+    ratios = []
     for r in range(rounds):
         prefix = f"bench-{uuid.uuid4().hex[:8]}"
         store = ElasticsearchStore(url, prefix=prefix, chunk_size=chunk_size, refresh_after_upsert=False)
@@ -90,17 +95,25 @@ def bench_es(url: str, listings: list[Listing], rounds: int, chunk_size: int) ->
             scratch = f"{prefix}-raw"
             es.indices.create(index=scratch, mappings=RAW_MAPPING,
                               settings={"number_of_shards": store.shards, "number_of_replicas": store.replicas})
-            # (b) raw bulk first in each round
-            t = time.perf_counter()
-            ok, errors = helpers.bulk(es, ({"_index": scratch, "_id": li.key, "_source": li.model_dump_json()}
-                                           for li in listings), chunk_size=chunk_size, raise_on_error=False)
-            raw = time.perf_counter() - t
-            assert ok == n and not errors, errors[:3]
-            # (a) through the store
-            t = time.perf_counter()
-            report = store.upsert(listings)
-            through = time.perf_counter() - t
-            assert report.new == n and not report.errors, report.errors[:3]
+
+            def run_raw() -> float:
+                t = time.perf_counter()
+                ok, errors = helpers.bulk(es, ({"_index": scratch, "_id": li.key, "_source": li.model_dump_json()}
+                                               for li in listings), chunk_size=chunk_size, raise_on_error=False)
+                assert ok == n and not errors, errors[:3]
+                return time.perf_counter() - t
+
+            def run_store() -> float:
+                t = time.perf_counter()
+                report = store.upsert(listings)
+                assert report.new == n and not report.errors, report.errors[:3]
+                return time.perf_counter() - t
+
+            # alternate who goes first: the second run shares the cluster with the first one's merges
+            if r % 2 == 0:
+                raw, through = run_raw(), run_store()
+            else:
+                through, raw = run_store(), run_raw()
             t = time.perf_counter()
             report = store.upsert(listings)
             recrawl = time.perf_counter() - t
@@ -108,29 +121,33 @@ def bench_es(url: str, listings: list[Listing], rounds: int, chunk_size: int) ->
             store.refresh()
             es.indices.refresh(index=scratch)
             assert es.count(index=scratch)["count"] == n and store.status()["listings"] == n
+            ratios.append(raw / through)
             best["raw"] = max(best["raw"], n / raw)
             best["store"] = max(best["store"], n / through)
             best["store_recrawl"] = max(best["store_recrawl"], n / recrawl)
-            print(f"  round {r + 1}: raw {n / raw:,.0f} docs/s, store {n / through:,.0f} docs/s, "
-                  f"recrawl {n / recrawl:,.0f} docs/s", flush=True)
+            print(f"  round {r + 1} ({'raw' if r % 2 == 0 else 'store'} first): raw {n / raw:,.0f} docs/s, "
+                  f"store {n / through:,.0f} docs/s, recrawl {n / recrawl:,.0f} docs/s", flush=True)
         finally:
             store.drop()
             store.close()
+    best["median_ratio"] = statistics.median(ratios)
     return best
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=20_000, help="listings to index (default 20000)")
-    ap.add_argument("--rounds", type=int, default=2, help="ES rounds; the best of each side is kept")
+    ap.add_argument("--rounds", type=int, default=4, help="ES rounds; the best of each side is kept")
     ap.add_argument("--chunk-size", type=int, default=500)
     ap.add_argument("--es-url", default=os.environ.get("INTERDICT_ES_URL"))
     args = ap.parse_args()
     listings = synthetic(args.n)
     print(f"{args.n} synthetic listings (~{sum(len(li.description) for li in listings) // args.n} chars each)")
-    first, again = bench_sqlite(listings)
-    print(f"sqlite   upsert: {first:,.0f} docs/s   recrawl (unchanged): {again:,.0f} docs/s   "
-          f"goal >= 10,000: {'OK' if first >= 10_000 else 'BELOW'}")
+    first, cpu, again = bench_sqlite(listings)
+    print(f"sqlite   upsert: {first:,.0f} docs/s wall, {cpu:,.0f} docs per CPU-second   "
+          f"recrawl (unchanged): {again:,.0f} docs/s   goal >= 10,000: {'OK' if first >= 10_000 else 'BELOW'}"
+          f" (wall), {'OK' if cpu >= 10_000 else 'BELOW'} (CPU)")
+    print(f"load average now: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     if not args.es_url:
         print("elasticsearch: skipped (set INTERDICT_ES_URL)")
         return 0
@@ -138,7 +155,8 @@ def main() -> int:
     ratio = best["store"] / best["raw"]
     print(f"es raw helpers.bulk: {best['raw']:,.0f} docs/s")
     print(f"es store upsert:     {best['store']:,.0f} docs/s   recrawl (unchanged): {best['store_recrawl']:,.0f} docs/s")
-    print(f"ratio store/raw: {ratio:.2f}   goal >= 0.9: {'OK' if ratio >= 0.9 else 'BELOW'}")
+    print(f"ratio store/raw (best of each): {ratio:.2f}   median of per-round ratios: {best['median_ratio']:.2f}   "
+          f"goal >= 0.9: {'OK' if ratio >= 0.9 else 'BELOW'}")
     return 0
 
 

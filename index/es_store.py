@@ -29,11 +29,12 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from index import query as Q
 from index import settings
 from index.documents import (FACET_FIELDS, FACET_SIZE, KEYWORD_MAX, check_lease, chunks, decode_cursor,
-                             encode_cursor, from_ms, gc_paused, in_background, keyword_terms, ms, new_review,
+                             encode_cursor, from_ms, gc_paused, in_background, ms, new_review,
                              normalise, redact_url, unique_runs)
 from index.models import AuditEvent, CrawlRun, Listing, ListingVersion, Review, StoredListing, UpsertReport
 from index.store import (ConflictError, ListingStore, NotFound, SearchHit, SearchQuery, SearchResult,
                          StoreError, StoreUnavailable)
+from index.text import lower
 
 SCHEMA_VERSION = 1
 MAX_HIGHLIGHT_CHARS = 1_000_000       # ES refuses to highlight past index.highlight.max_analyzed_offset
@@ -56,25 +57,40 @@ LISTING_MAPPING = {
     "_meta": {"schema_version": SCHEMA_VERSION, "owner": "interdict"},
     "properties": {
         "key": {"type": "keyword", "ignore_above": 8191},      # 4 bytes x 8191 < Lucene's 32766-byte term
-        "platform": _kw(), "tenant": _kw(), "listing_id": _KEYWORD,
-        "vendor_name": _kw(), "currency": _kw(), "listing_type": _kw(),
-        "substances": _kw(), "classes": _kw(), "signal_types": _kw(),
-        "entity": _KEYWORD, "entity_value": _KEYWORD,
         "status": _kw(), "assignee": _kw(),
-        "price": {"type": "double"}, "risk": {"type": "integer"}, "flagged": {"type": "boolean"},
+        "entity": _KEYWORD, "entity_value": _KEYWORD,         # "type:value" of each signal, lowercased
         "version": {"type": "integer"}, "review_rev": {"type": "long"},
         "content_hash": {"type": "keyword", "index": False},
         "first_seen": {"type": "date"}, "last_seen": {"type": "date"},
         "removed_at": {"type": "date"}, "version_since": {"type": "date", "index": False},
-        # The listing as scraped, stored once. Only its text fields are mapped; everything else in it
-        # (raw payload, evidence, analysis) is kept in _source and never mapped (dynamic: false).
+        "review": {"type": "object", "enabled": False},
+        # The listing as scraped and analysed, stored once and searched in place. Only the fields below
+        # are mapped; the rest (raw payload, evidence, offsets) stays in _source, never mapped.
         "listing": {"type": "object", "dynamic": False, "properties": {
+            "platform": _kw(), "tenant": _kw(), "listing_id": _KEYWORD, "currency": _kw(),
+            "price": {"type": "double"},
             "title": {"type": "text", "analyzer": "standard"},
             "description": {"type": "text", "analyzer": "standard"},
-            "vendor": {"type": "text", "analyzer": "standard"},
+            "vendor": {"type": "text", "analyzer": "standard", "fields": {
+                "raw": _KEYWORD, "lc": {**_KEYWORD, "normalizer": "lowercase"}}},
+            "analysis": {"type": "object", "dynamic": False, "properties": {
+                "risk": {"type": "integer"}, "flagged": {"type": "boolean"}, "listing_type": _kw(),
+                "substances": {"type": "object", "dynamic": False,
+                               "properties": {"canonical": _kw(), "class": _kw()}},
+                "signals": {"type": "object", "dynamic": False, "properties": {"type": _kw()}},
+            }},
         }},
-        "review": {"type": "object", "enabled": False},
     },
+}
+# store field (index.query / index.documents names) -> ES path; folded matches use PATH.lc
+FIELD_PATHS = {
+    "key": "key", "status": "status", "assignee": "assignee", "entity": "entity", "entity_value": "entity_value",
+    "platform": "listing.platform", "tenant": "listing.tenant", "currency": "listing.currency",
+    "vendor_name": "listing.vendor.raw", "listing_type": "listing.analysis.listing_type",
+    "substances": "listing.analysis.substances.canonical", "classes": "listing.analysis.substances.class",
+    "signal_types": "listing.analysis.signals.type",
+    "risk": "listing.analysis.risk", "price": "listing.price", "flagged": "listing.analysis.flagged",
+    "version": "version", "first_seen": "first_seen", "last_seen": "last_seen",
 }
 VERSION_MAPPING = {
     "dynamic": False, "_meta": {"schema_version": SCHEMA_VERSION},
@@ -245,7 +261,7 @@ class ElasticsearchStore(ListingStore):
         count = lambda index, **q: self.es.count(index=index, **q)["count"]  # noqa: E731
         out.update({
             "listings": count(self.read_alias),
-            "flagged": count(self.read_alias, query={"term": {"flagged": True}}),
+            "flagged": count(self.read_alias, query={"term": {FIELD_PATHS["flagged"]: True}}),
             "removed": count(self.read_alias, query={"exists": {"field": "removed_at"}}),
             "versions": count(self._alias("versions")),
             "audit_events": count(self._alias("audit")),
@@ -345,16 +361,26 @@ class ElasticsearchStore(ListingStore):
             yield action, tag
 
     def _collect(self, results, tags: dict, report: UpsertReport, retry: list | None) -> None:
+        counts = {"new": 0, "changed": 0, "unchanged": 0}
+        try:
+            self._collect_into(results, tags, report, retry, counts)
+        finally:
+            report.new += counts["new"]
+            report.changed += counts["changed"]
+            report.unchanged += counts["unchanged"]
+
+    def _collect_into(self, results, tags: dict, report: UpsertReport, retry: list | None, counts: dict) -> None:
+        versions = f"{self.prefix}-versions"
         for ok, item in results:
             info = next(iter(item.values()))
-            if info.get("_index", "").startswith(f"{self.prefix}-versions"):
+            if info.get("_index", "").startswith(versions):
                 if not ok:          # archiving the old version failed: the listing update still stands
                     report.errors.append({"key": info.get("_id"), "error": "archiving the old version: "
                                           + _item_error(info)})
                 continue
             outcome, prepared = tags[info["_id"]].popleft()
             if ok:
-                setattr(report, outcome, getattr(report, outcome) + 1)
+                counts[outcome] += 1
             elif info.get("status") == 409 and retry is not None:
                 retry.append(prepared)
             else:
@@ -376,7 +402,7 @@ class ElasticsearchStore(ListingStore):
                             ("new", item)))
                 continue
             s = cur["_source"]
-            review, rev = Review.model_validate(s["review"]), s.get("review_rev", 0)
+            review, rev = Review.model_validate(s.get("review") or {}), s.get("review_rev", 0)
             version, since = s["version"], s["version_since"]
             outcome = "unchanged"
             if s["content_hash"] != chash:
@@ -450,7 +476,7 @@ class ElasticsearchStore(ListingStore):
             src = doc["_source"]
             if src.get("review_rev", 0) != token_rev:
                 raise ConflictError(f"listing {key} was changed by someone else since you loaded it; reload it")
-            current = Review.model_validate(src["review"])
+            current = Review.model_validate(src.get("review") or {})
             check_lease(current, to_status, actor)
             review = new_review(current, to_status, actor=actor, reason=reason, legal_basis=legal_basis,
                                 lease_seconds=lease_seconds)
@@ -610,7 +636,7 @@ class ElasticsearchStore(ListingStore):
     @_translate_errors
     def keys_for_platform(self, platform: str, online_only: bool = True) -> Iterator[str]:
         self._ensure()
-        q: dict = {"bool": {"filter": [{"term": {"platform": platform}}]}}
+        q: dict = {"bool": {"filter": [{"term": {FIELD_PATHS["platform"]: platform}}]}}
         if online_only:
             q["bool"]["must_not"] = [{"exists": {"field": "removed_at"}}]
         return self._stream_keys(q)
@@ -641,7 +667,7 @@ class ElasticsearchStore(ListingStore):
         if query.cursor:
             body["search_after"] = decode_cursor(query.cursor, query.sort)
         if query.facets:
-            body["aggs"] = {name: {"terms": {"field": field, "size": FACET_SIZE,
+            body["aggs"] = {name: {"terms": {"field": FIELD_PATHS[field], "size": FACET_SIZE,
                                              "order": [{"_count": "desc"}, {"_key": "asc"}]}}
                             for name, field in FACET_FIELDS.items()}
         hl_query = _highlight_query(node)
@@ -682,7 +708,7 @@ class ElasticsearchStore(ListingStore):
 # --- translation and documents -------------------------------------------------------------------------
 
 _SORTS = {
-    "risk": [{"risk": "desc"}, {"last_seen": "desc"}, {"key": "asc"}],
+    "risk": [{"listing.analysis.risk": "desc"}, {"last_seen": "desc"}, {"key": "asc"}],
     "recent": [{"last_seen": "desc"}, {"key": "asc"}],
     "relevance": [{"_score": "desc"}, {"key": "asc"}],
 }
@@ -705,17 +731,19 @@ def es_query(node: Q.Node) -> dict:
             clauses = [{"match_phrase": {f: " ".join(node.tokens)}} for f in fields]
         return clauses[0] if len(clauses) == 1 else {"bool": {"should": clauses, "minimum_should_match": 1}}
     if isinstance(node, Q.Keyword):
-        field = f"{node.field}.lc" if node.fold else node.field
-        return {"terms": {field: list(node.values)}}
+        path = FIELD_PATHS[node.field]
+        if node.fold:
+            path = "listing.vendor.lc" if node.field == "vendor_name" else f"{path}.lc"
+        return {"terms": {path: list(node.values)}}
     if isinstance(node, Q.Range):
         bounds = {k: v for k, v in (("gte", node.gte), ("gt", node.gt), ("lte", node.lte), ("lt", node.lt))
                   if v is not None}
         if node.field in _DATE_FIELDS:
             bounds["format"] = "epoch_millis"
-        return {"range": {node.field: bounds}}
+        return {"range": {FIELD_PATHS[node.field]: bounds}}
     if isinstance(node, Q.Flag):
         if node.field == "flagged":
-            return {"term": {"flagged": node.value}}
+            return {"term": {FIELD_PATHS["flagged"]: node.value}}
         exists = {"exists": {"field": "removed_at"}}
         return {"bool": {"must_not": [exists]}} if node.value else exists
     if isinstance(node, Q.And):
@@ -744,7 +772,6 @@ def _highlight_query(node: Q.Node) -> dict | None:
 
 
 _NEW_REVIEW = Review()
-_NEW_REVIEW_JSON = _NEW_REVIEW.model_dump_json()
 
 
 def _prepare(listing: Listing) -> tuple[str, Listing, str]:
@@ -761,22 +788,23 @@ def _safe_key(listing: Any) -> str | None:
 
 def _source(listing: Listing, listing_json: str, review: Review | None, chash: str, version: int, first_seen: int,
             last_seen: int, since: int, review_rev: int) -> str:
-    """The document, serialised once: the listing as pydantic wrote it, plus the fields we search on."""
-    review_json = _NEW_REVIEW_JSON if review is None else review.model_dump_json()
-    review = review or _NEW_REVIEW
-    terms = keyword_terms(listing, review)
-    a = listing.analysis
-    fields = {
-        "key": listing.key, "platform": listing.platform, "tenant": listing.tenant,
-        "listing_id": listing.listing_id, "vendor_name": terms["vendor_name"], "currency": terms["currency"],
-        "listing_type": a.listing_type, "substances": terms["substances"], "classes": terms["classes"],
-        "signal_types": terms["signal_types"], "entity": terms["entity"], "entity_value": terms["entity_value"],
-        "status": review.status, "assignee": review.assignee, "price": listing.price, "risk": a.risk,
-        "flagged": a.flagged, "version": version, "review_rev": review_rev, "content_hash": chash,
-        "first_seen": first_seen, "last_seen": last_seen, "removed_at": None, "version_since": since,
+    """The document, serialised once: the listing as pydantic wrote it (searched in place) plus lifecycle,
+    review and the signal pairs. Empty fields are left out (absent = null), so is a new listing's review."""
+    fields: dict[str, Any] = {
+        "key": listing.key, "status": review.status if review else "new", "version": version,
+        "review_rev": review_rev, "content_hash": chash, "first_seen": first_seen, "last_seen": last_seen,
+        "version_since": since,
     }
-    return ('{"listing":' + listing_json + ',"review":' + review_json + ","
-            + json.dumps(fields, ensure_ascii=False, separators=(",", ":"))[1:])
+    if listing.analysis.signals:
+        entities = sorted({f"{sig.type}:{lower(sig.value)}" for sig in listing.analysis.signals})
+        values = sorted({e.split(":", 1)[1] for e in entities})
+        fields["entity"] = [e for e in entities if len(e) <= KEYWORD_MAX]       # as documents.keyword_terms
+        fields["entity_value"] = [v for v in values if len(v) <= KEYWORD_MAX]
+    if review is not None:
+        fields["review"] = review.model_dump(mode="json", exclude_none=True)
+        if review.assignee:
+            fields["assignee"] = review.assignee
+    return '{"listing":' + listing_json + "," + json.dumps(fields, ensure_ascii=False, separators=(",", ":"))[1:]
 
 
 def doc_id(key: str) -> str:
@@ -790,7 +818,7 @@ def _stored(doc: dict) -> StoredListing:
     s = doc["_source"]
     return StoredListing(key=s["key"], listing=Listing.model_validate(s["listing"]), content_hash=s["content_hash"],
                          version=s["version"], first_seen=from_ms(s["first_seen"]), last_seen=from_ms(s["last_seen"]),
-                         removed_at=from_ms(s.get("removed_at")), review=Review.model_validate(s["review"]),
+                         removed_at=from_ms(s.get("removed_at")), review=Review.model_validate(s.get("review") or {}),
                          token=f"{doc.get('_seq_no', '')}:{doc.get('_primary_term', '')}:{s.get('review_rev', 0)}")
 
 
