@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from index import query as Q
-from index.documents import (FACET_FIELDS, FACET_SIZE, check_lease, chunks, decode_cursor, encode_cursor,
+from index.documents import (FACET_FIELDS, FACET_SIZE, KEYWORD_MAX, check_lease, chunks, decode_cursor, encode_cursor,
                              from_ms, gc_paused, in_background, keyword_terms, ms, new_review, normalise,
                              unique_runs)
 from index.models import AuditEvent, CrawlRun, Listing, ListingVersion, Review, StoredListing, UpsertReport
@@ -39,6 +39,11 @@ CREATE TABLE IF NOT EXISTS listings (
   platform TEXT NOT NULL,
   tenant TEXT NOT NULL,
   status TEXT NOT NULL,
+  listing_type TEXT,
+  platform_lc TEXT,
+  tenant_lc TEXT,
+  status_lc TEXT,
+  listing_type_lc TEXT,
   flagged INTEGER NOT NULL,
   risk INTEGER NOT NULL,
   price REAL,
@@ -75,6 +80,9 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS ix_runs_site ON runs (site_id, started_at);
 """
+# Single-valued keyword fields live in columns (value, lowercased twin; the twin is NULL past KEYWORD_MAX,
+# like ES ignore_above); multi-valued ones in `terms`.
+COLUMN_FIELDS = ("platform", "tenant", "status", "listing_type")
 _COLS = "l.id, l.key, l.version, l.content_hash, l.first_seen, l.last_seen, l.removed_at, l.revision, l.listing, l.review"
 _SORTS = {
     "risk": (("risk", "DESC"), ("last_seen", "DESC"), ("key", "ASC")),
@@ -123,7 +131,24 @@ class SqliteStore(ListingStore):
     def init(self) -> None:
         with self._lock:
             self._db.executescript(_SCHEMA)
+            self._add_missing_columns()
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+    def _add_missing_columns(self) -> None:
+        """Files made by an earlier build of schema v1 lack the keyword twin columns: add and fill them."""
+        have = {r[1] for r in self._db.execute("PRAGMA table_info(listings)")}
+        missing = [c for c in ("listing_type", "platform_lc", "tenant_lc", "status_lc", "listing_type_lc")
+                   if c not in have]
+        if not missing:
+            return
+        self._db.create_function("interdict_lc", 1, _lc, deterministic=True)
+        self._db.execute("BEGIN IMMEDIATE")
+        for col in missing:
+            self._db.execute(f"ALTER TABLE listings ADD COLUMN {col} TEXT")
+        self._db.execute("UPDATE listings SET listing_type = json_extract(listing, '$.analysis.listing_type')")
+        self._db.execute("UPDATE listings SET platform_lc = interdict_lc(platform), tenant_lc = interdict_lc(tenant), "
+                         "status_lc = interdict_lc(status), listing_type_lc = interdict_lc(listing_type)")
+        self._db.execute("COMMIT")
 
     def status(self) -> dict:
         count = lambda sql: self._rows(sql)[0][0]  # noqa: E731
@@ -180,7 +205,7 @@ class SqliteStore(ListingStore):
         next_id = (db.execute("SELECT COALESCE(MAX(id), 0) FROM listings").fetchone()[0]) + 1
         ins_listing, upd_listing, ins_version, terms, fts, drop_ids = [], [], [], [], [], []
         replaced: list[tuple[int]] = []         # FTS rows of changed listings, rewritten below
-        for key, listing, chash, doc, fts_cols, base_terms in prepared:
+        for key, listing, chash, doc, fts_cols, base_terms, cols in prepared:
             seen = ms(listing.fetched_at)
             a = listing.analysis
             cur = existing.get(key)
@@ -188,7 +213,7 @@ class SqliteStore(ListingStore):
                 rid = next_id
                 next_id += 1
                 review = _NEW_REVIEW
-                ins_listing.append((rid, key, listing.platform, listing.tenant, review.status, int(a.flagged),
+                ins_listing.append((rid, key, *cols, review.status, _lc(review.status), int(a.flagged),
                                     a.risk, listing.price, 1, chash, seen, seen, seen, doc, _NEW_REVIEW_JSON))
                 existing[key] = [rid, chash, 1, seen, seen, seen, doc, _NEW_REVIEW_JSON, 0]
                 report.new += 1
@@ -205,23 +230,24 @@ class SqliteStore(ListingStore):
                 else:
                     report.unchanged += 1
                 first_seen, last_seen = min(first_seen, seen), max(last_seen, seen)
-                upd_listing.append((listing.platform, listing.tenant, int(a.flagged), a.risk, listing.price,
+                upd_listing.append((*cols, int(a.flagged), a.risk, listing.price,
                                     version, chash, first_seen, last_seen, since, doc, rid))
                 existing[key] = [rid, chash, version, first_seen, last_seen, since, doc, review_json, rev]
                 drop_ids.append((rid,))
             terms.extend((rid, f, v, lc) for f, v, lc in base_terms)
-            terms.append((rid, "status", review.status, review.status.lower()))
             if review.assignee:
                 terms.append((rid, "assignee", review.assignee, Q.lower(review.assignee)))
         if ins_listing:
             db.executemany(
-                "INSERT INTO listings (id, key, platform, tenant, status, flagged, risk, price, version, "
-                "content_hash, first_seen, last_seen, version_since, listing, review) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", ins_listing)
+                "INSERT INTO listings (id, key, platform, platform_lc, tenant, tenant_lc, listing_type, "
+                "listing_type_lc, status, status_lc, flagged, risk, price, version, content_hash, first_seen, "
+                "last_seen, version_since, listing, review) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                ins_listing)
         if upd_listing:
             db.executemany(
-                "UPDATE listings SET platform=?, tenant=?, flagged=?, risk=?, price=?, version=?, content_hash=?, "
-                "first_seen=?, last_seen=?, removed_at=NULL, version_since=?, listing=? WHERE id=?", upd_listing)
+                "UPDATE listings SET platform=?, platform_lc=?, tenant=?, tenant_lc=?, listing_type=?, "
+                "listing_type_lc=?, flagged=?, risk=?, price=?, version=?, content_hash=?, first_seen=?, "
+                "last_seen=?, removed_at=NULL, version_since=?, listing=? WHERE id=?", upd_listing)
         if ins_version:
             db.executemany("INSERT OR REPLACE INTO versions VALUES (?,?,?,?,?)", ins_version)
         if drop_ids:
@@ -258,13 +284,12 @@ class SqliteStore(ListingStore):
             check_lease(current, to_status, actor)
             review = new_review(current, to_status, actor=actor, reason=reason, legal_basis=legal_basis,
                                 lease_seconds=lease_seconds)
-            db.execute("UPDATE listings SET status = ?, review = ?, revision = revision + 1 WHERE id = ?",
-                       (review.status, review.model_dump_json(), rid))
-            db.execute("DELETE FROM terms WHERE id = ? AND field IN ('status', 'assignee')", (rid,))
-            db.executemany("INSERT INTO terms VALUES (?,?,?,?)",
-                           [(rid, "status", review.status, Q.lower(review.status))]
-                           + ([(rid, "assignee", review.assignee, Q.lower(review.assignee))]
-                              if review.assignee else []))
+            db.execute("UPDATE listings SET status = ?, status_lc = ?, review = ?, revision = revision + 1 "
+                       "WHERE id = ?", (review.status, _lc(review.status), review.model_dump_json(), rid))
+            db.execute("DELETE FROM terms WHERE id = ? AND field = 'assignee'", (rid,))
+            if review.assignee:
+                db.execute("INSERT INTO terms VALUES (?,?,?,?)",
+                           (rid, "assignee", review.assignee, Q.lower(review.assignee)))
             evidence = Listing.model_validate_json(listing_json).evidence
             self._append_audit(db, AuditEvent(
                 actor=actor, action=action, key=key, tenant=tenant, from_status=current.status,
@@ -345,9 +370,8 @@ class SqliteStore(ListingStore):
         last = ""
         extra = " AND removed_at IS NULL" if online_only else ""
         while True:
-            rows = self._rows(
-                f"SELECT key FROM listings WHERE id IN (SELECT id FROM terms WHERE field = 'platform' AND lc = ? "
-                f"AND value = ?) AND key > ?{extra} ORDER BY key LIMIT 1000", (Q.lower(platform), platform, last))
+            rows = self._rows(f"SELECT key FROM listings WHERE platform = ? AND key > ?{extra} ORDER BY key LIMIT 1000",
+                              (platform, last))
             if not rows:
                 return
             for (k,) in rows:
@@ -413,9 +437,9 @@ class SqliteStore(ListingStore):
     def _facets(self, where: str, params: list) -> dict[str, dict[str, int]]:
         out = {}
         for name, field in FACET_FIELDS.items():
-            if field in ("platform", "status"):
-                sql = (f"SELECT {field}, COUNT(*) AS n FROM listings l WHERE {where} GROUP BY {field} "
-                       f"ORDER BY n DESC, {field} ASC LIMIT {FACET_SIZE}")
+            if field in COLUMN_FIELDS:
+                sql = (f"SELECT {field}, COUNT(*) AS n FROM listings l WHERE ({where}) AND {field}_lc IS NOT NULL "
+                       f"GROUP BY {field} ORDER BY n DESC, {field} ASC LIMIT {FACET_SIZE}")
             else:
                 sql = (f"SELECT value, COUNT(*) AS n FROM terms WHERE field = '{field}' AND id IN "
                        f"(SELECT l.id FROM listings l WHERE {where}) GROUP BY value "
@@ -430,10 +454,19 @@ def _prepare(listing: Listing) -> tuple:
     """Everything about one listing that does not depend on what is stored (built ahead, off the lock)."""
     listing = normalise(listing)
     terms = [(f, v, v.lower() if v.isascii() else Q.lower(v))
-             for f, values in keyword_terms(listing, _NEW_REVIEW).items() if f not in ("status", "assignee")
-             for v in values]
+             for f, values in keyword_terms(listing, _NEW_REVIEW).items()
+             if f not in COLUMN_FIELDS and f != "assignee" for v in values]
     fts_cols = (fts_document(listing.title), fts_document(listing.description), fts_document(listing.vendor))
-    return listing.key, listing, listing.content_hash(), listing.model_dump_json(), fts_cols, terms
+    t = listing.analysis.listing_type
+    cols = (listing.platform, _lc(listing.platform), listing.tenant, _lc(listing.tenant), t, _lc(t))
+    return listing.key, listing, listing.content_hash(), listing.model_dump_json(), fts_cols, terms, cols
+
+
+def _lc(value: str | None) -> str | None:
+    """The lowercased twin of a column keyword; NULL past KEYWORD_MAX (not indexed, as on ES)."""
+    if value is None or len(value) > KEYWORD_MAX:
+        return None
+    return value.lower() if value.isascii() else Q.lower(value)
 
 
 def _alias(col: str) -> str:
@@ -473,6 +506,10 @@ def _where(node: Q.Node) -> tuple[str, list]:
         marks = ",".join("?" * len(node.values))
         if node.field == "key":
             return f"l.key IN ({marks})", list(node.values)
+        if node.field in COLUMN_FIELDS:
+            if node.fold:
+                return f"l.{node.field}_lc IN ({marks})", list(node.values)
+            return f"(l.{node.field} IN ({marks}) AND l.{node.field}_lc IS NOT NULL)", list(node.values)
         if node.fold:
             return (f"l.id IN (SELECT id FROM terms WHERE field = ? AND lc IN ({marks}))",
                     [node.field, *node.values])
