@@ -1,17 +1,20 @@
 """The Elasticsearch backend (official client, ES 9).
 
-Layout, per prefix P:
-  P-listings-v<N>  behind aliases P-listings (read) and P-listings-write (write); _id = listing key (hashed past 512 bytes)
+Layout, per prefix P (settings es_index_prefix):
+  P-listings-v<N>  behind aliases P-listings (read) and P-listings-write (write);
+                   _id = listing key (hashed past ES's 512-byte _id limit)
   P-versions-v1, P-audit-v1, P-runs-v1  behind aliases P-versions, P-audit, P-runs
-Every index comes from a composable index template with explicit mappings; scraped payloads are kept in
-`listing` (an object with `enabled: false`: stored, never mapped) and the mapping is `dynamic: false`.
-A mapping change is `reindex_to(N+1)`: scan + bulk into a new index, then one atomic alias flip (the test
-server has no _reindex).
+Every index comes from a composable index template with explicit mappings and `dynamic: false`. The listing
+is stored once, as scraped and analysed, under `listing`, and searched in place: only its text, keyword and
+risk fields are mapped; the scraped payload (`raw`), evidence and offsets are kept but never mapped.
+A mapping change is `reindex_to(N+1)` (`interdict index reindex N+1`): scan + bulk into a new index, then
+one atomic alias flip (the test server has no _reindex). The old index is kept for rollback.
 
 Writes go through helpers.streaming_bulk (retry on 429/502/503/504, per-document error report) and use
-if_seq_no/if_primary_term, so a crawl never overwrites a reviewer's decision. Nothing is written with
-refresh=true: call refresh() (tests, end of a crawl), or set es_refresh_after_upsert.
-Low-volume indices (audit, runs) are refreshed when read, so a decision shows at once.
+op_type=create / if_seq_no+if_primary_term, so a crawl never overwrites a reviewer's decision. Nothing is
+written with refresh=true: call refresh() (tests, end of a crawl), or set es_refresh_after_upsert.
+Low-volume indices (audit, runs) are refreshed when read, so a decision shows at once. A review update and
+its audit event are two writes (ES has no transactions): the update is guarded, then the event appended.
 """
 from __future__ import annotations
 

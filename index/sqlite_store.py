@@ -2,8 +2,10 @@
 
 Full text: FTS5 does not tokenize here. Each text field is stored in FTS5 as the tokens index.text
 produces (Elasticsearch's standard analyzer rules), encoded as barewords, so a query finds the same
-listings on both backends. Keyword fields (platform, substances, signals...) live in a `terms` table,
-one row per (listing, field, value), which serves filters and facet counts alike.
+listings on both backends. Single-valued keywords (platform, tenant, status, type) are columns with a
+lowercased twin; multi-valued ones (substances, classes, signals...) live in a `terms` table, one row per
+(listing, field, value), which serves filters and facet counts alike. Review updates and their audit
+event commit in one transaction.
 
 Threads: one connection shared behind a lock (the web app calls from a thread pool); writers use
 BEGIN IMMEDIATE so several processes (crawler, web app) can share the file.
