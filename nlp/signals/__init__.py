@@ -20,7 +20,7 @@ from typing import Callable, Iterable, Iterator
 
 from index.models import Signal
 
-from .context import lowered
+from .context import contains_any, lowered
 
 SIGNAL_TYPES: tuple[str, ...] = (
     "telegram", "whatsapp", "phone", "wickr", "signal_messenger", "threema", "session", "wechat",
@@ -76,11 +76,10 @@ def iter_hits(text: str, types: Iterable[str] | None = None) -> Iterator[tuple[s
         return
     wanted = set(types) if types is not None else None
     low = lowered(text)                    # shared with the finders, which ask for it again
-    has = low.__contains__
     for ex in extractors():
         if wanted is not None and ex.type not in wanted:
             continue
-        if ex.needles and not any(map(has, ex.needles)):
+        if ex.needles and not contains_any(low, ex.needles):
             continue
         for hit in islice(ex.find(text), MAX_HITS_PER_TYPE):
             yield ex.type, hit
@@ -102,14 +101,12 @@ def extract_signals(text: str, field: str, types: Iterable[str] | None = None) -
         return []
     generic = [k for k in found if k[0] in generic_types]
     covered = _Coverage((s, e) for (t, s, e) in found if t not in generic_types) if generic else None
-    # finders yield well-typed tuples, so the model is built without re-validating each field
-    make = Signal.model_construct if type(field) is str else Signal
     out = []
     for (type_, start, end), (_, _, value, rule, conf) in found.items():
         if covered is not None and type_ in generic_types and covered.contains(start, end):
             continue
-        out.append(make(type=type_, value=value, field=field, start=start, end=end,
-                        rule=rule, confidence=float(round(conf, 3))))
+        out.append(Signal(type=type_, value=value, field=field, start=start, end=end,
+                          rule=rule, confidence=round(conf, 3)))
     out.sort(key=lambda s: (s.start, s.end, s.type))
     return out
 

@@ -249,18 +249,6 @@ def _preceded_by(text: str, start: int, words: tuple[str, ...]) -> bool:
     return bool(m) and m.group(1) in words
 
 
-def _matches(rx: re.Pattern, s: str, first: str) -> Iterator[re.Match]:
-    """What `rx.finditer(s)` yields, found faster: every match starts with the literal `first`, so the
-    regex is only tried where str.find puts an occurrence of it, skipping those inside the last match."""
-    end = 0
-    i = s.find(first)
-    while i >= 0:
-        if i >= end and (m := rx.match(s, i)):
-            yield m
-            end = m.end()
-        i = s.find(first, i + 1)
-
-
 def _matches(rx: re.Pattern, s: str, at: list[int]) -> Iterator[re.Match]:
     """What `rx.finditer(s)` yields, when every match starts at one of the sorted positions `at`."""
     end = 0
@@ -284,11 +272,15 @@ def _scan(text: str) -> tuple[tuple[str, Hit], ...]:
             at_low = at_text = None
             for p in phrases:
                 if p.case_sensitive:
-                    at_text = occurrences(text, first) if at_text is None else at_text
-                    matches = _matches(p.regex, text, at_text)
+                    if at_text is None:
+                        at_text = occurrences(text, first)
+                    matches = _matches(p.regex, text, at_text) if at_text else ()
                 elif aligned:
-                    at_low = occurrences(low, first) if at_low is None else at_low
-                    matches = _matches(p.regex, low, at_low)
+                    if at_low is None:
+                        at_low = occurrences(low, first)
+                        if not at_low and not any(q.case_sensitive for q in phrases):
+                            break          # the group's first word is nowhere in the text
+                    matches = _matches(p.regex, low, at_low) if at_low else ()
                 else:
                     matches = p.regex_i.finditer(text)
                 for m in matches:

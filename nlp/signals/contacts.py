@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import re
 from itertools import islice
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from . import Hit, signal
-from .context import LETTERS, Words, hex_view, lowered
+from .context import LETTERS, Words, hex_view, lowered, occurrences, per_text
 
 # --- phone numbers ----------------------------------------------------------------------------
 
@@ -85,11 +85,24 @@ def _parse_number(surface: str, bare: bool) -> str | None:
     return e164(digits)
 
 
+def _intl_matches(text: str) -> Iterator[re.Match]:
+    """What `_INTL.finditer(text)` yields: a match starts with "+" or "00", so the regex is only
+    tried at those (most listings have a few, glued inside words and numbers)."""
+    starts = occurrences(text, "+")
+    if "00" in text:
+        starts = sorted(starts + occurrences(text, "00"))
+    end = 0
+    for i in starts:
+        if i >= end and (m := _INTL.match(text, i)):
+            yield m
+            end = m.end()
+
+
 def _numbers(text: str, pattern: re.Pattern, pos: int = 0, endpos: int | None = None,
-             bare: bool = False) -> Iterator[tuple[int, int, str]]:
+             bare: bool = False, matches: Iterable[re.Match] | None = None) -> Iterator[tuple[int, int, str]]:
     """(start, end, +E164) per number; a run glued to trailing digits ("... 8000 100 pcs") is trimmed."""
     endpos = len(text) if endpos is None else endpos
-    for m in pattern.finditer(text, pos, endpos):
+    for m in (pattern.finditer(text, pos, endpos) if matches is None else matches):
         start, end = m.start(), m.end()
         while True:
             value = _parse_number(text[start:end], bare)
@@ -106,7 +119,7 @@ def _numbers(text: str, pattern: re.Pattern, pos: int = 0, endpos: int | None = 
 
 @signal("phone", needles=("+", "00"), generic=True)
 def find_phones(text: str) -> Iterator[Hit]:
-    for start, end, value in _numbers(text, _INTL):
+    for start, end, value in _numbers(text, _INTL, matches=_intl_matches(text)):
         yield start, end, value, "phone.intl", 0.8
 
 
@@ -148,6 +161,21 @@ MAX_KEYWORDS = 500     # a field repeating "wechat" 500k times is an attack, not
 _SEP = re.compile(rf"[:：=\-–—>]|(?<![{_LETTER}]){_LABEL}(?![{_LETTER}])", re.I)
 
 
+@per_text
+def _keyword_cache(text: str) -> dict[str, list[re.Match]]:
+    return {}
+
+
+def _keywords(text: str, kind: str) -> list[re.Match]:
+    """The first MAX_KEYWORDS `kind` words of the text, scanned once per text (the keyed handle and
+    the keyed number finders of a messenger both start from them)."""
+    cache = _keyword_cache(text)
+    found = cache.get(kind)
+    if found is None:
+        found = cache[kind] = list(islice(_KW[kind].finditer(text, lowered(text)), MAX_KEYWORDS))
+    return found
+
+
 def _keyed(text: str, kind: str, value_re: re.Pattern) -> Iterator[tuple[int, int, re.Match, re.Match]]:
     """(start, end, keyword match, value match) for a handle written right after a `kind` word.
 
@@ -155,8 +183,7 @@ def _keyed(text: str, kind: str, value_re: re.Pattern) -> Iterator[tuple[int, in
     also needs an explicit cue, so "Telegram channel" is prose while "Telegram: channel", "TG @channel",
     "Wickr ID channel" and "微信channel" are handles.
     """
-    low = text.lower()
-    for kw in islice(_KW[kind].finditer(text, low), MAX_KEYWORDS):
+    for kw in _keywords(text, kind):
         lo = kw.end()
         m = value_re.search(text, lo, min(len(text), lo + _GAP + 80))
         if m is None or m.start() - lo > _GAP:
@@ -173,8 +200,7 @@ def _keyed(text: str, kind: str, value_re: re.Pattern) -> Iterator[tuple[int, in
 
 def _keyed_numbers(text: str, kind: str) -> Iterator[tuple[int, int, str]]:
     """International numbers, or bare ones that start with a country code, right after a `kind` word."""
-    low = text.lower()
-    for kw in islice(_KW[kind].finditer(text, low), MAX_KEYWORDS):
+    for kw in _keywords(text, kind):
         lo, hi = kw.end(), min(len(text), kw.end() + _GAP + 30)
         for pattern, bare in ((_INTL, False), (_BARE, True)):
             hit = next(_numbers(text, pattern, lo, hi, bare), None)
@@ -210,7 +236,7 @@ def _closest_messenger(text: str, low: str, start: int, end: int) -> str | None:
 @signal("telegram", needles=("t.me", "telegram.", "@", "tg", "telegr", "телег", "тг", "电报", "飞机",
                              "tlgrm", "telgram", "telegarm"))
 def find_telegram(text: str) -> Iterator[Hit]:
-    low = text.lower()
+    low = lowered(text)
     links = _TG_LINK.finditer(text) if ("t.me/" in low or "telegram.me/" in low or ".dog/" in low) else ()
     for m in links:
         if m.group("invite"):
@@ -222,7 +248,8 @@ def find_telegram(text: str) -> Iterator[Hit]:
     for start, end, _kw, m in _keyed(text, "telegram", _KEYED_HANDLE):
         yield start, end, m.group(1).lower(), "telegram.keyed", 0.9
     if "@" in text:
-        for m in _AT_HANDLE.finditer(text):
+        # a handle match starts at its "@" and holds no other, so matches are tried at each "@"
+        for m in filter(None, (_AT_HANDLE.match(text, i) for i in occurrences(text, "@"))):
             if _closest_messenger(text, low, m.start(), m.end()) == "telegram":
                 yield m.start(), m.end(), m.group(1).lower(), "telegram.at_handle_in_context", 0.8
     for start, end, value in _keyed_numbers(text, "telegram"):
@@ -239,7 +266,7 @@ _WA_LINK = re.compile(
 
 @signal("whatsapp", needles=("wa.me", "whatsapp", "whats", "wats", "wapp", "wa", "вотсап", "ватсап", "вацап"))
 def find_whatsapp(text: str) -> Iterator[Hit]:
-    low = text.lower()
+    low = lowered(text)
     links = _WA_LINK.finditer(text) if ("wa.me/" in low or "whatsapp.com/" in low) else ()
     for m in links:
         if m.group("inv"):
@@ -348,13 +375,38 @@ _EMAIL_OBF = re.compile(
 _NOT_TLD = frozenset({"png", "jpg", "jpeg", "gif", "webp", "svg", "css", "js", "ico", "bmp"})
 
 
+_LOCAL_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._%+-")
+
+
+def _email_matches(text: str) -> Iterator[re.Match]:
+    """What `_EMAIL.finditer(text)` yields, found from each "@". The local part is 1-64 characters of
+    a class without "@" and must not follow one of them, so the only possible start for a given
+    "@" is the start of the run of local-part characters just before it."""
+    end = 0
+    for at in occurrences(text, "@"):
+        if at < end:
+            continue
+        start, floor = at, max(end, at - 65)
+        while start > floor and text[start - 1] in _LOCAL_CHARS:
+            start -= 1
+        if start == at or (start > 0 and text[start - 1] in _LOCAL_CHARS):
+            continue                 # no local part, or a run too long / reaching into the last match
+        if m := _EMAIL.match(text, start):
+            yield m
+            end = m.end()
+
+
+# every _EMAIL_OBF match has an opening bracket, optional space, "at" (only ASCII folds to a/t)
+_OBF_GATE = re.compile(r"[\[({]\s?at\s?[\])}]", re.I)
+
+
 @signal("email", needles=("@", "at]", "at)", "at}"))
 def find_email(text: str) -> Iterator[Hit]:
     if "@" in text:
-        for m in _EMAIL.finditer(text):
+        for m in _email_matches(text):
             domain = m.group(2).lower()
             if domain.rsplit(".", 1)[1] not in _NOT_TLD:
                 yield m.start(), m.end(), f"{m.group(1).lower()}@{domain}", "email.address", 0.9
-    for m in _EMAIL_OBF.finditer(text):
+    for m in (_EMAIL_OBF.finditer(text) if _OBF_GATE.search(text) else ()):
         yield (m.start(), m.end(), f"{m.group(1).lower()}@{m.group(2).lower()}.{m.group(3).lower()}",
                "email.obfuscated", 0.8)

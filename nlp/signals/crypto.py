@@ -31,15 +31,11 @@ _B58_MIN = b"b" * 25
 
 @per_text   # shared by the BTC, LTC, TRX and XMR finders of one extract_signals call
 def _all_base58_runs(text: str) -> tuple[tuple[int, int, str], ...]:
-    """What _BASE58_RUN finds: every maximal base58 run of 25-106 characters.
-
-    Most listings have none, which base58_view answers with one bytes.find; an ASCII text's runs are
-    read off that view directly (byte offsets are character offsets), other texts use the regex."""
+    """What _BASE58_RUN finds: every maximal base58 run of 25-106 characters, read off base58_view
+    (base58 is ASCII, so the view's runs are the text's runs, at the same offsets)."""
     view = base58_view(text)
     if _B58_MIN not in view:
         return ()
-    if not text.isascii():
-        return tuple((m.start(), m.end(), m.group()) for m in _BASE58_RUN.finditer(text))
     runs = []
     i = view.find(_B58_MIN)
     while i >= 0:

@@ -12,10 +12,11 @@ marketing, not purity. "high purity" / "高纯" gives value "high".
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Iterator
 
 from . import Hit, signal
-from .context import Words, lowered, occurrences, window
+from .context import Words, ascii_bytes, contains_any, lowered, non_ascii, occurrences, window
 
 BULK_MIN_GRAMS = 100.0
 # the number opens with a bare \d (boundary checked just after it) so sre can skip non-digits fast
@@ -68,19 +69,64 @@ _MOQ_GAP = re.compile(r"[\s:：=\-–(]{0,6}(?:is|of|от|de)?[\s:：=\-–(]{0,
 
 
 _THOUSANDS = re.compile(r"[,\u00a0\u202f']")
+_GRAM_UNIT = next(name for name, g in _UNIT_TO_G.items() if g == 1.0)
 
 
-def _grams(m: re.Match) -> float | None:
-    num, fd, frac = m.group("num", "fd", "frac")
-    if fd:
+def _top_level(alternation: str) -> list[str]:
+    out, depth, cur = [], 0, ""
+    for c in alternation:
+        depth += (c == "(") - (c == ")")
+        if c == "|" and depth == 0:
+            out.append(cur)
+            cur = ""
+        else:
+            cur += c
+    return out + [cur]
+
+
+# _WEIGHT run on a byte view of the text instead (ascii_bytes with ASCII digits as "0", letters
+# lower-cased): the number then opens with a literal, which sre finds at memchr speed. The view is
+# exact when the text has no non-ASCII character that _WEIGHT could match (digits, spaces, the
+# Cyrillic letters of its boundaries, the letters of its units in any case) and no "/0" (the view
+# cannot tell a fraction's "[1-9]" from "0").
+_WEIGHT_VIEW = bytes(0x30 if 0x30 <= c <= 0x39 else c + 32 if 0x41 <= c <= 0x5A
+                     else 0x20 if 0x1C <= c <= 0x1F else c for c in range(256))
+_ASCII_UNITS = {name: "|".join(a for a in _top_level(_UNITS[g]) if a.isascii()) for name, g in _UNIT_TO_G.items()}
+_WEIGHT_BYTES = re.compile((
+    r"(?P<num>0(?<![a-z0.,_/]0)0{0,6}(?:[,']000)*)(?:/(?P<fd>00?)|[.,](?P<frac>0{1,3}))?[\t\n\x0b\x0c\r ]?"
+    rf"(?=[{''.join(sorted(set(_first_chars('|'.join(_ASCII_UNITS.values())))))}])"
+    rf"(?:{'|'.join(f'(?P<{n}>{a})' for n, a in _ASCII_UNITS.items())})(?![a-z0])").encode())
+_UNIT_LETTERS = re.compile(f"[{re.escape(''.join(sorted({c for a in _UNITS.values() for c in a if c.isalpha()})))}]",
+                           re.I)
+
+
+@lru_cache(maxsize=4096)
+def _matters_to_weights(c: str) -> bool:
+    return c.isdecimal() or c.isspace() or "\u0400" <= c <= "\u04ff" or bool(_UNIT_LETTERS.match(c))
+
+
+def _weights(text: str) -> Iterator[re.Match]:
+    """What `_WEIGHT.finditer(text)` yields, the spans and group names alike (values are read from
+    the text by span: see _grams), through the byte view when it is exact."""
+    if "/0" in text or any(map(_matters_to_weights, non_ascii(text))):
+        return _WEIGHT.finditer(text)
+    return _WEIGHT_BYTES.finditer(ascii_bytes(text).translate(_WEIGHT_VIEW))
+
+
+def _grams(m: re.Match, text: str) -> float | None:
+    """Grams of a _WEIGHT (or _WEIGHT_BYTES) match of `text`."""
+    num = text[m.start("num"):m.end("num")]
+    fd = m.start("fd")
+    if fd >= 0:
         if len(num) > 2:
             return None                    # "100/2 g" is not a fraction of a gram we understand
-        value = int(num) / int(fd)
+        value = int(num) / int(text[fd:m.end("fd")])
     else:
         whole = num if num.isdigit() else _THOUSANDS.sub("", num)
-        value = float(whole + "." + frac if frac else whole)
+        frac = m.start("frac")
+        value = float(whole + "." + text[frac:m.end("frac")] if frac >= 0 else whole)
     unit = m.lastgroup                     # the unit group closes last
-    if m.group(unit) == "г" and 1900 <= value <= 2099:
+    if 1900 <= value <= 2099 and text[m.start(unit):m.end(unit)] == "г":
         return None            # "2024 г." is a year in Russian, not 2 kg
     return value * _UNIT_TO_G[unit]
 
@@ -97,9 +143,11 @@ _BULK_NEEDLES = ("bulk", "wholesale", "large quantit", "批发", "大量", "大�
 
 
 def _may_have(low: str, aligned: bool, needles: tuple[str, ...], literals: tuple[str, ...]) -> bool:
-    if not any(map(low.__contains__, needles)):
-        return False
-    return not aligned or any(map(low.__contains__, literals))
+    """The MOQ prefilter: every _MOQ alternative contains one of `needles` and one of `literals`;
+    the literals (rarer) only prove absence when Words runs on the lower-cased text (aligned)."""
+    if aligned:
+        return contains_any(low, literals)
+    return contains_any(low, needles)
 
 
 @signal("bulk_quantity")
@@ -110,20 +158,22 @@ def find_bulk(text: str) -> Iterator[Hit]:
     for kw in (_MOQ.finditer(text, low) if moq else ()):
         gap = _MOQ_GAP.match(text, kw.end())
         w = _WEIGHT.match(text, gap.end()) if gap else None
-        grams = _grams(w) if w else None
+        grams = _grams(w, text) if w else None
         if grams:
             moq_spans.append((kw.start(), w.end()))
             yield kw.start(), w.end(), format_grams(grams), "quantity.moq", 0.85
         else:
             yield kw.start(), kw.end(), "moq", "quantity.moq", 0.7
-    for m in _WEIGHT.finditer(text):
+    for m in _weights(text):
+        if m.lastgroup == _GRAM_UNIT and m.end("num") - m.start() <= 2:
+            continue                       # under 100 g: "1g", "3.5 g", "28g"
         if moq_spans and any(s <= m.start() and m.end() <= e for s, e in moq_spans):
             continue
-        grams = _grams(m)
+        grams = _grams(m, text)
         if grams is not None and grams >= BULK_MIN_GRAMS:
             conf = 0.85 if grams >= 1000 else 0.75
             yield m.start(), m.end(), format_grams(grams), "quantity.weight", conf
-    for m in (_BULK_WORD.finditer(text, low) if any(n in low for n in _BULK_NEEDLES) else ()):
+    for m in (_BULK_WORD.finditer(text, low) if contains_any(low, _BULK_NEEDLES) else ()):
         yield m.start(), m.end(), "bulk", "quantity.bulk_word", 0.6
 
 
