@@ -226,7 +226,13 @@ class BatchPipeline:
     def _work(self, batch):
         analysed, err = self.analyse(batch)
         report = self.upsert(analysed)
-        return analysed, report, err
+        failed = {e.get("key") for e in report.errors}
+        try:   # a confirmed takedown seen online again is still online (crawlers/verification.py)
+            verified = self.ctx.verifier.seen_online(l.key for l in analysed if l.key not in failed)
+        except Exception as exc:     # never fails the batch: the listings are stored
+            log.exception("takedown verification failed for a batch")
+            verified = f"{type(exc).__name__}: {exc}"
+        return analysed, report, err, verified
 
     def flush(self):
         from twisted.internet import defer
@@ -236,8 +242,12 @@ class BatchPipeline:
         d = self.ctx.defer(self._work, batch)
 
         def done(result):
-            analysed, report, err = result
+            analysed, report, err, verified = result
             self.evidence(analysed, report, err)
+            if isinstance(verified, str):
+                self.ctx.error("verification", None, verified)
+            else:
+                self.ctx.record_verified(verified)
             self.ctx.report()
 
         def failed(f):

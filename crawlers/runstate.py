@@ -31,7 +31,8 @@ from index.models import CrawlRun, utcnow
 log = logging.getLogger(__name__)
 
 COUNT_KEYS = ("pages", "items", "listings_new", "listings_changed", "listings_unchanged", "listings_removed",
-              "flagged", "substance_hits", "skipped_committed", "rechecked")
+              "flagged", "substance_hits", "skipped_committed", "rechecked", "takedowns_removed",
+              "takedowns_still_online")
 
 
 def new_run_id(site_id: str) -> str:
@@ -149,6 +150,13 @@ class RunContext:
         self.truncated: str | None = None     # why the run did not cover the whole site (limits, login)
         self.fatal: str | None = None
         self._lock = threading.Lock()
+        from crawlers.verification import TakedownVerifier
+        self.verifier = TakedownVerifier(self.store, site.id, started)
+        try:
+            self.record_verified(self.call(self.verifier.load))
+        except Exception as exc:   # verification is a by-product of the crawl: never a reason to stop it
+            log.exception("loading open takedowns failed")
+            self.error("verification", None, f"{type(exc).__name__}: {exc}")
         self.save_state()
         self.call(self.store.record_run, self.snapshot_run())
 
@@ -205,6 +213,13 @@ class RunContext:
         if self.journal:
             self.journal.commit(urls, keys)
             self.save_state()
+
+    def record_verified(self, outcomes) -> None:
+        """Takedown verification transitions (crawlers/verification.py): counters and manifest lines."""
+        for o in outcomes:
+            self.counts[f"takedowns_{o.to_status}"] += 1
+            self.archive.record_event("takedown_verified", key=o.key, status=o.to_status, reason=o.reason,
+                                      time_to_removal_seconds=o.time_to_removal)
 
     def report(self) -> None:
         if self.progress:

@@ -421,10 +421,18 @@ class ListingSpider(scrapy.Spider):
             for k in candidates:
                 if ctx.store.get(k) is not None:
                     ctx.store.mark_removed(k, at)
-                    return k
-            return None
+                    try:    # a confirmed takedown is now verified removed (crawlers/verification.py)
+                        return k, [o for o in [ctx.verifier.removed(k, at, reason)] if o]
+                    except Exception as exc:
+                        return k, f"{type(exc).__name__}: {exc}"
+            return None, []
 
-        def done(k):
+        def done(result):
+            k, verified = result
+            if isinstance(verified, str):
+                ctx.error("verification", response.url, verified)
+            else:
+                ctx.record_verified(verified)
             if k:
                 ctx.counts["listings_removed"] += 1
                 ctx.seen_keys.add(k)
