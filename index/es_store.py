@@ -19,7 +19,6 @@ its audit event are two writes (ES has no transactions): the update is guarded, 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import threading
@@ -28,6 +27,8 @@ from datetime import datetime
 from functools import wraps
 from typing import Any, Iterable, Iterator
 from urllib.parse import unquote, urlsplit, urlunsplit
+
+from pydantic_core import to_json
 
 from index import query as Q
 from index import settings
@@ -396,7 +397,7 @@ class ElasticsearchStore(ListingStore):
         for item in part:
             key, listing, chash = item
             cur = existing.get(key)
-            listing_json = listing.model_dump_json()
+            listing_json = to_json(listing)
             seen = ms(listing.fetched_at)
             _id = doc_id(key)
             if cur is None:
@@ -789,8 +790,8 @@ def _safe_key(listing: Any) -> str | None:
         return getattr(listing, "listing_id", None)
 
 
-def _source(listing: Listing, listing_json: str, review: Review | None, chash: str, version: int, first_seen: int,
-            last_seen: int, since: int, review_rev: int) -> str:
+def _source(listing: Listing, listing_json: bytes, review: Review | None, chash: str, version: int,
+            first_seen: int, last_seen: int, since: int, review_rev: int) -> bytes:
     """The document, serialised once: the listing as pydantic wrote it (searched in place) plus lifecycle,
     review and the signal pairs. Empty fields are left out (absent = null), so is a new listing's review."""
     fields: dict[str, Any] = {
@@ -807,7 +808,7 @@ def _source(listing: Listing, listing_json: str, review: Review | None, chash: s
         fields["review"] = review.model_dump(mode="json", exclude_none=True)
         if review.assignee:
             fields["assignee"] = review.assignee
-    return '{"listing":' + listing_json + "," + json.dumps(fields, ensure_ascii=False, separators=(",", ":"))[1:]
+    return b'{"listing":' + listing_json + b"," + to_json(fields)[1:]      # pydantic_core: 5x json.dumps
 
 
 def doc_id(key: str) -> str:
