@@ -17,7 +17,7 @@ from typing import Iterator
 import yaml
 
 from . import Hit, signal
-from .context import lowered, occurrences, per_text
+from .context import lowered, occurrences, per_text, rarest
 
 CLAIM_TYPES = ("customs_evasion", "stealth_shipping", "safe_delivery", "no_prescription", "research_chemical")
 _L = r"0-9A-Za-z\u00C0-\u024F\u0400-\u04FF"          # letters that form words (CJK does not)
@@ -168,7 +168,7 @@ _MARK_HIGH = bytes(0x80 if c >= 0x80 else c for c in _NON_WORD)
 class _Group:
     """The phrases sharing one needle, split by the literal they start with (config order)."""
     rank: int                                           # config position of its first phrase
-    by_first: tuple[tuple[str, tuple[Phrase, ...]], ...]
+    by_first: tuple[tuple[str, str, tuple[Phrase, ...]], ...]   # (first word, its rarest char, phrases)
 
 
 @dataclass(frozen=True)
@@ -183,7 +183,7 @@ def _group(rank: int, phrases: list[Phrase]) -> _Group:
     by_first: dict[str, list[Phrase]] = {}
     for p in phrases:
         by_first.setdefault(p.first, []).append(p)
-    return _Group(rank, tuple((f, tuple(ps)) for f, ps in by_first.items()))
+    return _Group(rank, tuple((f, rarest(f), tuple(ps)) for f, ps in by_first.items()))
 
 
 @lru_cache(maxsize=1)
@@ -268,16 +268,16 @@ def _scan(text: str) -> tuple[tuple[str, Hit], ...]:
     low = lowered(text)
     aligned = len(low) == len(text)        # lower() never shrinks; same length => same offsets
     for group in _groups(text, low):
-        for first, phrases in group.by_first:
+        for first, probe, phrases in group.by_first:
             at_low = at_text = None
             for p in phrases:
                 if p.case_sensitive:
                     if at_text is None:
-                        at_text = occurrences(text, first)
+                        at_text = occurrences(text, first) if probe in text else []
                     matches = _matches(p.regex, text, at_text) if at_text else ()
                 elif aligned:
                     if at_low is None:
-                        at_low = occurrences(low, first)
+                        at_low = occurrences(low, first) if probe in low else []
                         if not at_low and not any(q.case_sensitive for q in phrases):
                             break          # the group's first word is nowhere in the text
                     matches = _matches(p.regex, low, at_low) if at_low else ()
@@ -301,11 +301,17 @@ def _scan(text: str) -> tuple[tuple[str, Hit], ...]:
     return tuple(out)
 
 
+@per_text
+def _by_type(text: str) -> dict[str, tuple[Hit, ...]]:
+    out: dict[str, list[Hit]] = {}
+    for t, hit in _scan(text):
+        out.setdefault(t, []).append(hit)
+    return {t: tuple(hits) for t, hits in out.items()}
+
+
 def _finder(type_: str):
     def find(text: str) -> Iterator[Hit]:
-        for t, hit in _scan(text):
-            if t == type_:
-                yield hit
+        return iter(_by_type(text).get(type_, ()))
     find.__name__ = f"find_{type_}"
     find.__doc__ = f"{type_} claims from config/claims.yaml"
     return find

@@ -89,8 +89,9 @@ def _intl_matches(text: str) -> Iterator[re.Match]:
     """What `_INTL.finditer(text)` yields: a match starts with "+" or "00", so the regex is only
     tried at those (most listings have a few, glued inside words and numbers)."""
     starts = occurrences(text, "+")
-    if "00" in text:
-        starts = sorted(starts + occurrences(text, "00"))
+    if "00" in text:                      # "00" glued to a word or a number ("1000") cannot start one
+        starts = sorted(starts + [i for i in occurrences(text, "00")
+                                  if not i or not (text[i - 1].isalnum() or text[i - 1] in "_+")])
     end = 0
     for i in starts:
         if i >= end and (m := _INTL.match(text, i)):

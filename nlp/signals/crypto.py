@@ -79,7 +79,7 @@ def find_btc(text: str) -> Iterator[Hit]:
             yield start, end, addr, "btc.p2pkh", 0.95
         elif payload[0] == 0x05 and not near(text, start, end, _LTC_WORD, 40, 20):
             yield start, end, addr, "btc.p2sh", 0.95
-    if "bc1" in text or "BC1" in text:
+    if "bc1" in lowered(text) and ("bc1" in text or "BC1" in text):
         for m in _bech32_runs(text):
             addr = m.group().lower()
             if addr.startswith("bc1") and (dec := segwit_decode("bc", m.group())):
@@ -96,7 +96,7 @@ def find_ltc(text: str) -> Iterator[Hit]:
             yield start, end, addr, "ltc.base58", 0.95
         elif payload[0] == 0x05 and near(text, start, end, _LTC_WORD, 40, 20):
             yield start, end, addr, "ltc.p2sh_legacy", 0.8
-    if "ltc1" in text or "LTC1" in text:
+    if "ltc1" in lowered(text) and ("ltc1" in text or "LTC1" in text):
         for m in _bech32_runs(text):
             addr = m.group().lower()
             if addr.startswith("ltc1") and (dec := segwit_decode("ltc", m.group())):
@@ -122,7 +122,7 @@ def _eth_matches(text: str) -> Iterator[re.Match]:
     """What _ETH.finditer yields: a match starts at "0x"/"0X" and two cannot overlap (each is one
     alphanumeric run), so the regex is only tried at those."""
     starts = occurrences(text, "0x")
-    if "0X" in text:
+    if "X" in text and "0X" in text:
         starts = sorted(starts + occurrences(text, "0X"))
     for i in starts:
         if m := _ETH.match(text, i):
