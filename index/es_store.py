@@ -319,14 +319,20 @@ class ElasticsearchStore(ListingStore):
 
     @_translate_errors
     def upsert(self, listings: Iterable[Listing]) -> UpsertReport:
-        """Stream listings into ES. A reader thread prepares the next batch (mget of the stored versions,
-        documents) while streaming_bulk waits on the cluster, so the store's extra work overlaps indexing.
-        Documents that lost a race (409 from create / if_seq_no) are re-read and retried at the end."""
+        """Stream listings into ES. A reader thread prepares the next batch while streaming_bulk waits on
+        the cluster, so the store's extra work overlaps indexing.
+
+        Each batch either reads the stored versions first (mget) or, while batches keep turning out to be
+        new listings (a first crawl, a bulk import), is sent as op_type=create straight away. Either way
+        nothing is overwritten blindly: a create that meets an existing listing, or an index whose
+        if_seq_no went stale, fails with 409 and is re-read and retried at the end, in order."""
         self._ensure()
         report = UpsertReport()
         tags: dict[str, deque] = defaultdict(deque)       # _id -> (outcome, prepared item), in send order
+        creates = {"sent": 0, "conflicts": 0}              # optimistic creates since the last mget batch
 
         def batches() -> Iterator[list]:
+            optimistic = False
             for batch in chunks(listings, self.chunk_size):
                 prepared = []
                 for listing in batch:
@@ -335,7 +341,16 @@ class ElasticsearchStore(ListingStore):
                     except Exception as exc:  # noqa: BLE001 - reported per document, the rest goes on
                         report.errors.append({"key": _safe_key(listing), "error": str(exc)})
                 for part in unique_runs(prepared):
-                    yield self._actions(part, self._mget_current([k for k, _, _ in part]))
+                    if optimistic and creates["conflicts"] * 4 > creates["sent"]:
+                        optimistic = False          # listings turn out to exist: read before writing again
+                    if optimistic:
+                        creates["sent"] += len(part)
+                        yield self._actions(part, {})
+                        continue
+                    existing = self._mget_current([k for k, _, _ in part])
+                    optimistic = len(existing) * 4 < len(part)
+                    creates["sent"] = creates["conflicts"] = 0
+                    yield self._actions(part, existing)
 
         def actions(feed: Iterator[list]) -> Iterator[dict]:
             for batch in feed:
@@ -346,7 +361,8 @@ class ElasticsearchStore(ListingStore):
 
         retry: list = []
         with gc_paused():
-            self._collect(self._bulk(actions(in_background(batches()))), tags, report, retry)
+            self._collect(self._bulk(actions(in_background(batches(), maxsize=2))), tags, report, retry,
+                          creates)
         for attempt in range(4):            # lost races: re-read and retry, in the original order
             if not retry:
                 break
@@ -364,16 +380,18 @@ class ElasticsearchStore(ListingStore):
                 tags[action["_id"]].append(tag)
             yield action, tag
 
-    def _collect(self, results, tags: dict, report: UpsertReport, retry: list | None) -> None:
+    def _collect(self, results, tags: dict, report: UpsertReport, retry: list | None,
+                 creates: dict | None = None) -> None:
         counts = {"new": 0, "changed": 0, "unchanged": 0}
         try:
-            self._collect_into(results, tags, report, retry, counts)
+            self._collect_into(results, tags, report, retry, counts, creates if creates is not None else {})
         finally:
             report.new += counts["new"]
             report.changed += counts["changed"]
             report.unchanged += counts["unchanged"]
 
-    def _collect_into(self, results, tags: dict, report: UpsertReport, retry: list | None, counts: dict) -> None:
+    def _collect_into(self, results, tags: dict, report: UpsertReport, retry: list | None, counts: dict,
+                      creates: dict) -> None:
         versions = f"{self.prefix}-versions"
         for ok, item in results:
             info = next(iter(item.values()))
@@ -387,6 +405,8 @@ class ElasticsearchStore(ListingStore):
                 counts[outcome] += 1
             elif info.get("status") == 409 and retry is not None:
                 retry.append(prepared)
+                if outcome == "new" and "conflicts" in creates:
+                    creates["conflicts"] += 1
             else:
                 report.errors.append({"key": prepared[0], "error": _item_error(info)})
 

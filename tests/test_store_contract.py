@@ -389,3 +389,17 @@ def test_hostile_sizes_are_bounded_the_same_way(store):
     assert store.get("agora:1").listing.vendor == long_vendor                       # stored whole
     assert keys(store.search(SearchQuery(text=f'vendor_name:"{long_vendor}"'))) == []   # not a keyword
     assert keys(store.search(SearchQuery(text='vendor_name:"short vendor"'))) == ["agora:2"]
+
+
+def test_mixed_new_and_known_listings_in_one_large_upsert(store):
+    """A recrawl that first meets new listings, then known ones (some changed): counts and history hold."""
+    known = [listing(i, title=f"known {i}") for i in range(1000, 1900)]
+    assert store.upsert(known).new == 900
+    fresh = [listing(i, title=f"fresh {i}") for i in range(2000, 3200)]
+    changed = [k.model_copy(update={"title": k.title + " v2"}) if i % 9 == 0 else k for i, k in enumerate(known)]
+    report = store.upsert(fresh + changed + fresh[:50])
+    assert (report.new, report.changed, report.unchanged, report.errors) == (1200, 100, 850, [])
+    assert store.get("agora:1000").version == 2 and len(store.versions("agora:1000")) == 2
+    assert store.get("agora:1001").version == 1
+    store.refresh()
+    assert store.search(SearchQuery(size=0)).total == 2100
