@@ -244,9 +244,18 @@ _LAST_WORD = re.compile(r"(\w+)[\s\-]+\Z")
 
 
 def _preceded_by(text: str, start: int, words: tuple[str, ...]) -> bool:
-    """Is the word just before `start` (only spaces/hyphens between) one of `words`? ("paypal stealth")"""
-    m = _LAST_WORD.search(text[max(0, start - 30):start].lower())
-    return bool(m) and m.group(1) in words
+    """Is the word just before `start` (only spaces/hyphens between) one of `words`? ("paypal stealth")
+
+    What `_LAST_WORD.search(...)` says of the 30 characters before `start`, read backwards without
+    the regex (which backtracks over every start position of the window)."""
+    s = text[max(0, start - 30):start].lower()
+    i = len(s)
+    while i and (s[i - 1].isspace() or s[i - 1] == "-"):
+        i -= 1
+    j = i
+    while j and (s[j - 1].isalnum() or s[j - 1] == "_"):
+        j -= 1
+    return i < len(s) and j < i and s[j:i] in words
 
 
 def _matches(rx: re.Pattern, s: str, at: list[int]) -> Iterator[re.Match]:

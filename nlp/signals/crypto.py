@@ -12,10 +12,12 @@ unchecksummed with lower confidence. XMR: Monero base58 (8-byte blocks), network
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Iterator
 
 from . import Hit, signal
-from .checksums import b58check_decode, keccak256, segwit_decode, xmr_b58decode
+from .checksums import b58check_decode as _b58check_decode, keccak256, segwit_decode as _segwit_decode, \
+    xmr_b58decode
 from .context import base58_view, lowered, near, occurrences, per_text
 
 _B58 = "1-9A-HJ-NP-Za-km-z"
@@ -27,6 +29,11 @@ _LTC_WORD = re.compile(r"\b(?:ltc|litecoin)\b", re.I)
 
 
 _B58_MIN = b"b" * 25
+
+# A vendor repeats the same wallet across hundreds of listings: each distinct address is verified
+# once (the checks are pure functions of the address; keys are at most 106 characters).
+b58check_decode = lru_cache(maxsize=8192)(_b58check_decode)
+segwit_decode = lru_cache(maxsize=8192)(_segwit_decode)
 
 
 @per_text   # shared by the BTC, LTC, TRX and XMR finders of one extract_signals call
@@ -111,6 +118,7 @@ def find_trx(text: str) -> Iterator[Hit]:
             yield start, end, addr, "trx.base58check", 0.95
 
 
+@lru_cache(maxsize=8192)
 def eip55(address_hex: str) -> str:
     """The EIP-55 mixed-case form of 40 hex digits (no 0x)."""
     lower = address_hex.lower()
@@ -144,14 +152,20 @@ def find_eth(text: str) -> Iterator[Hit]:
 _XMR_PREFIXES = {18: ("xmr.standard", 69), 19: ("xmr.integrated", 77), 42: ("xmr.subaddress", 69)}
 
 
+@lru_cache(maxsize=4096)
+def _xmr_rule(addr: str) -> str | None:
+    """The rule of a valid Monero address (network byte, length and keccak checksum), else None."""
+    raw = xmr_b58decode(addr)
+    if raw is None:
+        return None
+    kind = _XMR_PREFIXES.get(raw[0])
+    if kind is None or len(raw) != kind[1]:
+        return None
+    return kind[0] if keccak256(raw[:-4])[:4] == raw[-4:] else None
+
+
 @signal("xmr", needles=("4", "8"))
 def find_xmr(text: str) -> Iterator[Hit]:
     for start, end, addr in _base58_runs(text, "48", (95, 106)):
-        raw = xmr_b58decode(addr)
-        if raw is None:
-            continue
-        kind = _XMR_PREFIXES.get(raw[0])
-        if kind is None or len(raw) != kind[1]:
-            continue
-        if keccak256(raw[:-4])[:4] == raw[-4:]:
-            yield start, end, addr, kind[0], 0.95
+        if rule := _xmr_rule(addr):
+            yield start, end, addr, rule, 0.95
