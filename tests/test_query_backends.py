@@ -84,3 +84,48 @@ def test_queries_are_not_degenerate(both):
     total = both[0].search(SearchQuery(size=0)).total
     sizes = [both[0].search(SearchQuery(text=t, size=0)).total for t in QUERIES]
     assert sum(1 for n in sizes if 0 < n < total) >= len(QUERIES) * 0.85, dict(zip(QUERIES, sizes))
+
+
+# --- random queries: any query the language can express means the same on both backends --------------
+
+VOCAB = ["mdma", "cocaine", "pills", "crystal", "free", "shipping", "lsd", "xanax", "100", "1g", "pure",
+         "stealth", "guide", "pdf", "bk", "mg", "uk", "usa", "★", "100mg", "worldwide", "china"]
+
+
+def _random_queries():
+    from hypothesis import strategies as st
+
+    from index import query as Q
+    word = st.sampled_from(VOCAB)
+    leaf = st.one_of(
+        word.map(lambda w: Q.Text(Q.TEXT_FIELDS, (w,))),
+        st.lists(word, min_size=2, max_size=2).map(lambda ws: Q.Text(Q.TEXT_FIELDS, tuple(ws))),
+        st.tuples(st.sampled_from(["title", "description", "vendor"]), word)
+        .map(lambda fw: Q.Text((fw[0],), (fw[1],))),
+        st.sampled_from(["md", "co", "pi", "st", "gu"]).map(lambda p: Q.Text(Q.TEXT_FIELDS, (p,), prefix=True)),
+        st.sampled_from(["agora", "evolution", "chemshop"]).map(lambda p: Q.Keyword("platform", (p,), fold=True)),
+        st.sampled_from(["opioid", "stimulant", "entactogen"]).map(lambda c: Q.Keyword("classes", (c,), fold=True)),
+        st.sampled_from(["telegram", "btc", "phone"]).map(lambda t: Q.Keyword("signal_types", (t,), fold=True)),
+        st.tuples(st.integers(0, 100), st.integers(0, 60)).map(lambda r: Q.Range("risk", gte=r[0], lte=r[0] + r[1])),
+        st.booleans().map(lambda b: Q.Flag("flagged", b)),
+    )
+    return st.recursive(leaf, lambda kids: st.one_of(
+        st.lists(kids, min_size=2, max_size=3).map(lambda xs: Q.and_(*xs)),
+        st.lists(kids, min_size=2, max_size=3).map(lambda xs: Q.or_(*xs)),
+        kids.map(Q.not_)), max_leaves=6)
+
+
+def test_random_queries_agree(both):
+    from hypothesis import HealthCheck, given, settings
+
+    from index import query as Q
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
+    @given(_random_queries())
+    def check(node):
+        q = SearchQuery(text=Q.to_text(node), size=0)
+        assert both[0].search(q).total == both[1].search(q).total, q.text
+        if both[0].search(q).total <= 600:
+            assert {s.key for s in both[0].iter_listings(q)} == {s.key for s in both[1].iter_listings(q)}, q.text
+
+    check()
