@@ -17,7 +17,7 @@ from typing import Iterator
 import yaml
 
 from . import Hit, signal
-from .context import lowered, occurrences, per_text, rarest
+from .context import lowered, non_ascii, occurrences, per_text, rarest
 
 CLAIM_TYPES = ("customs_evasion", "stealth_shipping", "safe_delivery", "no_prescription", "research_chemical")
 _L = r"0-9A-Za-z\u00C0-\u024F\u0400-\u04FF"          # letters that form words (CJK does not)
@@ -156,12 +156,9 @@ def compile_claims(path: Path | None = None) -> list[Phrase]:
 
 
 _TOKEN = re.compile(r"\w+")
-# \w+ tokens of lower-cased text, found fast: every ASCII byte that is not a word character becomes a
-# space (bytes.translate) and the text is split. UTF-8 bytes of other scripts stay put, so a token
-# holding any is re-tokenised with \w+ ("★stealth" and "без★рецепта" split there); _MARK_HIGH turns
-# those bytes into one marker byte so bytes.find locates them.
+# every ASCII byte that is not a word character becomes a space (the UTF-8 bytes of other scripts
+# stay: _tokens_among blanks their non-word characters first)
 _NON_WORD = bytes(c if c >= 0x80 or chr(c).isalnum() or c == 0x5F else 0x20 for c in range(256))
-_MARK_HIGH = bytes(0x80 if c >= 0x80 else c for c in _NON_WORD)
 
 
 @dataclass(frozen=True)
@@ -201,23 +198,20 @@ def _index() -> _Index:
                   re.compile(f"[{re.escape(first)}]"))
 
 
+@lru_cache(maxsize=8192)
+def _is_word_char(c: str) -> bool:
+    return c.isalnum() or c == "_"             # what \w matches in a str pattern
+
+
 def _tokens_among(low: str, wanted: frozenset[bytes]) -> set[bytes]:
-    """The members of `wanted` that occur as whole \w+ tokens of `low` (UTF-8 encoded)."""
-    raw = low.encode("utf-8", "surrogatepass")
-    spaced = raw.translate(_NON_WORD)
-    found = set(wanted.intersection(spaced.split()))
+    """The members of `wanted` that occur as whole \w+ tokens of `low` (UTF-8 encoded): the same
+    tokens as _TOKEN.findall(low), got by blanking every non-word character and splitting."""
     if not low.isascii():
-        marked = raw.translate(_MARK_HIGH)
-        i = marked.find(0x80)
-        while i >= 0:
-            lo = spaced.rfind(b" ", 0, i) + 1
-            end = spaced.find(b" ", i)
-            end = len(spaced) if end < 0 else end
-            chunk = spaced[lo:end].decode("utf-8", "surrogatepass")
-            found.update(wanted.intersection(w.encode("utf-8", "surrogatepass")
-                                             for w in _TOKEN.findall(chunk)))
-            i = marked.find(0x80, end)
-    return found
+        for c in non_ascii(low):               # "★", "—", "：" ... (str.replace: a C loop each)
+            if not _is_word_char(c):
+                low = low.replace(c, " ")
+    spaced = low.encode("utf-8", "surrogatepass").translate(_NON_WORD)
+    return set(wanted.intersection(spaced.split()))
 
 
 def _groups(text: str, low: str) -> list[_Group]:

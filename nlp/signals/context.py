@@ -58,16 +58,21 @@ def contains_any(low: str, needles: tuple[str, ...]) -> bool:
 
 
 def per_text(fn):
-    """Memoise a one-argument scan on the last text it saw (by identity), so the finders of one family
-    share it within an extract_signals call; lru_cache would hash and compare the whole field."""
-    last: list = [(None, None)]
+    """Memoise a one-argument scan on the last two texts it saw (by identity: a field and its
+    lower-cased copy), so the finders of one family share it within an extract_signals call;
+    lru_cache would hash and compare the whole field."""
+    slots: list = [(None, None), (None, None)]
 
     @wraps(fn)
     def cached(text: str):
-        seen, result = last[0]
+        seen, result = slots[0]
+        if seen is text:
+            return result
+        seen, result = slots[1]
         if seen is not text:
             result = fn(text)
-            last[0] = (text, result)
+        slots[1] = slots[0]
+        slots[0] = (text, result)
         return result
     return cached
 
