@@ -48,7 +48,8 @@ _LISTING_SOURCE = ["key", "listing", "review", "content_hash", "version", "first
 
 
 def _kw() -> dict:
-    """A keyword with a lowercased twin: exact filters/facets on the field, query language on .lc."""
+    """A keyword with a lowercased twin: exact filters/facets on the field, case-insensitive queries on .lc
+    (only where values have free case: tenant, currency, substance names, vendor, assignee)."""
     return {"type": "keyword", "ignore_above": KEYWORD_MAX,
             "fields": {"lc": {"type": "keyword", "normalizer": "lowercase", "ignore_above": KEYWORD_MAX}}}
 
@@ -61,7 +62,7 @@ LISTING_MAPPING = {
     "_meta": {"schema_version": SCHEMA_VERSION, "owner": "interdict"},
     "properties": {
         "key": {"type": "keyword", "ignore_above": 8191},      # 4 bytes x 8191 < Lucene's 32766-byte term
-        "status": _kw(), "assignee": _kw(),
+        "status": _KEYWORD, "assignee": _kw(),
         "entity": _KEYWORD, "entity_value": _KEYWORD,         # "type:value" of each signal, lowercased
         "version": {"type": "integer"}, "review_rev": {"type": "long"},
         "content_hash": {"type": "keyword", "index": False},
@@ -71,17 +72,17 @@ LISTING_MAPPING = {
         # The listing as scraped and analysed, stored once and searched in place. Only the fields below
         # are mapped; the rest (raw payload, evidence, offsets) stays in _source, never mapped.
         "listing": {"type": "object", "dynamic": False, "properties": {
-            "platform": _kw(), "tenant": _kw(), "listing_id": _KEYWORD, "currency": _kw(),
+            "platform": _KEYWORD, "tenant": _kw(), "listing_id": _KEYWORD, "currency": _kw(),
             "price": {"type": "double"},
             "title": {"type": "text", "analyzer": "standard"},
             "description": {"type": "text", "analyzer": "standard"},
             "vendor": {"type": "text", "analyzer": "standard", "fields": {
                 "raw": _KEYWORD, "lc": {**_KEYWORD, "normalizer": "lowercase"}}},
             "analysis": {"type": "object", "dynamic": False, "properties": {
-                "risk": {"type": "integer"}, "flagged": {"type": "boolean"}, "listing_type": _kw(),
+                "risk": {"type": "integer"}, "flagged": {"type": "boolean"}, "listing_type": _KEYWORD,
                 "substances": {"type": "object", "dynamic": False,
-                               "properties": {"canonical": _kw(), "class": _kw()}},
-                "signals": {"type": "object", "dynamic": False, "properties": {"type": _kw()}},
+                               "properties": {"canonical": _kw(), "class": _KEYWORD}},
+                "signals": {"type": "object", "dynamic": False, "properties": {"type": _KEYWORD}},
             }},
         }},
     },

@@ -4,8 +4,9 @@ same thing on SQLite and Elasticsearch.
     fentanyl "china white"                 words and phrases over title, description and vendor (implicit AND)
     title:carfentanil  vendor:"dr white"   one text field
     fent*                                  prefix of a word
-    platform:agora  substance:fentanyl  class:opioid  signal:telegram  status:new  type:substance_offer
-    tenant:acme  key:agora:123  vendor_name:"Dr White"   exact values (case-insensitive)
+    platform:agora  class:opioid  signal:telegram  status:new  type:substance_offer   ids (lowercased)
+    substance:fentanyl  tenant:acme  vendor_name:"Dr White"  currency:usd   values (case-insensitive)
+    key:agora:123                          a listing key (exact)
     wallet:bc1q...  handle:@drx  phone:+4915...  pgp:ABCD...  onion:xyz.onion  email:a@b.c  entity:<any>
     btc:... telegram:...                   one signal type's values
     risk:[50 TO 100]  risk:>=70  price:{10 TO *}  last_seen:>=2024-01-01  first_seen:[2024-01 TO now-7d]
@@ -33,6 +34,9 @@ KEYWORD_FIELDS = {
     "signal": "signal_types", "status": "status", "type": "listing_type", "key": "key",
     "assignee": "assignee", "vendor_name": "vendor_name", "currency": "currency",
 }
+# Identifier fields hold lowercase ids (platform ids, our own status/class/signal/type names): the query
+# value is lowercased and matched exactly. The others compare case-insensitively on both sides.
+IDENTIFIER_FIELDS = ("platform", "status", "listing_type", "classes", "signal_types")
 # Entity fields match signal values (stored lowercased as "type:value"); each maps to signal types.
 ENTITY_GROUPS: dict[str, tuple[str, ...]] = {
     "wallet": ("btc", "eth", "xmr", "ltc", "trx"),
@@ -420,7 +424,8 @@ class _Parser:
         if field == "key":                  # listing keys are case-sensitive ids
             return Keyword("key", (value,))
         if field in KEYWORD_FIELDS:
-            return Keyword(KEYWORD_FIELDS[field], (lower(value),), fold=True)
+            stored = KEYWORD_FIELDS[field]
+            return Keyword(stored, (lower(value),), fold=stored not in IDENTIFIER_FIELDS)
         if field == "entity":
             return Keyword("entity_value", (entity_value(value),))
         if field in ENTITY_GROUPS or field in SIGNAL_VALUE_TYPES:
@@ -549,7 +554,7 @@ def to_text(node: Node) -> str:
         names = {v: k for k, v in KEYWORD_FIELDS.items()}
         if node.field == "key":
             return "(" + " OR ".join(f"key:{_quote(v)}" for v in node.values) + ")"
-        if node.field in names and node.fold:
+        if node.field in names and (node.fold or node.field in IDENTIFIER_FIELDS):
             return "(" + " OR ".join(f'{names[node.field]}:{_quote(v)}' for v in node.values) + ")"
         raise ValueError(f"no query-language form for exact filter {node.field}")
     raise TypeError(node)

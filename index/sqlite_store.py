@@ -42,10 +42,7 @@ CREATE TABLE IF NOT EXISTS listings (
   tenant TEXT NOT NULL,
   status TEXT NOT NULL,
   listing_type TEXT,
-  platform_lc TEXT,
   tenant_lc TEXT,
-  status_lc TEXT,
-  listing_type_lc TEXT,
   flagged INTEGER NOT NULL,
   risk INTEGER NOT NULL,
   price REAL,
@@ -82,8 +79,9 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS ix_runs_site ON runs (site_id, started_at);
 """
-# Single-valued keyword fields live in columns (value, lowercased twin; the twin is NULL past KEYWORD_MAX,
-# like ES ignore_above); multi-valued ones in `terms`.
+# Single-valued keyword fields live in columns (tenant with a lowercased twin for case-insensitive
+# matches; the identifier fields are matched as stored); multi-valued ones in `terms`. Values longer
+# than KEYWORD_MAX are not matched, as with ES ignore_above.
 COLUMN_FIELDS = ("platform", "tenant", "status", "listing_type")
 _COLS = "l.id, l.key, l.version, l.content_hash, l.first_seen, l.last_seen, l.removed_at, l.revision, l.listing, l.review"
 _SORTS = {
@@ -139,8 +137,7 @@ class SqliteStore(ListingStore):
     def _add_missing_columns(self) -> None:
         """Files made by an earlier build of schema v1 lack the keyword twin columns: add and fill them."""
         have = {r[1] for r in self._db.execute("PRAGMA table_info(listings)")}
-        missing = [c for c in ("listing_type", "platform_lc", "tenant_lc", "status_lc", "listing_type_lc")
-                   if c not in have]
+        missing = [c for c in ("listing_type", "tenant_lc") if c not in have]
         if not missing:
             return
         self._db.create_function("interdict_lc", 1, _lc, deterministic=True)
@@ -148,8 +145,7 @@ class SqliteStore(ListingStore):
         for col in missing:
             self._db.execute(f"ALTER TABLE listings ADD COLUMN {col} TEXT")
         self._db.execute("UPDATE listings SET listing_type = json_extract(listing, '$.analysis.listing_type')")
-        self._db.execute("UPDATE listings SET platform_lc = interdict_lc(platform), tenant_lc = interdict_lc(tenant), "
-                         "status_lc = interdict_lc(status), listing_type_lc = interdict_lc(listing_type)")
+        self._db.execute("UPDATE listings SET tenant_lc = interdict_lc(tenant)")
         self._db.execute("COMMIT")
 
     def status(self) -> dict:
@@ -215,7 +211,7 @@ class SqliteStore(ListingStore):
                 rid = next_id
                 next_id += 1
                 review = _NEW_REVIEW
-                ins_listing.append((rid, key, *cols, review.status, _lc(review.status), int(a.flagged),
+                ins_listing.append((rid, key, *cols, review.status, int(a.flagged),
                                     a.risk, listing.price, 1, chash, seen, seen, seen, doc, _NEW_REVIEW_JSON))
                 existing[key] = [rid, chash, 1, seen, seen, seen, doc, _NEW_REVIEW_JSON, 0]
                 report.new += 1
@@ -241,15 +237,14 @@ class SqliteStore(ListingStore):
                 terms.append((rid, "assignee", review.assignee, Q.lower(review.assignee)))
         if ins_listing:
             db.executemany(
-                "INSERT INTO listings (id, key, platform, platform_lc, tenant, tenant_lc, listing_type, "
-                "listing_type_lc, status, status_lc, flagged, risk, price, version, content_hash, first_seen, "
-                "last_seen, version_since, listing, review) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                ins_listing)
+                "INSERT INTO listings (id, key, platform, tenant, tenant_lc, listing_type, status, flagged, risk, "
+                "price, version, content_hash, first_seen, last_seen, version_since, listing, review) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", ins_listing)
         if upd_listing:
             db.executemany(
-                "UPDATE listings SET platform=?, platform_lc=?, tenant=?, tenant_lc=?, listing_type=?, "
-                "listing_type_lc=?, flagged=?, risk=?, price=?, version=?, content_hash=?, first_seen=?, "
-                "last_seen=?, removed_at=NULL, version_since=?, listing=? WHERE id=?", upd_listing)
+                "UPDATE listings SET platform=?, tenant=?, tenant_lc=?, listing_type=?, flagged=?, risk=?, price=?, "
+                "version=?, content_hash=?, first_seen=?, last_seen=?, removed_at=NULL, version_since=?, listing=? "
+                "WHERE id=?", upd_listing)
         if ins_version:
             db.executemany("INSERT OR REPLACE INTO versions VALUES (?,?,?,?,?)", ins_version)
         if drop_ids:
@@ -286,8 +281,8 @@ class SqliteStore(ListingStore):
             check_lease(current, to_status, actor)
             review = new_review(current, to_status, actor=actor, reason=reason, legal_basis=legal_basis,
                                 lease_seconds=lease_seconds)
-            db.execute("UPDATE listings SET status = ?, status_lc = ?, review = ?, revision = revision + 1 "
-                       "WHERE id = ?", (review.status, _lc(review.status), review.model_dump_json(), rid))
+            db.execute("UPDATE listings SET status = ?, review = ?, revision = revision + 1 WHERE id = ?",
+                       (review.status, review.model_dump_json(), rid))
             db.execute("DELETE FROM terms WHERE id = ? AND field = 'assignee'", (rid,))
             if review.assignee:
                 db.execute("INSERT INTO terms VALUES (?,?,?,?)",
@@ -440,8 +435,9 @@ class SqliteStore(ListingStore):
         out = {}
         for name, field in FACET_FIELDS.items():
             if field in COLUMN_FIELDS:
-                sql = (f"SELECT {field}, COUNT(*) AS n FROM listings l WHERE ({where}) AND {field}_lc IS NOT NULL "
-                       f"GROUP BY {field} ORDER BY n DESC, {field} ASC LIMIT {FACET_SIZE}")
+                sql = (f"SELECT {field}, COUNT(*) AS n FROM listings l WHERE ({where}) "
+                       f"AND length({field}) <= {KEYWORD_MAX} GROUP BY {field} ORDER BY n DESC, {field} ASC "
+                       f"LIMIT {FACET_SIZE}")
             else:
                 sql = (f"SELECT value, COUNT(*) AS n FROM terms WHERE field = '{field}' AND id IN "
                        f"(SELECT l.id FROM listings l WHERE {where}) GROUP BY value "
@@ -460,7 +456,7 @@ def _prepare(listing: Listing) -> tuple:
              if f not in COLUMN_FIELDS and f != "assignee" for v in values]
     fts_cols = (fts_document(listing.title), fts_document(listing.description), fts_document(listing.vendor))
     t = listing.analysis.listing_type
-    cols = (listing.platform, _lc(listing.platform), listing.tenant, _lc(listing.tenant), t, _lc(t))
+    cols = (listing.platform, listing.tenant, _lc(listing.tenant), t)
     return listing.key, listing, listing.content_hash(), listing.model_dump_json(), fts_cols, terms, cols
 
 
@@ -509,9 +505,9 @@ def _where(node: Q.Node) -> tuple[str, list]:
         if node.field == "key":
             return f"l.key IN ({marks})", list(node.values)
         if node.field in COLUMN_FIELDS:
-            if node.fold:
+            if node.fold:           # tenant: the only single-valued field matched case-insensitively
                 return f"l.{node.field}_lc IN ({marks})", list(node.values)
-            return f"(l.{node.field} IN ({marks}) AND l.{node.field}_lc IS NOT NULL)", list(node.values)
+            return f"(l.{node.field} IN ({marks}) AND length(l.{node.field}) <= {KEYWORD_MAX})", list(node.values)
         if node.fold:
             return (f"l.id IN (SELECT id FROM terms WHERE field = ? AND lc IN ({marks}))",
                     [node.field, *node.values])

@@ -32,7 +32,7 @@ def test_templates_mappings_and_aliases(es_store):
     assert mapping["dynamic"] == "false" and mapping["properties"]["listing"]["dynamic"] == "false"
     listing_props = mapping["properties"]["listing"]["properties"]
     assert "raw" not in listing_props and "evidence" not in listing_props
-    assert listing_props["platform"]["fields"]["lc"]["normalizer"] == "lowercase"
+    assert listing_props["tenant"]["fields"]["lc"]["normalizer"] == "lowercase"
     aliases = es.indices.get_alias(index=f"{p}-listings-v1")[f"{p}-listings-v1"]["aliases"]
     assert aliases[f"{p}-listings-write"] == {"is_write_index": True} and f"{p}-listings" in aliases
     # scraped payloads are stored, never mapped: a hostile raw field adds nothing to the mapping
