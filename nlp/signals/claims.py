@@ -204,7 +204,7 @@ def _is_word_char(c: str) -> bool:
 
 
 def _tokens_among(low: str, wanted: frozenset[bytes]) -> set[bytes]:
-    """The members of `wanted` that occur as whole \w+ tokens of `low` (UTF-8 encoded): the same
+    r"""The members of `wanted` that occur as whole \w+ tokens of `low` (UTF-8 encoded): the same
     tokens as _TOKEN.findall(low), got by blanking every non-word character and splitting."""
     if not low.isascii():
         for c in non_ascii(low):               # "★", "—", "：" ... (str.replace: a C loop each)

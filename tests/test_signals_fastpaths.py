@@ -1,0 +1,147 @@
+"""The fast paths of nlp.signals find exactly what the regexes that define each signal find.
+
+For speed, a family does not run its defining regex over the whole field: it tries it only at
+literal anchors ("@", "+", "0x", ".onion", a phrase's first word), reads runs off byte views of
+the text, or prefilters with cheaper substring tests. Each test below generates hostile text from
+an alphabet of the characters that matter to one regex (case folds such as the Kelvin sign, long s
+and dotless i, "İ" whose lower() is two characters, Unicode digits and spaces, separators) and
+compares the fast path with the plain regex, spans and groups alike.
+"""
+from __future__ import annotations
+
+import re
+
+from hypothesis import example, given, settings, strategies as st
+
+from nlp.signals import claims, contacts, context, crypto, onion, quantity
+
+FOLDS = ["\u212a", "\u017f", "\u0131", "\u0130", "\u1c82", "\u1c84"]       # K, long s, ı, İ, Cyrillic o/t
+SPACES = [" ", "  ", "\n", "\t", "\u00a0", "\u202f", "\u3000", "\x1c"]
+DIGITS = ["0", "1", "5", "9", "٣", "１"]
+
+
+def texts(pieces: list[str], max_size: int = 14):
+    return st.lists(st.sampled_from(pieces), max_size=max_size).map("".join)
+
+
+def spans(matches) -> list[tuple]:
+    return [(m.span(), m.lastgroup) for m in matches]
+
+
+WEIGHT_PIECES = DIGITS + SPACES + FOLDS + [
+    "g", "G", "gr", "kg", "KG", "kilos", "oz", "lb", "lbs", "ton", "mt", "pound", "ounces", "mg", "ml",
+    "кг", "г", "т", "公斤", "克", "吨", ",", ".", "'", "/", "/0", "_", "x", "é", "★", "2024 г"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(texts(WEIGHT_PIECES))
+@example("1,000 kg ★ 5\u00a0000 g 1/8 oz 2/05 g 3.5g")
+@example("2/05 g, 1/8 oz, 100/2 g ★")
+@example("5 \u212ag and 2 \u017fome, 300 gr")
+def test_weights_view_finds_what_the_weight_regex_finds(text):
+    got = list(quantity._weights(text))
+    assert spans(got) == spans(quantity._WEIGHT.finditer(text))
+    for m in got:
+        ref = quantity._WEIGHT.match(text, m.start())
+        assert quantity._grams(m, text) == quantity._grams(ref, text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts(DIGITS + SPACES + ["%", "％", ".", ",", "99", "100", "x", "★"]))
+def test_percentages_found_from_each_sign(text):
+    assert spans(quantity._percentages(text)) == spans(quantity._PCT.finditer(text))
+
+
+B58_PIECES = ["1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy", "0", "O", "I", "l",
+              " ", "★", "é", "x" * 30, "9" * 80, "-"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts(B58_PIECES, 8))
+def test_base58_runs_read_off_the_view(text):
+    want = tuple((m.start(), m.end(), m.group()) for m in crypto._BASE58_RUN.finditer(text))
+    assert crypto._all_base58_runs.__wrapped__(text) == want
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts(["0x", "0X", "5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "0" * 40, "a", " ", "x", "★",
+              "bc1", "BC1", "ltc1", "qw508d6qejxtdg4y5r3zarvary0c5xw7k", "İ", "\u212a"], 8))
+def test_eth_and_bech32_anchors(text):
+    assert spans(crypto._eth_matches(text)) == spans(crypto._ETH.finditer(text))
+    assert spans(crypto._bech32_runs.__wrapped__(text)) == spans(crypto._BECH32_RUN.finditer(text))
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts(["a" * 16, "b" * 40, "2gzyxa5ihm7nsggfxnu52rck2vv4rvmdlkiu3zzui5du4xyclen53wid", ".onion", ".ONION",
+              ".", "-", "7", " ", "★"] + FOLDS, 8))
+def test_onion_anchors(text):
+    assert spans(onion._onion_matches(text)) == spans(onion._ONION.finditer(text))
+
+
+@settings(max_examples=400, deadline=None)
+@given(texts(["a", "x" * 30, "@", "@@", ".", "-", "_", "%", "+", " ", "★", "é", "example.com", "mail.ru",
+              "chem", "1", "\u212a"], 16))
+def test_email_and_handle_anchors(text):
+    assert spans(contacts._email_matches(text)) == spans(contacts._EMAIL.finditer(text))
+    at = [m for m in (contacts._AT_HANDLE.match(text, i) for i in context.occurrences(text, "@")) if m]
+    assert spans(at) == spans(contacts._AT_HANDLE.finditer(text))
+
+
+@settings(max_examples=400, deadline=None)
+@given(texts(DIGITS + SPACES + ["+", "00", "0086", "(", ")", "-", ".", "x", "_", "★", "138", "8000"], 16))
+def test_phone_anchors(text):
+    assert spans(contacts._intl_matches(text)) == spans(contacts._INTL.finditer(text))
+
+
+KEYWORD_PIECES = ["whatsapp", "wa", "WA", "whats app", "telegram", "tg", "tele gram", "телеграм", "тг", "电报",
+                  "纸飞机", "飞机", "wechat", "we chat", "微信", "v信", "moq", "min order", "bulk", "wholesale",
+                  "high purity", "ultra-pure", "高纯", " ", "1", "x", ":", "★", "é"] + FOLDS
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts(KEYWORD_PIECES, 40))
+def test_anchored_keyword_scans(text):
+    low = text.lower()
+    for words in list(contacts._KW.values()) + [contacts._ANY_KW, quantity._MOQ, quantity._BULK_WORD,
+                                                 quantity._HIGH_PURITY]:
+        plain = [m for m in words._rx.finditer(low)]
+        if words._anchors and len(low) == len(text):
+            assert spans(words._anchored(low, 0, len(low))) == spans(plain)
+
+
+def test_literal_prefixes_start_every_match():
+    for pattern in [r"whats\s?app|wh?atsapp|wa", r"(?:a|b)c+d", r"[ií]x|y", r"ab?c", r"x(?=y)z", r"k{2,3}m"]:
+        prefixes = context.literal_prefixes(pattern)
+        assert prefixes
+        for s in ["whats app", "watsapp", "wa", "acd", "bccd", "íx", "y", "ac", "abc", "kkm", "kkkm"]:
+            m = re.match(pattern, s)
+            if m:
+                assert any(s.startswith(p) for p in prefixes), (pattern, s)
+    assert context.literal_prefixes(r"\w+") is None          # no literal start: no anchoring
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts(["free", "reship", "stealth", "no", "rx", "100", "%", "清关", "без", "рецепта", "_", "★", "—",
+              "：", " ", "-", "x", "é", "\u3000"] + FOLDS, 20))
+def test_claim_tokens_are_the_regex_word_tokens(text):
+    low = text.lower()
+    words = claims._index().word_set
+    want = {w.encode() for w in re.findall(r"\w+", low)} & words
+    assert claims._tokens_among(low, words) == want
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts(["paypal", "amazon", " ", "-", "\t", "_", "é", "İ", "x", "\u00a0", "1"], 10), st.integers(0, 40))
+def test_preceded_by_reads_the_last_word(text, cut):
+    cut = min(cut, len(text))
+    m = claims._LAST_WORD.search(text[max(0, cut - 30):cut].lower())
+    want = bool(m) and m.group(1) in ("paypal", "amazon", "x", "1")
+    assert claims._preceded_by(text, cut, ("paypal", "amazon", "x", "1")) == want
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["tg", "telegr", "@", "wa", "whats", "x", "微信", "опт", "★", "ab"]), max_size=8)
+       .map("".join), st.lists(st.sampled_from(["tg", "@", "wa", "whats", "微信", "опт", "a"]), min_size=1, max_size=4))
+def test_needle_prefilter_is_substring_search(text, needles):
+    needles = tuple(needles)
+    assert context.contains_any(text, needles) == any(n in text for n in needles)
