@@ -117,9 +117,14 @@ class SubstanceComponent:
 
     def resolve(self, views: list[FieldView]) -> Substances:
         notes: list[str] = []
+        for v in views:
+            if v.candidates:
+                v.candidates = self._present(v, notes)
         strong_ids = {c.form.substance_id for v in views for c in v.candidates
                       if not c.form.ambiguous and c.how != "fuzzy"}
         strong_ids |= {h.substance_id for v in views for h in v.cas if h.substance_id}
+        weak = self.context.weak
+        strong_ids -= weak        # "CBD" alone does not say whether hemp oil or cannabis is sold
         norm_texts = [v.norm.text for v in views]
         market = None if strong_ids else self.context.market_context(norm_texts)
         topic = None
@@ -134,6 +139,8 @@ class SubstanceComponent:
                     if c.form.ambiguous and self._modifies_strong(v, c):
                         continue          # "fentanyl powder", "crystal meth", "mdma crystal": a modifier
                     neg = c.tok_start >= 0 and self.context.collocation(key, v.toks.text, c.tok_start, c.tok_end)
+                    if not neg and c.form.ambiguous:
+                        neg = self.context.proper_name(v.norm.text, c.end)
                     if neg:
                         notes.append(f"{surface!r} not read as {self._canon(c)}: next to {neg!r}")
                         continue
@@ -145,7 +152,8 @@ class SubstanceComponent:
                         if topic is None:
                             topic = self.context.negative_topic(norm_texts) or ""
                         if c.form.ambiguous and (key in self.context.dominant
-                                                 or (c.tok_end - c.tok_start >= 2 and len(key) >= 8)):
+                                                 or (c.tok_end - c.tok_start >= 2 and len(key) >= 8
+                                                     and key not in self.context.everyday)):
                             local = key           # "weed", "cheeba chew": the drug sense dominates
                         elif c.form.ambiguous and c.tok_start >= 0:
                             # near the word; in a (short) title anywhere in the title
@@ -178,27 +186,31 @@ class SubstanceComponent:
             notes.append("slang words for " + ", ".join(sorted(a[2].canonical for a in accepted
                          if a[1] in slang_ids)) + " read as ordinary words: no substance named outright")
             accepted = [a for a in accepted if a[1] not in slang_ids]
-        if not strong_ids and all("+context" in a[2].rule for a in accepted):
+        if not strong_ids and all("+context" in a[2].rule or a[1] in weak for a in accepted):
             # no substance named outright: a market context ("1 oz", "indoor", "OG") beats generic slang
             # ("White Fire OG 1 oz" is cannabis, not cocaine; "Swiss Fluff 110ug" is LSD)
             implied: list = []
             self._implied(views, implied, notes)
             if implied:
                 sid = implied[0][1]
-                dropped = [a for a in accepted if a[1] != sid]
+                dropped = [a for a in accepted if a[1] != sid and a[1] not in weak]
                 for a in dropped:
                     notes.append(f"{a[2].matched!r} not read as {a[2].canonical}: the listing's market "
                                  f"context implies {implied[0][2].canonical}")
-                accepted = [a for a in accepted if a[1] == sid] or implied
+                accepted = ([a for a in accepted if a[1] == sid] or implied) + \
+                    [a for a in accepted if a[1] != sid and a[1] in weak]
         # rank: weighted mentions (title counts more), best confidence, earliest position
         agg: dict[str, list] = {}
         has_drug = any(h.cls != "precursor" for _, _, h, _, _ in accepted)
+        n_ids = len({a[1] for a in accepted})
         for order, (v, sid, hit, conf, pos) in enumerate(accepted):
             # ambiguous slang ("pills", "powder") ranks below any real name; a solvent or reagent
             # ("acetone washed cocaine") below the drug it was used for
             w = FIELD_WEIGHT.get(v.name, 1.0) * conf * (0.5 if "+context" in hit.rule and hit.via != "fuzzy" else 1.0)
             if has_drug and hit.cls == "precursor":
                 w *= 0.4
+            if sid in weak and n_ids > 1:
+                w *= 0.3          # "High CBD Harlequin 1 oz" is cannabis first
             if sid not in agg:
                 agg[sid] = [0.0, order, hit]
             agg[sid][0] += w
@@ -207,6 +219,30 @@ class SubstanceComponent:
         ranked = sorted(agg.items(), key=lambda kv: (-kv[1][0], kv[1][1]))
         return Substances([r[1][2] for r in ranked], [r[0] for r in ranked], notes,
                           {a[0].name for a in accepted})
+
+    def _present(self, v: FieldView, notes: list[str]) -> list[Candidate]:
+        """The candidates of one field minus substances said to be absent ("contains no THC or CBD",
+        "THC-free", "<0.3% THC"): naming what a product lacks is not offering it."""
+        text = v.norm.text
+        keep: list[Candidate] = []
+        cues: list[tuple[int, int]] = []      # "zero" in "zero THC" is the cue, not opium slang
+        prev_end, prev_absent = -1, False
+        for c in sorted(v.candidates, key=lambda c: c.start):
+            got = self.context.absent(text, c.start, c.end)
+            why = got[0] if got else None
+            if got:
+                cues.append(got[1:])
+            elif prev_absent and self.context.joins_absent(text[prev_end:c.start]):
+                why = "listed with it"
+            prev_end, prev_absent = c.end, why is not None
+            if why is None:
+                keep.append(c)
+                continue
+            surface = v.text[slice(*v.norm.span(c.start, c.end))]
+            notes.append(f"{surface!r} not read as an offer of {self._canon(c)}: said to be absent ({why!r})")
+        if cues:
+            keep = [c for c in keep if not any(a < c.end and c.start < b for a, b in cues)]
+        return keep if len(keep) != len(v.candidates) else v.candidates
 
     def _implied(self, views: list[FieldView], accepted: list, notes: list[str]) -> None:
         """No substance named: does the title sell by a unit typical of one substance, with its market
@@ -236,7 +272,7 @@ class SubstanceComponent:
             return False
         w = self.context.window
         for o in v.candidates:
-            if o is c or o.form.ambiguous or o.tok_start < 0:
+            if o is c or o.form.ambiguous or o.tok_start < 0 or o.form.substance_id in self.context.weak:
                 continue
             if o.tok_start - w <= c.tok_start < o.tok_end + w:
                 return True

@@ -108,7 +108,9 @@ class SubstanceMatcher:
                 sq = squeeze(key)
                 if len(sq) >= 5:
                     self.squeezed.setdefault(sq, form)
-                if fuzzy and len(key) >= fuzzy_min_len and key.isalpha():
+                # misspellings of slang are mostly slang misspellings already ("cannabioids"): one more
+                # edit would reach real words ("cannabinoids"), so fuzzy readings target names only
+                if fuzzy and len(key) >= fuzzy_min_len and key.isalpha() and form.via != "slang":
                     for i in range(len(key)):
                         self.deletes.setdefault(key[:i] + key[i + 1:], []).append((key, form))
             else:
@@ -328,6 +330,6 @@ class SubstanceMatcher:
                 if len(k) == len(key):
                     cands.append((k, f))
         for k, form in cands:
-            if k[0] == key[0] and not form.ambiguous and len(k) >= m and k != key:
+            if k[0] == key[0] and not form.ambiguous and form.via != "slang" and len(k) >= m and k != key:
                 return form, "fuzzy"
         return None

@@ -31,6 +31,7 @@ class ScoringConfig:
     extra_substance_cap: float = 9
     flagged_min: int = 60
     watch_precursors: frozenset[str] = field(default_factory=frozenset)
+    lawful_products: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "ScoringConfig":
@@ -57,6 +58,7 @@ class ScoringConfig:
             extra_substance_cap=float(data.get("extra_substance_cap", 9)),
             flagged_min=int(data.get("flagged_min", 60)),
             watch_precursors=frozenset(str(x) for x in policy.get("watch_precursors") or ()),
+            lawful_products=frozenset(str(x) for x in policy.get("lawful_products") or ()),
         )
 
 
@@ -97,11 +99,11 @@ def score(listing_type: str, substances: list[SubstanceHit], substance_ids: list
     n_risk = len(risk_sigs)
 
     # strictest substance decides the base
-    best_level, best_hit = "uncontrolled", None
+    best_level, best_hit, best_sid = "uncontrolled", None, ""
     for hit, sid in zip(substances, substance_ids):
         lv = control_level(sid, hit.controls, cfg, hit.cls)
         if best_hit is None or LEVELS.index(lv) < LEVELS.index(best_level):
-            best_level, best_hit = lv, hit
+            best_level, best_hit, best_sid = lv, hit, sid
 
     offer = listing_type == "substance_offer"
     flagged, rule = False, ""
@@ -119,7 +121,7 @@ def score(listing_type: str, substances: list[SubstanceHit], substance_ids: list
         elif best_level == "table_ii" and n_risk >= int(pol.get("table_ii_min_signals", 2)):
             flagged, rule = True, f"UN-1988 Table II chemical with risk signals ({', '.join(risk_sigs)})"
         elif (best_level == "uncontrolled" and pol.get("flag_uncontrolled_medicines", False)
-              and best_hit.cls not in ("precursor",)):
+              and best_hit.cls not in ("precursor",) and best_sid not in cfg.lawful_products):
             flagged, rule = True, "offer of a medicine or psychoactive not under control (flag_uncontrolled_medicines)"
 
     if best_hit is None:
@@ -159,6 +161,8 @@ def score(listing_type: str, substances: list[SubstanceHit], substance_ids: list
         need = pol.get("table_i_min_signals" if best_level == "table_i" else "table_ii_min_signals")
         expl.insert(0, f"recorded, not flagged: {best_level.replace('_', ' ')} chemical with "
                        f"{n_risk} risk signal(s) (policy needs {need})")
+    elif best_hit is not None and best_sid in cfg.lawful_products:
+        expl.insert(0, f"recorded, not flagged: {best_hit.canonical} is sold lawfully in retail (lawful_products)")
     elif best_hit is not None:
         expl.insert(0, f"recorded, not flagged: {best_hit.canonical} is not under the flagged controls")
     return Verdict(flagged, int(max(0, min(100, round(total)))), expl)
