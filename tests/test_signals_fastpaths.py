@@ -13,7 +13,7 @@ import re
 
 from hypothesis import example, given, settings, strategies as st
 
-from nlp.signals import claims, contacts, context, crypto, onion, quantity
+from nlp.signals import claims, contacts, context, crypto, onion, pgp, quantity
 
 FOLDS = ["\u212a", "\u017f", "\u0131", "\u0130", "\u1c82", "\u1c84"]       # K, long s, ı, İ, Cyrillic o/t
 SPACES = [" ", "  ", "\n", "\t", "\u00a0", "\u202f", "\u3000", "\x1c"]
@@ -67,6 +67,8 @@ def test_base58_runs_read_off_the_view(text):
 @given(texts(["0x", "0X", "5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "0" * 40, "a", " ", "x", "★",
               "bc1", "BC1", "ltc1", "qw508d6qejxtdg4y5r3zarvary0c5xw7k", "İ", "\u212a"], 8))
 def test_eth_and_bech32_anchors(text):
+    assert crypto._all_base58_runs.__wrapped__(text) == tuple(
+        (m.start(), m.end(), m.group()) for m in crypto._BASE58_RUN.finditer(text))
     assert spans(crypto._eth_matches(text)) == spans(crypto._ETH.finditer(text))
     assert spans(crypto._bech32_runs.__wrapped__(text)) == spans(crypto._BECH32_RUN.finditer(text))
 
@@ -122,12 +124,12 @@ def test_literal_prefixes_start_every_match():
 
 @settings(max_examples=300, deadline=None)
 @given(texts(["free", "reship", "stealth", "no", "rx", "100", "%", "清关", "без", "рецепта", "_", "★", "—",
-              "：", " ", "-", "x", "é", "\u3000"] + FOLDS, 20))
+              "：", " ", "-", "x", "é", "\u3000", "Σ", "ΣΑ", "\u2160"] + FOLDS, 20))
 def test_claim_tokens_are_the_regex_word_tokens(text):
     low = text.lower()
     words = claims._index().word_set
     want = {w.encode() for w in re.findall(r"\w+", low)} & words
-    assert claims._tokens_among(low, words) == want
+    assert claims._tokens_among(text, low, words) == want
 
 
 @settings(max_examples=300, deadline=None)
@@ -145,3 +147,12 @@ def test_preceded_by_reads_the_last_word(text, cut):
 def test_needle_prefilter_is_substring_search(text, needles):
     needles = tuple(needles)
     assert context.contains_any(text, needles) == any(n in text for n in needles)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts(["D972", "A9DE", "a526", "31F5", " ", "  ", "\u00a0", " \u00a0", "\n", "0000", "g", "★"], 24))
+@example("D972 A9DE A526 31F5 2B96  B6D5 9EE4 11AB 5F06 C286")
+@example("D972\u00a0A9DE\u00a0A526\u00a031F5\u00a02B96\u00a0 B6D5\u00a09EE4\u00a011AB\u00a05F06\u00a0C286")
+def test_grouped_fingerprint_prefilter_never_hides_one(text):
+    if any(pgp._GROUPED.finditer(text)):
+        assert pgp._may_be_grouped(text)

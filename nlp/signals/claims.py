@@ -203,13 +203,20 @@ def _is_word_char(c: str) -> bool:
     return c.isalnum() or c == "_"             # what \w matches in a str pattern
 
 
-def _tokens_among(low: str, wanted: frozenset[bytes]) -> set[bytes]:
+@lru_cache(maxsize=1024)
+def _non_word_chars(chars: frozenset[str]) -> tuple[str, ...]:
+    """The non-ASCII non-word characters that lower-casing `chars` (a text's non-ASCII characters)
+    can put in the lower-cased text: lower() maps character by character (final sigma aside, and
+    both sigmas are word characters)."""
+    return tuple(sorted({ch for c in chars for ch in c.lower() if not ch.isascii() and not _is_word_char(ch)}))
+
+
+def _tokens_among(text: str, low: str, wanted: frozenset[bytes]) -> set[bytes]:
     r"""The members of `wanted` that occur as whole \w+ tokens of `low` (UTF-8 encoded): the same
     tokens as _TOKEN.findall(low), got by blanking every non-word character and splitting."""
     if not low.isascii():
-        for c in non_ascii(low):               # "★", "—", "：" ... (str.replace: a C loop each)
-            if not _is_word_char(c):
-                low = low.replace(c, " ")
+        for c in _non_word_chars(non_ascii(text)):     # "★", "—", "：" ... (str.replace: a C loop each)
+            low = low.replace(c, " ")
     spaced = low.encode("utf-8", "surrogatepass").translate(_NON_WORD)
     return set(wanted.intersection(spaced.split()))
 
@@ -217,7 +224,7 @@ def _tokens_among(low: str, wanted: frozenset[bytes]) -> set[bytes]:
 def _groups(text: str, low: str) -> list[_Group]:
     """The phrase groups whose needle occurs in the text, in config order."""
     ix = _index()
-    found = [ix.words[t] for t in _tokens_among(low, ix.word_set)]
+    found = [ix.words[t] for t in _tokens_among(text, low, ix.word_set)]
     if not text.isascii() and ix.cjk_first.search(low):
         found.extend(g for needle, g in ix.substrings.items() if needle in low)
     found.sort(key=lambda g: g.rank)

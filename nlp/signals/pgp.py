@@ -19,7 +19,7 @@ from typing import Iterator
 
 from . import Hit, signal
 from .checksums import crc24
-from .context import hex_view, lowered, near
+from .context import ascii_bytes, hex_view, lowered, near
 
 BEGIN = "-----BEGIN PGP PUBLIC KEY BLOCK-----"
 END = "-----END PGP PUBLIC KEY BLOCK-----"
@@ -160,17 +160,23 @@ def _plausible(hex40: str) -> bool:
     return len(set(hex40.upper())) >= 8 and not hex40.isdigit()
 
 
-# gpg's groups are hex quads one or two spaces apart (or no-break spaces, which the view hides):
-# without two such quads side by side no grouped fingerprint can be there
-_QUAD_PAIRS = (b"hhhh hhhh", b"hhhh  hhhh")
+# gpg's groups are hex quads one or two spaces (or no-break spaces) apart: on a view where hex is
+# "h", a space or any non-ASCII character is " ", and double spaces are collapsed, a grouped
+# fingerprint shows four quads in a row (a phone number "138 0013 8000" does not)
+_QUAD_VIEW = bytes(0x68 if chr(c) in "0123456789ABCDEFabcdef" else 0x20 if c in (0x20, 0x3F) else 0x2E
+                   for c in range(256))
+_FOUR_QUADS = b"hhhh hhhh hhhh hhhh"
 _HEX40 = b"h" * 40
+
+
+def _may_be_grouped(text: str) -> bool:
+    return _FOUR_QUADS in ascii_bytes(text).translate(_QUAD_VIEW).replace(b"  ", b" ")
 
 
 @signal("pgp_fingerprint", needles=tuple("0123456789abcdef"))
 def find_fingerprints(text: str) -> Iterator[Hit]:
     view = hex_view(text)
-    grouped = "\u00a0" in text or _QUAD_PAIRS[0] in view or _QUAD_PAIRS[1] in view
-    for m in (_GROUPED.finditer(text) if grouped else ()):
+    for m in (_GROUPED.finditer(text) if _may_be_grouped(text) else ()):
         if _GROUP_BEFORE.search(text, max(0, m.start() - 7), m.start()):
             continue                      # an 11th group in front: not a 10-group fingerprint
         fpr = re.sub(r"\s", "", m.group()).upper()
