@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 
+from crawlers.analyse_worker import shared_analyser
 from crawlers.runstate import RunContext
 from index.models import Listing
 
@@ -47,26 +48,14 @@ class NormalisePipeline:
         return item.model_copy(update=update)
 
 
-_ANALYSER = None
-
-
-def shared_analyser():
-    """One nlp Analyzer per process: building the spaCy pipeline is the expensive part, analysing is not."""
-    global _ANALYSER
-    if _ANALYSER is None:
-        from nlp.analyze import Analyzer
-        _ANALYSER = Analyzer()
-    return _ANALYSER
-
-
 class AnalyserProcess:
-    """The nlp Analyzer in a child process (`python -m crawlers.pipelines --analyse-worker`), one JSON line per
-    batch each way. A child of its own (not multiprocessing) so nothing of the crawler is re-imported there."""
+    """The nlp Analyzer in a child process (`python -m crawlers.analyse_worker`), one JSON line per batch each
+    way. A child of its own (not multiprocessing) so nothing of the crawler is imported there."""
 
     def __init__(self):
         import subprocess
         import sys
-        self.proc = subprocess.Popen([sys.executable, "-m", "crawlers.pipelines", "--analyse-worker"],
+        self.proc = subprocess.Popen([sys.executable, "-m", "crawlers.analyse_worker"],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, encoding="utf-8",
                                      bufsize=1 << 16)
 
@@ -89,24 +78,6 @@ class AnalyserProcess:
             self.proc.wait(timeout=30)
         except Exception:
             self.proc.kill()
-
-
-def _worker_main() -> None:
-    """Read batches from stdin, write analysed batches to stdout. Signals are the parent's business."""
-    import json
-    import signal
-    import sys
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    analyser = shared_analyser()
-    for line in sys.stdin:
-        try:
-            batch = [Listing.model_validate(r) for r in json.loads(line)]
-            out = [l.model_dump(mode="json") for l in analyser.analyze_listings(batch)]
-        except Exception as exc:
-            out = {"error": f"{type(exc).__name__}: {exc}"}
-        sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
-        sys.stdout.flush()
 
 
 class AnalyseStage:
@@ -268,5 +239,6 @@ class BatchPipeline:
 
 if __name__ == "__main__":
     import sys as _sys
-    if "--analyse-worker" in _sys.argv:
-        _worker_main()
+    if "--analyse-worker" in _sys.argv:     # the former entry point of the analysis child
+        from crawlers.analyse_worker import main
+        main()

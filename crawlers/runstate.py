@@ -6,7 +6,8 @@ stall the reactor), so every store call goes through `call()` (blocking, for sta
 Resume after SIGKILL: Scrapy's JOBDIR persists its queue and seen-set only on a graceful stop, so a killed
 run would come back with a stale `requests.seen` that filters the index pages still to walk. The crash-safe
 part is our own journal (<jobdir>/interdict/): `state.json` (run id, counts) rewritten atomically after each
-committed batch, and `committed.log` (page URLs and listing keys already in the store), fsynced. A resumed
+committed batch, and `committed.log` (page URLs and listing keys already in the store), flushed per batch and
+fsynced at the end of the run or a pause. A resumed
 run re-walks the index pages, skips listing pages already committed, and continues the same run record.
 Scrapy's own JOBDIR state is kept only when the previous process paused cleanly (SIGINT/SIGTERM).
 """
@@ -74,23 +75,30 @@ class Journal:
         for p in (self.state_path, self.log_path):
             p.unlink(missing_ok=True)
 
-    def save_state(self, state: dict) -> None:
+    def save_state(self, state: dict, durable: bool = False) -> None:
+        """Atomic rewrite. A killed process loses nothing written to the OS, so per batch no fsync; the end
+        of a run or a pause (`durable`) is fsynced."""
         tmp = self.state_path.with_suffix(".tmp")
         with open(tmp, "w", encoding="utf-8") as fh:
             json.dump(state, fh, default=str)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.replace(tmp, self.state_path)
 
     def commit(self, urls: list[str], keys: list[str]) -> None:
+        """Append and flush to the OS: that survives SIGKILL, which is what resume promises. No fsync per batch:
+        the SQLite store itself commits with synchronous=NORMAL, so after a power loss fsyncing the journal
+        could only claim batches the store lost; the run's end fsyncs it (`close`)."""
         if self._log is None:
             self._log = open(self.log_path, "a", encoding="utf-8")
         self._log.write(json.dumps({"urls": urls, "keys": keys}) + "\n")
         self._log.flush()
-        os.fsync(self._log.fileno())
 
     def close(self) -> None:
         if self._log is not None:
+            self._log.flush()
+            os.fsync(self._log.fileno())
             self._log.close()
             self._log = None
 
@@ -143,7 +151,8 @@ class RunContext:
             self.scrapy_jobdir = self.jobdir / "scrapy"
             if not (resumed and resumed.get("clean_pause")):
                 shutil.rmtree(self.scrapy_jobdir, ignore_errors=True)   # stale after a crash: see module doc
-        self.archive = EvidenceArchive(evidence_root(self.data_dir), site.id, run_id)
+        self.archive = EvidenceArchive(evidence_root(self.data_dir), site.id, run_id,
+                                       gzip_level=int(settings.get("evidence_gzip_level", 1)))
         self.run = CrawlRun(id=run_id, site_id=site.id, status="running", trigger=trigger, started_at=started,
                             manifest=str(self.archive.manifest_path))
         self.archive.record_event("run_resumed" if resumed else "run_started", run_id=run_id, site=site.id)
@@ -205,7 +214,7 @@ class RunContext:
         self.journal.save_state({
             "run_id": self.run.id, "site_id": self.site.id, "started_at": self.run.started_at.isoformat(),
             "counts": dict(self.counts), "errors": dict(self.errors), "clean_pause": clean_pause,
-            "finished": finished})
+            "finished": finished}, durable=clean_pause or finished)
 
     def commit(self, urls: list[str], keys: list[str]) -> None:
         """A batch is in the store: remember it, so a resumed run neither loses nor refetches it."""

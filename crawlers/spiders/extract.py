@@ -278,7 +278,9 @@ def extract_fields(node: parsel.Selector, rules: ItemRules, page_url: str, html:
         if not price_text:
             wanted.add("price")
         if wanted:
-            products = structured if structured is not None else structured_products(html, page_url)
+            # Parsed only when a field is missing, on the tree parsel already built for the selectors.
+            products = structured if structured is not None else \
+                structured_products(html, page_url, node.root, tuple(rules.fallback))
             products = [p for p in products if p["_syntax"] in rules.fallback]
             if len(products) == 1 or (products and out.get("listing_id")):
                 prod = next((p for p in products if p.get("listing_id") == out.get("listing_id")), products[0])

@@ -17,7 +17,7 @@ from scrapy.http import TextResponse
 
 from crawlers.runstate import RunContext
 from crawlers.siteconfig import SiteConfig
-from crawlers.spiders.extract import extract_fields, select_all, select_one, structured_products
+from crawlers.spiders.extract import extract_fields, select_all, select_one
 from index.models import Evidence, Listing, listing_key, utcnow
 
 
@@ -351,9 +351,7 @@ class ListingSpider(scrapy.Spider):
                     yield listing
 
     def parse_listing(self, response, text: str):
-        fallback = self.site.item.fallback
-        structured = structured_products(text, response.url, response.selector.root, fallback) if fallback else []
-        fields = extract_fields(response.selector, self.site.item, response.url, html=text, structured=structured)
+        fields = extract_fields(response.selector, self.site.item, response.url, html=text)
         fields.pop("url", None)
         listing = self.build(response, fields, response.url)
         if listing:

@@ -1,0 +1,40 @@
+"""The analysis child of a crawl (`python -m crawlers.analyse_worker`): JSON lines of listings in, analysed out.
+
+Its own small module so the child imports only the nlp pipeline and the listing model, not the crawler (Scrapy,
+site config, archive): less start-up CPU taken from the crawl it runs beside.
+"""
+from __future__ import annotations
+
+_ANALYSER = None
+
+
+def shared_analyser():
+    """One nlp Analyzer per process: building the spaCy pipeline is the expensive part, analysing is not."""
+    global _ANALYSER
+    if _ANALYSER is None:
+        from nlp.analyze import Analyzer
+        _ANALYSER = Analyzer()
+    return _ANALYSER
+
+
+def main() -> None:
+    """Read batches from stdin, write analysed batches to stdout. Signals are the parent's business."""
+    import json
+    import signal
+    import sys
+    from index.models import Listing
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    analyser = shared_analyser()
+    for line in sys.stdin:
+        try:
+            batch = [Listing.model_validate(r) for r in json.loads(line)]
+            out = [l.model_dump(mode="json") for l in analyser.analyze_listings(batch)]
+        except Exception as exc:
+            out = {"error": f"{type(exc).__name__}: {exc}"}
+        sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
