@@ -247,6 +247,10 @@ class SubstanceComponent:
     def _implied(self, views: list[FieldView], accepted: list, notes: list[str]) -> None:
         """No substance named: does the title sell by a unit typical of one substance, with its market
         words ("1/4 oz - Golden Fire - Indoor AAA" is cannabis)? Rules: context.yaml `implied`."""
+        topic = self.context.negative_topic([v.norm.text for v in views])
+        if topic:                 # "indoor herb garden kit 500 g" is about gardening
+            notes.append(f"no substance implied: listing is about {topic!r}")
+            return
         for v in views:
             if v.name != "title":
                 continue

@@ -1,0 +1,50 @@
+"""Offers that name no substance outright: strain names, pill logos, edible brands, and the units and words
+of one market (grams + "indoor", seeds + "feminized"). Each with an ordinary listing that must stay quiet."""
+from __future__ import annotations
+
+import pytest
+
+from nlp.analyze import Analyzer
+
+
+@pytest.fixture(scope="module")
+def analyzer():
+    return Analyzer()
+
+
+def main(a):
+    return a.substances[0].canonical if a.substances else None
+
+
+@pytest.mark.parametrize("title, canonical", [
+    ("3.5g Lemon Skunk - indoor, hand trimmed", "cannabis"),
+    ("28g Ghost Train Haze AAA", "cannabis"),
+    ("7g mids - outdoor, cured 3 weeks", "cannabis"),
+    ("Top shelf 14g - any strain", "cannabis"),
+    ("5 x Blue Cheese feminized seeds", "cannabis"),
+    ("Kali Mist F1 regular seeds, 10 pack", "cannabis"),
+    ("Purple Punch 1 oz", "cannabis"),
+    ("50x Audemars Piguet 220mg", "MDMA"),
+    ("20 x Blue Dolphin pills 180mg", "MDMA"),
+    ("Incredibles Mile High bar 100mg", "cannabis"),
+    ("Tar BTH 1g stamp", "heroin"),
+    ("Endone 10mg x 20", "oxycodone"),
+])
+def test_market_names_and_vocabulary_imply_the_substance(analyzer, title, canonical):
+    a = analyzer.analyze_text(title)
+    assert a.flagged and main(a) == canonical, (title, main(a), a.explanation)
+
+
+@pytest.mark.parametrize("title, description", [
+    ("Sunflower seeds 1 kg, organic", "Hulled sunflower seeds for salads and baking."),
+    ("Heirloom tomato seeds - 5 varieties", "Regular open-pollinated seeds, F1 free. 50 seeds per pack."),
+    ("Indoor herb garden starter kit 500 g", "Basil, parsley and chives grown indoors."),
+    ("Microgreens 100 g, greenhouse grown", "Fresh pea shoots from our greenhouse."),
+    ("The Incredibles 2 – Blu-ray", "Pixar's superhero family returns."),
+    ("Pink Panther plush toy, 30 cm", "Soft toy for kids."),
+    ("Apollo 13 (1995) DVD", "Tom Hanks, Kevin Bacon."),
+    ("Tangerine Dream – Phaedra (vinyl LP)", "Remastered 2018."),
+])
+def test_ordinary_listings_with_the_same_words_stay_quiet(analyzer, title, description):
+    a = analyzer.analyze_text(title, description)
+    assert not a.flagged, (title, [h.canonical for h in a.substances], a.explanation)
