@@ -37,8 +37,14 @@ def preflight(site: SiteConfig) -> None:
                 if not os.environ.get(env):
                     raise CrawlError(f"{where}: auth.steps: environment variable {env} (login field {name!r}) "
                                      "is not set")
-    if site.auth.type == "cookies" and not Path(site.auth.cookies_file).is_file():
-        raise CrawlError(f"{where}: auth.cookies_file: {site.auth.cookies_file} does not exist")
+    if site.auth.type == "cookies":
+        if not Path(site.auth.cookies_file).is_file():
+            raise CrawlError(f"{where}: auth.cookies_file: {site.auth.cookies_file} does not exist")
+        from crawlers.cookies import CookiesFileError, load_cookies
+        try:
+            load_cookies(site.auth.cookies_file)
+        except CookiesFileError as exc:
+            raise CrawlError(f"{where}: auth.cookies_file: {exc}") from None
     if site.render.mode == "browser":
         from crawlers.settings import CHROMIUM
         if not Path(CHROMIUM).exists():

@@ -170,16 +170,9 @@ class ListingSpider(scrapy.Spider):
     # ---------------------------------------------------------------------------------------- auth
 
     def _load_cookies(self) -> list[dict]:
-        """Netscape cookies.txt or a JSON list of {name, value, domain, path} (as browser extensions export)."""
-        import json
-        from http.cookiejar import MozillaCookieJar
-        path = self.site.auth.cookies_file
-        text = open(path, encoding="utf-8").read()
-        if text.lstrip().startswith("["):
-            return [{k: c[k] for k in ("name", "value", "domain", "path") if k in c} for c in json.loads(text)]
-        jar = MozillaCookieJar()
-        jar.load(path, ignore_discard=True, ignore_expires=True)
-        return [{"name": c.name, "value": c.value, "domain": c.domain, "path": c.path} for c in jar]
+        """The operator's exported session (crawlers/cookies.py; preflight has validated the file)."""
+        from crawlers.cookies import load_cookies
+        return load_cookies(self.site.auth.cookies_file)
 
     def login_requests(self) -> Iterable[scrapy.Request]:
         self.login_in_progress = True
@@ -261,6 +254,15 @@ class ListingSpider(scrapy.Spider):
         self.parked.append(self.make(original, meta["kind"], meta.get("page_depth", 0), dont_filter=True,
                                      **{k: meta[k] for k in ("recheck_key",) if k in meta}))
         if self.login_in_progress:
+            return
+        if self.site.auth.type != "login_form":
+            # An exported session cannot be renewed by the crawler: the operator must export a fresh one.
+            if not self.ctx.fatal:
+                self.ctx.fatal = (f"session from {self.site.auth.cookies_file} was rejected or has expired "
+                                  f"({response.url}); export fresh cookies")
+                self.ctx.error("session_expired", response.url, self.ctx.fatal)
+                self.crawler.engine.close_spider(self, "session_expired")
+            self.parked.clear()
             return
         # Give up only on a login loop: sessions that expire again before a single page got through.
         self.futile_relogins = self.futile_relogins + 1 if self.pages_since_login == 0 else 1
