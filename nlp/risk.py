@@ -129,6 +129,8 @@ def score(listing_type: str, substances: list[SubstanceHit], substance_ids: list
         expl.append("no substance recognised")
     else:
         base = cfg.base[best_level]
+        if best_level == "uncontrolled" and best_sid in cfg.lawful_products:
+            base = cfg.base.get("lawful", base)
         ctrl = ", ".join(best_hit.controls) or "no international control"
         expl.append(f"+{base:g} {best_hit.canonical} ({best_hit.cls}; {ctrl}) matched "
                     f"{best_hit.matched!r} in {best_hit.field} via {best_hit.via}")
