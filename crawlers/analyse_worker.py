@@ -18,7 +18,9 @@ def shared_analyser():
 
 
 def main() -> None:
-    """Read batches from stdin, write analysed batches to stdout. Signals are the parent's business."""
+    """Read batches of [title, description] pairs (all the analyser reads) from stdin, write their analyses
+    (Analysis as JSON, same order) to stdout: the listings themselves never cross the pipe twice.
+    Signals are the parent's business."""
     import json
     import signal
     import sys
@@ -28,8 +30,8 @@ def main() -> None:
     analyser = shared_analyser()
     for line in sys.stdin:
         try:
-            batch = [Listing.model_validate(r) for r in json.loads(line)]
-            out = [l.model_dump(mode="json") for l in analyser.analyze_listings(batch)]
+            batch = [Listing(platform="-", title=t, description=d) for t, d in json.loads(line)]
+            out = [l.analysis.model_dump(mode="json") for l in analyser.analyze_listings(batch)]
         except Exception as exc:
             out = {"error": f"{type(exc).__name__}: {exc}"}
         sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")

@@ -6,18 +6,27 @@ Layout under <data_dir>/evidence/ (refs in Listing.evidence are relative to that
     <site>/<run_id>/bodies/<aa>/<sha256>.gz the body exactly as received (after transfer decoding), gzip
     <site>/<run_id>/screenshots/<sha256>.png browser mode: what the page looked like
 
-Bodies are content-addressed (an identical body is stored once per run). The manifest is appended and flushed
-line by line, so a killed crawl keeps everything it wrote and a resumed run appends to the same manifest.
+Bodies are content-addressed (an identical body is stored once per run). The SHA-256 is computed when the
+response arrives; compressing, writing the body and appending the manifest happen on the archive's own writer
+thread (zlib and file I/O release the GIL), in order, so a manifest line is never ahead of its body. `sync()`
+waits until everything recorded so far is written and flushed: the store thread calls it before each batch
+is upserted, so no stored listing points at a body a killed crawl never wrote. A resumed run appends to the
+same manifest.
 """
 from __future__ import annotations
 
 import gzip
 import hashlib
 import json
+import logging
 import os
+import queue
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 from index.models import Evidence, utcnow
 
@@ -30,7 +39,7 @@ def evidence_root(data_dir: Path) -> Path:
 
 
 class EvidenceArchive:
-    """Writes one run's evidence. Not thread-safe: used from the reactor thread only."""
+    """Writes one run's evidence. Record from any thread; the writes happen in order on one writer thread."""
 
     def __init__(self, root: Path, site_id: str, run_id: str, gzip_level: int = 1):
         """gzip level 1: HTML compresses ~4-5x at level 1 against ~5-6x at level 5-6, for a third of the CPU;
@@ -46,6 +55,40 @@ class EvidenceArchive:
         self._written: set[Path] = set()    # files this process wrote (saves a stat per repeated body)
         self.responses = 0
         self.bytes = 0
+        self.write_errors = 0
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._writer = threading.Thread(target=self._write_loop, name=f"evidence-{site_id}", daemon=True)
+        self._writer.start()
+
+    # ---- writer thread
+    def _write_loop(self) -> None:
+        q = self._queue
+        while True:
+            op = q.get()
+            if op is None:
+                self._manifest.flush()
+                return
+            try:
+                if isinstance(op, threading.Event):
+                    self._manifest.flush()
+                    op.set()
+                elif isinstance(op, str):
+                    self._manifest.write(op)
+                else:
+                    self._write_once(*op)
+            except Exception:    # a full disk must not kill the writer: the run counts and logs it
+                self.write_errors += 1
+                log.exception("evidence archive write failed")
+            if q.empty():
+                self._manifest.flush()
+
+    def sync(self, timeout: float | None = 120) -> bool:
+        """Wait until everything recorded so far is on disk (flushed to the OS)."""
+        if not self._writer.is_alive():
+            return True
+        done = threading.Event()
+        self._queue.put(done)
+        return done.wait(timeout)
 
     def _write_once(self, path: Path, data: bytes | None = None, make=None) -> None:
         """Write a content-addressed file unless it is there (an identical body, or a resumed run's). Written to
@@ -70,12 +113,13 @@ class EvidenceArchive:
         fetched_at = fetched_at or utcnow()
         sha = hashlib.sha256(body).hexdigest()
         body_rel = self.rel_dir / "bodies" / sha[:2] / f"{sha}.gz"
-        self._write_once(self.root / body_rel, make=lambda: gzip.compress(body, self.gzip_level, mtime=0))
+        level = self.gzip_level
+        self._queue.put((self.root / body_rel, None, lambda: gzip.compress(body, level, mtime=0)))
         shot_rel = None
         if screenshot:
             shot_sha = hashlib.sha256(screenshot).hexdigest()
             shot_rel = self.rel_dir / "screenshots" / f"{shot_sha}.png"
-            self._write_once(self.root / shot_rel, screenshot)
+            self._queue.put((self.root / shot_rel, screenshot, None))
         kept = {k: v for k, v in headers.items() if k.lower() not in _DROP_HEADERS}
         self.write_line({
             "kind": "response", "url": url, "request_url": request_url or url, "redirects": redirects or [],
@@ -99,10 +143,12 @@ class EvidenceArchive:
         self.write_line({"kind": kind, "at": utcnow().isoformat(), **data})
 
     def write_line(self, obj: dict) -> None:
-        self._manifest.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
-        self._manifest.flush()
+        self._queue.put(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
 
     def close(self) -> None:
+        if self._writer.is_alive():
+            self._queue.put(None)
+            self._writer.join()
         if not self._manifest.closed:
             self._manifest.close()
 

@@ -61,7 +61,8 @@ class AnalyserProcess:
 
     def analyse(self, batch: list[Listing]) -> list[Listing]:
         import json
-        line = json.dumps([l.model_dump(mode="json") for l in batch], ensure_ascii=False)
+        from index.models import Analysis
+        line = json.dumps([[l.title, l.description] for l in batch], ensure_ascii=False)
         self.proc.stdin.write(line + "\n")
         self.proc.stdin.flush()
         reply = self.proc.stdout.readline()
@@ -70,7 +71,9 @@ class AnalyserProcess:
         data = json.loads(reply)
         if isinstance(data, dict):
             raise RuntimeError(data.get("error", "analysis failed"))
-        return [Listing.model_validate(r) for r in data]
+        if len(data) != len(batch):
+            raise RuntimeError(f"analysis process answered {len(data)} analyses for {len(batch)} listings")
+        return [l.model_copy(update={"analysis": Analysis.model_validate(a)}) for l, a in zip(batch, data)]
 
     def close(self) -> None:
         try:
@@ -196,6 +199,7 @@ class BatchPipeline:
 
     def _work(self, batch):
         analysed, err = self.analyse(batch)
+        self.ctx.archive.sync()      # the bodies these listings point at are on disk before the store has them
         report = self.upsert(analysed)
         failed = {e.get("key") for e in report.errors}
         try:   # a confirmed takedown seen online again is still online (crawlers/verification.py)

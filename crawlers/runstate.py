@@ -239,6 +239,9 @@ class RunContext:
 
     # ---- end
     def finish(self, close_reason: str) -> CrawlRun:
+        self.archive.sync()
+        if self.archive.write_errors:
+            self.errors["evidence_write"] += self.archive.write_errors
         run = self.snapshot_run()
         run.ended_at = utcnow()
         if close_reason in ("shutdown",):
