@@ -9,6 +9,7 @@ compares the fast path with the plain regex, spans and groups alike.
 """
 from __future__ import annotations
 
+import functools
 import re
 
 from hypothesis import example, given, settings, strategies as st
@@ -129,7 +130,7 @@ def test_claim_tokens_are_the_regex_word_tokens(text):
     low = text.lower()
     words = claims._index().word_set
     want = {w.encode() for w in re.findall(r"\w+", low)} & words
-    assert claims._tokens_among(text, low, words) == want
+    assert claims._tokens_among(text, low, words)[0] == want
 
 
 @settings(max_examples=300, deadline=None)
@@ -156,3 +157,52 @@ def test_needle_prefilter_is_substring_search(text, needles):
 def test_grouped_fingerprint_prefilter_never_hides_one(text):
     if any(pgp._GROUPED.finditer(text)):
         assert pgp._may_be_grouped(text)
+
+
+@functools.lru_cache(maxsize=1)
+def _phrases():
+    return claims.compile_claims()
+
+
+def _plain_claims(text: str) -> tuple:
+    """The straightforward claim scan: every phrase whose needle is one of the text's \\w+ words (or,
+    for Chinese needles, a substring) runs its regex over the whole text."""
+    low = text.lower()
+    words = set(re.findall(r"\w+", low))
+    best: dict = {}
+    for p in _phrases():
+        if all(ord(c) < 0x2E80 for c in p.needle) and p.needle not in words:
+            continue
+        if not all(ord(c) < 0x2E80 for c in p.needle) and (text.isascii() or p.needle not in low):
+            continue
+        if p.case_sensitive:
+            matches = p.regex.finditer(text)
+        else:
+            matches = p.regex.finditer(low) if len(low) == len(text) else p.regex_i.finditer(text)
+        for m in matches:
+            if p.not_preceded_by and claims._preceded_by(text, m.start(), p.not_preceded_by):
+                continue
+            key = (p.type, m.start())
+            if key not in best or m.end() > best[key][1]:
+                best[key] = (m.start(), m.end(), p.type)
+    out, reach = [], {}
+    for start, end, type_ in sorted(best.values(), key=lambda h: (h[0], -h[1])):
+        if reach.get(type_, -1) >= end:
+            continue
+        reach[type_] = max(reach.get(type_, -1), end)
+        out.append((type_, start, end))
+    return tuple(out)
+
+
+CLAIM_PIECES = ["stealth shipping", "discreet packaging", "door to door", "100% customs clearance", "reship",
+                "free reship", "no rx", "RC", "rc car", "paypal", "safe delivery to usa", "包清关", "100%清关",
+                "без рецепта", "_", "Σ", "微", "é", "-", " ", "  ", ". ", "x", "İ", "\u017f"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts(CLAIM_PIECES, 12))
+@example("_stealth shipping and Stealth-shipping, door to door to door")
+@example("paypal stealth, 100% customs clearance ★ reship")
+def test_claim_scan_matches_the_straightforward_scan(text):
+    got = tuple((t, h[0], h[1]) for t, h in claims._scan.__wrapped__(text))
+    assert got == _plain_claims(text)
