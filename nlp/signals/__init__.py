@@ -20,7 +20,7 @@ from typing import Callable, Iterable, Iterator
 
 from index.models import Signal
 
-from .context import contains_any, lowered
+from .context import _probes as probes, contains_any, lowered
 
 SIGNAL_TYPES: tuple[str, ...] = (
     "telegram", "whatsapp", "phone", "wickr", "signal_messenger", "threema", "session", "wechat",
@@ -70,6 +70,18 @@ def extractors() -> list[Extractor]:
     return list(_REGISTRY)
 
 
+_PLAN: tuple[tuple, list] = ((), [])
+
+
+def _plan() -> list[tuple[Extractor, tuple, tuple]]:
+    """(extractor, its needle probes for ASCII text, for any text), rebuilt when the registry changes."""
+    global _PLAN
+    key = tuple(extractors())
+    if _PLAN[0] != key:
+        _PLAN = (key, [(ex, probes(ex.needles, True), probes(ex.needles, False)) for ex in key])
+    return _PLAN[1]
+
+
 def iter_hits(text: str, types: Iterable[str] | None = None) -> Iterator[tuple[str, Hit]]:
     """(type, hit) for every extractor whose prefilter passes, unordered and not deduplicated."""
     if not text:
@@ -91,22 +103,41 @@ def extract_signals(text: str, field: str, types: Iterable[str] | None = None) -
     A generic hit (a bare phone number) is dropped when a specific one (a WhatsApp or Signal number)
     covers it, and an identical (type, span) is reported once, so one number is one signal.
     """
-    generic_types = {ex.type for ex in extractors() if ex.generic}
+    if not text:
+        return []
+    wanted = set(types) if types is not None else None
+    low = lowered(text)                    # shared with the finders, which ask for it again
+    ascii_text = low.isascii()
     found: dict[tuple[str, int, int], Hit] = {}
-    for type_, hit in iter_hits(text, types):
-        key = (type_, hit[0], hit[1])
-        if key not in found or hit[4] > found[key][4]:
-            found[key] = hit
+    generic_types = set()
+    for ex, ascii_probes, probes in _plan():   # iter_hits, inlined: this loop runs for every field
+        type_ = ex.type
+        if ex.generic:
+            generic_types.add(type_)
+        if wanted is not None and type_ not in wanted:
+            continue
+        if ex.needles:                     # contains_any(low, ex.needles), inlined
+            for c, n in ascii_probes if ascii_text else probes:
+                if c in low and (len(n) == 1 or n in low):
+                    break
+            else:
+                continue
+        for hit in islice(ex.find(text), MAX_HITS_PER_TYPE):
+            key = (type_, hit[0], hit[1])
+            old = found.get(key)
+            if old is None or hit[4] > old[4]:
+                found[key] = hit
     if not found:
         return []
     generic = [k for k in found if k[0] in generic_types]
     covered = _Coverage((s, e) for (t, s, e) in found if t not in generic_types) if generic else None
     out = []
+    make = Signal.model_validate
     for (type_, start, end), (_, _, value, rule, conf) in found.items():
         if covered is not None and type_ in generic_types and covered.contains(start, end):
             continue
-        out.append(Signal(type=type_, value=value, field=field, start=start, end=end,
-                          rule=rule, confidence=round(conf, 3)))
+        out.append(make({"type": type_, "value": value, "field": field, "start": start, "end": end,
+                         "rule": rule, "confidence": round(conf, 3)}))
     out.sort(key=lambda s: (s.start, s.end, s.type))
     return out
 

@@ -40,6 +40,8 @@ segwit_decode = lru_cache(maxsize=8192)(_segwit_decode)
 def _all_base58_runs(text: str) -> tuple[tuple[int, int, str], ...]:
     """What _BASE58_RUN finds: every maximal base58 run of 25-106 characters, read off base58_view
     (base58 is ASCII, so the view's runs are the text's runs, at the same offsets)."""
+    if len(text) < 25:
+        return ()                          # a title too short to hold an address
     view = base58_view(text)
     if _B58_MIN not in view:
         return ()

@@ -175,6 +175,8 @@ def _may_be_grouped(text: str) -> bool:
 
 @signal("pgp_fingerprint", needles=tuple("0123456789abcdef"))
 def find_fingerprints(text: str) -> Iterator[Hit]:
+    if len(text) < 40:
+        return                            # shorter than 40 hex digits
     view = hex_view(text)
     for m in (_GROUPED.finditer(text) if _may_be_grouped(text) else ()):
         if _GROUP_BEFORE.search(text, max(0, m.start() - 7), m.start()):
