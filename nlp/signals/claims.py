@@ -243,6 +243,11 @@ def _non_word_chars(chars: frozenset[str]) -> tuple[str, ...]:
     return tuple(sorted({ch for c in chars for ch in c.lower() if not ch.isascii() and not _is_word_char(ch)}))
 
 
+@lru_cache(maxsize=8)
+def _either(a: frozenset[bytes], b: frozenset[bytes]) -> frozenset[bytes]:
+    return a | b
+
+
 def _tokens_among(text: str, low: str, wanted: frozenset[bytes],
                   first_words: frozenset[bytes] = frozenset()) -> tuple[set[bytes], set[bytes] | None]:
     r"""(the members of `wanted` that occur as whole \w+ tokens of `low`, the same tokens as
@@ -255,13 +260,13 @@ def _tokens_among(text: str, low: str, wanted: frozenset[bytes],
             low = low.replace(c, " ")
         glued = _has_glue(non_ascii(text))
     spaced = low.encode("utf-8", "surrogatepass").translate(_NON_WORD)
-    words = spaced.split()
-    found = set(wanted.intersection(words))
     if glued:
-        return found, None
+        return set(wanted.intersection(spaced.split())), None
     if b"_" in spaced:                                 # "_" is a word character but not in _L
-        return found, set(first_words.intersection(spaced.replace(b"_", b" ").split()))
-    return found, set(first_words.intersection(words))
+        return (set(wanted.intersection(spaced.split())),
+                set(first_words.intersection(spaced.replace(b"_", b" ").split())))
+    hits = _either(wanted, first_words).intersection(spaced.split())   # one pass over the words
+    return hits & wanted, hits & first_words
 
 
 @lru_cache(maxsize=1024)
