@@ -150,8 +150,11 @@ def literal_prefixes(pattern: str, n: int = 3) -> tuple[str, ...] | None:
     without flags), or None when some match can start with a character that is not a known literal.
     Computed from the parsed pattern, so anchors derived from it cannot miss a match."""
     try:
-        out = _prefixes(list(_sre_parser.parse(pattern)), n)
-    except (re.error, RecursionError):
+        parsed = _sre_parser.parse(pattern)
+        if parsed.state.flags & (re.IGNORECASE | re.VERBOSE):
+            return None                                  # literals would not be what they seem
+        out = _prefixes(list(parsed), n)
+    except (re.error, RecursionError, AttributeError):
         return None
     if "" in out or len(out) > 64:
         return None
