@@ -9,6 +9,12 @@ import os
 import uuid
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# Property tests explore the same examples on every run (CI must not fail on a new random draw it cannot
+# reproduce), and a loaded 2-core CI machine must not turn slow examples into failures.
+hypothesis_settings.register_profile("interdict", derandomize=True, deadline=None, print_blob=True)
+hypothesis_settings.load_profile("interdict")
 
 ES_URL = os.environ.get("INTERDICT_ES_URL")
 REQUIRE_ES = os.environ.get("INTERDICT_REQUIRE_ES") == "1"
