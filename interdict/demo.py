@@ -78,19 +78,21 @@ def main() -> int:
 
 
 def serve_app() -> None:
-    """Start the review app when a person is at the terminal; in scripts the demo ends after the summary."""
-    if not sys.stdin.isatty() or os.environ.get("INTERDICT_DEMO_SERVE", "1") == "0":
-        console.print("(review app not started: not a terminal; run [bold].venv/bin/interdict serve[/bold])")
-        return
-    try:
-        from interdict.web.demo import demo_login
-    except ImportError:
-        return
+    """Create the demo users and print the login; serve the review app when a person is at the terminal
+    (in scripts and CI the demo ends after the summary)."""
+    from interdict.web.demo import demo_login
     user, password = demo_login()
     port = int(os.environ.get("INTERDICT_DEMO_PORT", "8800"))
     console.print(f"\nreview app: [bold]http://127.0.0.1:{port}/[/bold]  login [bold]{user}[/bold] / "
-                  f"[bold]{password}[/bold]  (Ctrl-C to stop)")
-    subprocess.run([sys.executable, "-m", "interdict.cli", "serve", "--host", "127.0.0.1", "--port", str(port)])
+                  f"[bold]{password}[/bold]  (reviewers: reviewer-<platform>, same password)")
+    if not sys.stdin.isatty() or os.environ.get("INTERDICT_DEMO_SERVE", "1") == "0":
+        console.print(f"(not a terminal: start it with [bold].venv/bin/interdict serve --port {port}[/bold])")
+        return
+    console.print("serving; Ctrl-C to stop")
+    try:
+        subprocess.run([sys.executable, "-m", "interdict.cli", "serve", "--host", "127.0.0.1", "--port", str(port)])
+    except KeyboardInterrupt:
+        pass
 
 
 if __name__ == "__main__":
