@@ -13,6 +13,9 @@ from nlp.kb import KnowledgeBase, cas_valid
 from nlp.normalize import Normalized
 
 CAS_RE = re.compile(r"(?<![\d-])\b(\d{2,7})-(\d{2})-(\d)\b(?![\d-])")
+# The middle of every CAS number. Starting with a literal, sre skips to each "-" at C speed, so most
+# texts (no CAS number) are ruled out much faster than by CAS_RE, which tries every digit.
+_CAS_CORE = re.compile(r"-\d\d-\d")
 
 
 @dataclass(slots=True)
@@ -26,7 +29,7 @@ class CasHit:
 def find_cas(norm: Normalized, kb: KnowledgeBase) -> list[CasHit]:
     """Checksum-valid CAS numbers in the normalised text (fullwidth digits are already ASCII there)."""
     text = norm.text
-    if "-" not in text:
+    if "-" not in text or not _CAS_CORE.search(text):
         return []
     out = []
     for m in CAS_RE.finditer(text):

@@ -134,9 +134,29 @@ class SubstanceMatcher:
         self.left_halves = frozenset(k[:i] for k, fl in self.single.items()
                                      if len(k) >= 6 and fl[0][1] == "raw" and not fl[0][0].ambiguous
                                      for i in range(2, len(k) - 1))
+        # left half -> the right parts that complete it to a name (so a text is searched for joined
+        # readings only when a completing right part occurs in it at all)
+        self.right_of: dict[str, set[str]] = {}
+        for k, fl in self.single.items():
+            if fl[0][1] == "raw" and not fl[0][0].ambiguous:
+                for i in range(2, len(k)):
+                    if k[:i] in self.left_halves:
+                        self.right_of.setdefault(k[:i], set()).add(k[i:])
         self._seen: set[str] = set()                           # tokens examined once
         self._variants: dict[str, tuple[Form, str]] = {}       # token -> inexact reading
         self._leet: set[str] = set()                            # tokens whose leet reading starts a form
+        # first tokens that can only start a multi-word form ("the" of "the toad", "10" of "10 panel")
+        self.multi_only = frozenset(k for k in self.multi if k not in self.single)
+        # tokens whose lookup keys are not just the token itself (leet readings, "$peed" -> "speed"):
+        # token -> its keys; the lexicon's own first tokens up front, text tokens as they are learned
+        self._first_keys = {t: ks for t in self.first if (ks := self._other_keys(t))}
+        self._keys: dict[str, tuple[str, ...]] = dict(self._first_keys)
+        self._odd: set[str] = set(self._keys)             # the same tokens, as a set (C set algebra)
+        self.seconds = {k: frozenset(v) for k, v in self.multi.items() if k in self.multi_only}
+        # one set per question, so a text needs one set operation each: every token worth visiting
+        # (first tokens, left halves, learned leet/inexact readings), and every token already examined
+        self._look: set[str] = set(self.first) | self.left_halves
+        self._known: set[str] = set(self.first)
         self.cjk_forms = cjk_forms
         self.cjk_re = (re.compile("|".join(_cjk_pattern(a) for a in sorted(cjk_forms, key=len, reverse=True)))
                        if cjk_forms else None)
@@ -163,11 +183,21 @@ class SubstanceMatcher:
         out: list[Candidate] = []
         if toks:
             tokset = set(toks)
-            new = tokset - self.first - self._seen
+            new = tokset - self._known
             if new:
                 self._learn(new)
-            hot = (tokset & self.first) | (tokset & self._leet) | (tokset & self._variants.keys())
-            halves = tokset & self.left_halves
+            look = tokset & self._look
+            halves = look & self.left_halves
+            if halves:                # a left half ("fent") may start a match by itself too ("crystal")
+                first, leet, variants = self.first, self._leet, self._variants
+                hot = look - {t for t in halves if t not in first and t not in leet and t not in variants}
+                right_of = self.right_of
+                halves = {t for t in halves if t in right_of and not right_of[t].isdisjoint(tokset)}
+            else:
+                hot = look
+            mo = hot & self.multi_only
+            if mo:
+                self._drop_dead_starts(hot, mo, halves, tokset)
             if hot or halves or tk.split:
                 self._scan(text, tk, hot, halves, out)
         if self.cjk_re is not None and not text.isascii() and _CJK.search(text):
@@ -177,32 +207,70 @@ class SubstanceMatcher:
                 out = [c for c in out if not any(k.start <= c.start and c.end <= k.end for k in cjk)] + cjk
         return out, tk
 
+    @staticmethod
+    def _other_keys(t: str) -> tuple[str, ...]:
+        keys = token_keys(t)
+        return tuple(k for k, _ in keys) if len(keys) > 1 or keys[0][0] != t else ()
+
+    def _drop_dead_starts(self, hot: set[str], mo: set[str], halves: set[str], tokset: set[str]) -> None:
+        """Remove from `hot` the first tokens of multi-word forms whose possible second tokens do not
+        occur in this text at all (set algebra, no positions): "the", "10", "uk" start forms but are
+        almost never followed by the rest. Exact: a second token matches by one of its keys."""
+        odd = tokset & self._odd
+        keyset = tokset.union(*(self._keys[x] for x in odd)) if odd else tokset
+        seconds = self.seconds
+        for t in mo:
+            if t in odd:
+                continue              # (a left half "the" stays visited through `halves`)
+            if keyset.isdisjoint(seconds[t]):
+                hot.discard(t)
+
     def _learn(self, new: set[str]) -> None:
         """Examine tokens never seen before: leet readings that start a form, inexact readings."""
-        if len(self._seen) > 500000:
+        if len(self._known) > 500000 + len(self.first):
             self._seen.clear()
             self._variants.clear()
             self._leet.clear()
+            self._keys = dict(self._first_keys)
+            self._odd = set(self._keys)
+            self._look = set(self.first) | self.left_halves
+            self._known = set(self.first)
         first = self.first
         for t in new:
             self._seen.add(t)
+            self._known.add(t)
+            other = self._other_keys(t)
+            if other:
+                self._keys[t] = other
+                self._odd.add(t)
             keys = token_keys(t)
             if len(keys) > 1 and any(k in first for k, _ in keys[1:]):
                 self._leet.add(t)
+                self._look.add(t)
                 continue
             hit = self._variant(t)
             if hit is not None:
                 self._variants[t] = hit
+                self._look.add(t)
 
     def _scan(self, text: str, tk: Tokens, hot: set[str], halves: set[str], out: list[Candidate]) -> None:
         toks = tk.text
         n = len(toks)
         variants = self._variants
         single = self.single
-        look = hot | halves
-        idxs = [i for i, t in enumerate(toks) if t in look]        # the only positions Python visits
+        idxs = []                      # the only positions Python visits, found by list.index (C)
+        for t in hot | halves:
+            i = -1
+            try:
+                while True:
+                    i = toks.index(t, i + 1)
+                    idxs.append(i)
+            except ValueError:
+                pass
         if tk.split:
             idxs = sorted(set(idxs) | set(tk.split))
+        else:
+            idxs.sort()
         nxt = 0
         for i in idxs:
             if i < nxt:
@@ -211,7 +279,7 @@ class SubstanceMatcher:
             extra = None
             if t in halves and i + 1 < n and (t + toks[i + 1]) in single:
                 form, how = single[t + toks[i + 1]][0]
-                if not form.ambiguous and how == "raw" and text[tk.ends[i]:tk.starts[i + 1]] in (" ", "-"):
+                if not form.ambiguous and how == "raw" and text[tk.end(i):tk.start(i + 1)] in (" ", "-"):
                     extra = (form, "joined2")
             if extra is None and t in variants:
                 extra = variants[t]
@@ -225,28 +293,35 @@ class SubstanceMatcher:
                 continue
             if got is not None:
                 form, j, how = got
-                start = tk.starts[i]
+                start = tk.start(i)
                 if how == "raw" and i in tk.split:
                     how = "split"
                 elif how.startswith("glued:"):
                     start += int(how[6:])
                     how = "glued"
-                out.append(Candidate(form, start, tk.ends[j - 1], how, i, j))
+                out.append(Candidate(form, start, tk.end(j - 1), how, i, j))
                 nxt = j
 
     def _at(self, text: str, tk: Tokens, i: int, extra) -> tuple[Form, int, str] | None:
         """The longest match starting at token i: (form, end token index, how)."""
-        tok = tk.text[i]
-        keys = token_keys(tok)
-        if i + 1 < len(tk.text):
+        toks = tk.text
+        keys = token_keys(toks[i])
+        if i + 1 < len(toks):
+            keys2 = None
             for key, how in keys:
                 by_second = self.multi.get(key)
                 if not by_second:
                     continue
-                a, b = tk.ends[i], tk.starts[i + 1]
+                # the next token must continue a form before offsets are looked at: most first tokens
+                # of multi-word forms ("the", "10", "uk") never do, and offsets cost a pass over the text
+                if keys2 is None:
+                    keys2 = token_keys(toks[i + 1])
+                if not any(k2 in by_second for k2, _ in keys2):
+                    continue
+                a, b = tk.end(i), tk.start(i + 1)
                 if b - a > 3 or not _GAP_OK.fullmatch(text, a, b):
                     break
-                for k2, _ in token_keys(tk.text[i + 1]):
+                for k2, _ in keys2:
                     for rest, form in by_second.get(k2, ()):
                         j = self._extend(text, tk, i + 1, rest)
                         if j:
@@ -283,19 +358,19 @@ class SubstanceMatcher:
 
     def _extend(self, text: str, tk: Tokens, i: int, rest: tuple[str, ...]) -> int:
         """Index after the last token if tokens i+1.. continue with `rest` across small gaps, else 0."""
-        toks, starts, ends = tk.text, tk.starts, tk.ends
+        toks = tk.text
         j = i + 1
-        prev_end = ends[i]
+        prev_end = tk.end(i)
         for want in rest:
             if j >= len(toks):
-                return 0
-            s = starts[j]
-            if s - prev_end > 3 or not _GAP_OK.fullmatch(text, prev_end, s):
                 return 0
             tok = toks[j]
             if tok != want and all(k != want for k, _ in token_keys(tok)[1:]):
                 return 0
-            prev_end = ends[j]
+            s = tk.start(j)
+            if s - prev_end > 3 or not _GAP_OK.fullmatch(text, prev_end, s):
+                return 0
+            prev_end = tk.end(j)
             j += 1
         return j
 

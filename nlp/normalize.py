@@ -159,7 +159,7 @@ class Tokens:
     """Word tokens of a normalised text: `text` (list of token strings) plus start/end offsets into the
     normalised string. A split-letter run ("f e n t") is one token whose text has the separators
     removed. For ASCII text the offsets are computed lazily (only tokens near a hit ever need them)."""
-    __slots__ = ("text", "_starts", "_ends", "split", "_src")
+    __slots__ = ("text", "_starts", "_ends", "split", "_src", "_at")
 
     def __init__(self, text, starts, ends, split=None, src=None):
         self.text: list[str] = text
@@ -168,6 +168,42 @@ class Tokens:
         # split-letter token index -> normalised offset of each of its letters
         self.split: dict[int, list[int]] = split or {}
         self._src = src               # separator-cleaned text while offsets are still lazy
+        self._at: dict[int, int] | None = None    # lazy mode: token index -> start, located on demand
+
+    def start(self, i: int) -> int:
+        """Start offset of token i; in lazy mode only this token is located (see `_locate`)."""
+        if self._src is None:
+            return self._starts[i]
+        return self._locate(i)
+
+    def end(self, i: int) -> int:
+        if self._src is None:
+            return self._ends[i]
+        return self._locate(i) + len(self.text[i])
+
+    def _locate(self, i: int) -> int:
+        """Offset of token i without computing every offset: count the earlier occurrences of the same
+        token since the nearest located token, then find that many whole-token occurrences in the
+        cleaned text (separators are single spaces there). A text has few hits, so this beats a full pass."""
+        at = self._at
+        if at is None:
+            at = self._at = {}
+        elif i in at:
+            return at[i]
+        prev = max((k for k in at if k < i), default=-1)
+        pos = at[prev] + len(self.text[prev]) if prev >= 0 else 0
+        t = self.text[i]
+        need = self.text[prev + 1:i].count(t) + 1
+        src, n, size = self._src, len(t), len(self._src)
+        while True:
+            p = src.find(t, pos)
+            e = p + n
+            if (p == 0 or src[p - 1] == " ") and (e == size or src[e] == " "):
+                need -= 1
+                if not need:
+                    at[i] = p
+                    return p
+            pos = p + 1
 
     def _fill(self) -> None:
         """Offsets of every token of the separator-cleaned text, in C: split keeping the whitespace
@@ -200,6 +236,14 @@ class Tokens:
         return f"Tokens({self.text!r}, starts={self.starts!r}, ends={self.ends!r}, split={set(self.split)!r})"
 
 
+def _four_singles(toks: list[str]) -> bool:
+    """Four one-character tokens in a row (token lengths as bytes: one C pass, no per-token strings)."""
+    try:
+        return b"\x01\x01\x01\x01" in bytes(map(len, toks))
+    except ValueError:                        # a token longer than 255 characters
+        return "1,1,1,1" in ",".join(map(str, map(len, toks)))
+
+
 def tokens(norm: str) -> Tokens:
     """Tokenise normalised text. ASCII text: one translate + str.split (C speed), offsets lazy.
     Other text: a regex split. Split-letter runs take a slower path."""
@@ -207,7 +251,7 @@ def tokens(norm: str) -> Tokens:
         clean = norm.translate(_ASCII_SEP)
         toks = clean.split()
         # a split-letter run needs four one-character tokens in a row; only then run the regex
-        if "1,1,1,1" not in ",".join(map(str, map(len, toks))) or not _SPLIT_RE.search(norm):
+        if not _four_singles(toks) or not _SPLIT_RE.search(norm):
             return Tokens(toks, [], [], {}, clean)
     elif not _SPLIT_RE.search(norm):
         pieces = _TOKEN_SPLIT.split(norm)          # [sep, tok, sep, tok, ..., sep]

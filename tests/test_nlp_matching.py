@@ -201,3 +201,14 @@ def test_ordinary_shop_listings_with_slang_words_stay_quiet(analyzer, title, des
 
 def test_bath_salts_sold_as_a_drug_are_flagged(analyzer):
     assert analyzer.analyze_text("Bath salts 1g - pure, stealth shipping").flagged
+
+
+def test_multi_word_names_after_many_common_first_words(analyzer):
+    """'the', 'uk', 'in' start lexicon phrases ("the toad", "UK Cheese") and fill every description: the
+    matcher skips them unless the rest of a phrase is in the text, and still finds the phrase exactly."""
+    desc = "In the UK, in the EU, the best. " * 20 + "UK Cheese 3.5g indoor. The toad venom 1g."
+    a = analyzer.analyze_text("Vendor shop", desc)
+    got = {(h.canonical, h.matched) for h in a.substances}
+    assert got == {("cannabis", "UK Cheese"), ("5-MeO-DMT", "The toad")}, got
+    for h in a.substances:
+        assert desc[h.start:h.end] == h.matched

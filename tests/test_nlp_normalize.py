@@ -140,3 +140,19 @@ def test_property_normalized_spans_stay_inside_original(text):
         assert 0 <= s < e <= len(text)
         assert s >= prev
         prev = s
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["the", "ice", "10", "mg", "a", "ice-cream", "f3nt@nyl", "$peed", ".", " ", "  ",
+                                 ",", "\n", "x", "méth", "ice ice", "1", "b"]), max_size=60),
+       st.lists(st.integers(min_value=0, max_value=80), max_size=12))
+def test_property_one_token_offsets_equal_the_full_pass(parts, order):
+    """The matcher locates single tokens on demand (Tokens.start/end, in any order); the result must be
+    what the full offset pass (Tokens.starts/ends) gives."""
+    text = normalize("".join(parts)).text
+    lazy, full = tokens(text), tokens(text)
+    if not full.text:
+        return
+    want = list(zip(full.starts, full.ends))
+    for i in [k % len(full.text) for k in order] + list(range(len(full.text))):
+        assert (lazy.start(i), lazy.end(i)) == want[i], (text, i)
