@@ -289,6 +289,8 @@ def _groups(text: str, low: str) -> tuple[list[_Group], set[bytes] | None]:
 
 def _fill(p: Phrase, m: re.Match) -> str:
     value = p.value
+    if "<" not in value:
+        return value.strip()
     groups = m.groupdict()
     for name in ("country", "word"):
         if f"<{name}>" in value:
