@@ -19,6 +19,7 @@ its audit event are two writes (ES has no transactions): the update is guarded, 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import threading
@@ -49,12 +50,21 @@ _LISTING_SOURCE = ["key", "listing", "review", "content_hash", "version", "first
 
 def _kw() -> dict:
     """A keyword with a lowercased twin: exact filters/facets on the field, case-insensitive queries on .lc
-    (only where values have free case: tenant, currency, substance names, vendor, assignee)."""
+    (where values have free case and both are used: tenant, substance names)."""
     return {"type": "keyword", "ignore_above": KEYWORD_MAX,
             "fields": {"lc": {"type": "keyword", "normalizer": "lowercase", "ignore_above": KEYWORD_MAX}}}
 
 
+def _folded() -> dict:
+    """Free-case values that queries only ever match case-insensitively (currency, assignee): indexed
+    once, as the lowercased .lc twin. The field itself stays in _source, unindexed: nothing filters on its
+    exact case, and indexing it anyway cost every bulk load a field per listing."""
+    return {"type": "keyword", "index": False, "doc_values": False,
+            "fields": {"lc": {"type": "keyword", "normalizer": "lowercase", "ignore_above": KEYWORD_MAX}}}
+
+
 _KEYWORD = {"type": "keyword", "ignore_above": KEYWORD_MAX}
+FOLDED_ONLY = ("currency", "vendor_name", "assignee")     # fields es_query matches through .lc only
 
 
 LISTING_MAPPING = {
@@ -62,7 +72,7 @@ LISTING_MAPPING = {
     "_meta": {"schema_version": SCHEMA_VERSION, "owner": "interdict"},
     "properties": {
         "key": {"type": "keyword", "ignore_above": 8191},      # 4 bytes x 8191 < Lucene's 32766-byte term
-        "status": _KEYWORD, "assignee": _kw(),
+        "status": _KEYWORD, "assignee": _folded(),
         "entity": _KEYWORD, "entity_value": _KEYWORD,         # "type:value" of each signal, lowercased
         "version": {"type": "integer"},
         "first_seen": {"type": "date"}, "last_seen": {"type": "date"}, "removed_at": {"type": "date"},
@@ -71,14 +81,15 @@ LISTING_MAPPING = {
         # ~15% of the cluster's indexing CPU on a bulk load
         "review": {"type": "object", "enabled": False},
         # The listing as scraped and analysed, stored once and searched in place. Only the fields below
-        # are mapped; the rest (raw payload, evidence, offsets) stays in _source, never mapped.
+        # are mapped; the rest (raw payload, evidence, offsets, listing_id: the key holds it) stays in
+        # _source, never mapped.
         "listing": {"type": "object", "dynamic": False, "properties": {
-            "platform": _KEYWORD, "tenant": _kw(), "listing_id": _KEYWORD, "currency": _kw(),
+            "platform": _KEYWORD, "tenant": _kw(), "currency": _folded(),
             "price": {"type": "double"},
             "title": {"type": "text", "analyzer": "standard"},
             "description": {"type": "text", "analyzer": "standard"},
             "vendor": {"type": "text", "analyzer": "standard", "fields": {
-                "raw": _KEYWORD, "lc": {**_KEYWORD, "normalizer": "lowercase"}}},
+                "lc": {**_KEYWORD, "normalizer": "lowercase"}}},            # vendor_name: folded only
             "analysis": {"type": "object", "dynamic": False, "properties": {
                 "risk": {"type": "integer"}, "flagged": {"type": "boolean"}, "listing_type": _KEYWORD,
                 "substances": {"type": "object", "dynamic": False,
@@ -92,7 +103,7 @@ LISTING_MAPPING = {
 FIELD_PATHS = {
     "key": "key", "status": "status", "assignee": "assignee", "entity": "entity", "entity_value": "entity_value",
     "platform": "listing.platform", "tenant": "listing.tenant", "currency": "listing.currency",
-    "vendor_name": "listing.vendor.raw", "listing_type": "listing.analysis.listing_type",
+    "vendor_name": "listing.vendor.lc", "listing_type": "listing.analysis.listing_type",
     "substances": "listing.analysis.substances.canonical", "classes": "listing.analysis.substances.class",
     "signal_types": "listing.analysis.signals.type",
     "risk": "listing.analysis.risk", "price": "listing.price", "flagged": "listing.analysis.flagged",
@@ -321,8 +332,9 @@ class ElasticsearchStore(ListingStore):
 
     @_translate_errors
     def upsert(self, listings: Iterable[Listing]) -> UpsertReport:
-        """Stream listings into ES. A reader thread prepares the next batch while streaming_bulk waits on
-        the cluster, so the store's extra work overlaps indexing.
+        """Stream listings into ES. A reader thread prepares and serialises the next batch while
+        streaming_bulk waits on the cluster, so the store's extra work overlaps indexing; the thread that
+        talks to ES only cuts chunks, sends them and counts the answers.
 
         Each batch either reads the stored versions first (mget) or, while batches keep turning out to be
         new listings (a first crawl, a bulk import), is sent as op_type=create straight away. Either way
@@ -347,40 +359,32 @@ class ElasticsearchStore(ListingStore):
                         optimistic = False          # listings turn out to exist: read before writing again
                     if optimistic:
                         creates["sent"] += len(part)
-                        yield self._actions(part, {})
+                        yield self._actions(part, {}, tags)
                         continue
                     existing = self._mget_current([k for k, _, _ in part])
                     optimistic = len(existing) * 4 < len(part)
                     creates["sent"] = creates["conflicts"] = 0
-                    yield self._actions(part, existing)
+                    yield self._actions(part, existing, tags)
 
-        def actions(feed: Iterator[list]) -> Iterator[dict]:
+        def lines(feed: Iterator[list]) -> Iterator[tuple[bytes, bytes]]:
             for batch in feed:
-                for action, tag in batch:
-                    if tag is not None:
-                        tags[action["_id"]].append(tag)
-                    yield action
+                yield from batch
 
         retry: list = []
         with gc_paused():
-            self._collect(self._bulk(actions(in_background(batches(), maxsize=2))), tags, report, retry,
+            self._collect(self._bulk(lines(in_background(batches(), maxsize=2))), tags, report, retry,
                           creates)
         for attempt in range(4):            # lost races: re-read and retry, in the original order
             if not retry:
                 break
             pending, retry = retry, []
             for part in unique_runs(pending):
-                self._collect(self._bulk(a for a, t in self._tagged(part, tags)), tags, report,
+                existing = self._mget_current([k for k, _, _ in part])
+                self._collect(self._bulk(self._actions(part, existing, tags)), tags, report,
                               retry if attempt < 3 else None)
         if self.refresh_after_upsert:
             self.refresh()
         return report
-
-    def _tagged(self, part: list, tags: dict) -> Iterator[tuple[dict, Any]]:
-        for action, tag in self._actions(part, self._mget_current([k for k, _, _ in part])):
-            if tag is not None:
-                tags[action["_id"]].append(tag)
-            yield action, tag
 
     def _collect(self, results, tags: dict, report: UpsertReport, retry: list | None,
                  creates: dict | None = None) -> None:
@@ -412,10 +416,12 @@ class ElasticsearchStore(ListingStore):
             else:
                 report.errors.append({"key": prepared[0], "error": _item_error(info)})
 
-    def _actions(self, part: list, existing: dict[str, dict]) -> list[tuple[dict, Any]]:
-        """Bulk actions for distinct keys: create new listings; archive the old version and overwrite
-        (guarded by if_seq_no/if_primary_term) changed ones; rewrite unchanged ones with the new analysis."""
-        out: list[tuple[dict, Any]] = []
+    def _actions(self, part: list, existing: dict[str, dict], tags: dict) -> list[tuple[bytes, bytes]]:
+        """Serialised bulk lines (action, document) for distinct keys: create new listings; archive the old
+        version and overwrite (guarded by if_seq_no/if_primary_term) changed ones; rewrite unchanged ones
+        with the new analysis. Each listing's outcome is queued under its _id in `tags` before it is sent."""
+        out: list[tuple[bytes, bytes]] = []
+        write, versions = self.write_alias, self._alias("versions")
         for item in part:
             key, listing, chash = item
             cur = existing.get(key)
@@ -423,31 +429,35 @@ class ElasticsearchStore(ListingStore):
             seen = ms(listing.fetched_at)
             _id = doc_id(key)
             if cur is None:
-                src = _source(listing, listing_json, None, chash, 1, seen, seen, seen, 0)
-                out.append(({"_op_type": "create", "_index": self.write_alias, "_id": _id, "_source": src},
-                            ("new", item)))
+                tags[_id].append(("new", item))
+                out.append((_Line(to_json({"create": {"_index": write, "_id": _id}})),
+                            _source(listing, listing_json, None, chash, 1, seen, seen, seen, 0)))
                 continue
             s = cur["_source"]
             review, rev = Review.model_validate(s.get("review") or {}), s.get("review_rev", 0)
             version, since = s["version"], s["version_since"]
             outcome = "unchanged"
             if s["content_hash"] != chash:
-                out.append(({"_op_type": "index", "_index": self._alias("versions"), "_id": doc_id(f"{key}#{version}"),
-                             "_source": {"key": key, "version": version, "content_hash": s["content_hash"],
-                                         "seen_at": since, "listing": s["listing"]}}, None))
+                out.append((_Line(to_json({"index": {"_index": versions, "_id": doc_id(f"{key}#{version}")}})),
+                            to_json({"key": key, "version": version, "content_hash": s["content_hash"],
+                                     "seen_at": since, "listing": s["listing"]})))
                 version, since, outcome = version + 1, seen, "changed"
             src = _source(listing, listing_json, review, chash, version, min(s["first_seen"], seen),
                           max(s["last_seen"], seen), since, rev)
-            out.append(({"_op_type": "index", "_index": self.write_alias, "_id": _id, "_source": src,
-                         "if_seq_no": cur["_seq_no"], "if_primary_term": cur["_primary_term"]}, (outcome, item)))
+            tags[_id].append((outcome, item))
+            out.append((_Line(to_json({"index": {"_index": write, "_id": _id, "if_seq_no": cur["_seq_no"],
+                                                 "if_primary_term": cur["_primary_term"]}})), src))
         return out
 
-    def _bulk(self, actions: list[dict]) -> Iterator[tuple[bool, dict]]:
+    def _bulk(self, actions: Iterable) -> Iterator[tuple[bool, dict]]:
+        """streaming_bulk over action dicts or pre-serialised (action, document) lines. The answer is
+        trimmed to what the report reads (filter_path): less JSON to parse between two requests."""
         from elasticsearch import helpers
         yield from helpers.streaming_bulk(
             self.es, actions, chunk_size=self.chunk_size, max_retries=self.max_retries,
             initial_backoff=self.initial_backoff, retry_on_status=RETRY_STATUSES,
-            raise_on_error=False, raise_on_exception=False, yield_ok=True)
+            raise_on_error=False, raise_on_exception=False, yield_ok=True,
+            expand_action_callback=_expand, filter_path=_BULK_ANSWER)
 
     def _mget_current(self, keys: list[str], source: list[str] | None = None) -> dict[str, dict]:
         if not keys:
@@ -758,8 +768,13 @@ def es_query(node: Q.Node) -> dict:
         return clauses[0] if len(clauses) == 1 else {"bool": {"should": clauses, "minimum_should_match": 1}}
     if isinstance(node, Q.Keyword):
         path = FIELD_PATHS[node.field]
-        if node.fold:
-            path = "listing.vendor.lc" if node.field == "vendor_name" else f"{path}.lc"
+        if node.field in FOLDED_ONLY:
+            if not node.fold:
+                raise StoreError(f"{node.field} is only matched case-insensitively")
+            if node.field != "vendor_name":
+                path = f"{path}.lc"
+        elif node.fold:
+            path = f"{path}.lc"
         return {"terms": {path: list(node.values)}}
     if isinstance(node, Q.Range):
         bounds = {k: v for k, v in (("gte", node.gte), ("gt", node.gt), ("lte", node.lte), ("lt", node.lt))
@@ -831,6 +846,23 @@ def _source(listing: Listing, listing_json: bytes, review: Review | None, chash:
         if review.assignee:
             fields["assignee"] = review.assignee
     return b'{"listing":' + listing_json + b"," + to_json(fields)[1:]      # pydantic_core: 5x json.dumps
+
+
+class _Line(bytes):
+    """A bulk action line serialised by the reader thread. The bulk helper passes bytes through untouched;
+    when a whole request fails, its error path calls `copy()` on the action to report each document, so
+    that gives the action back as a dict (rare, so parsing it again then costs nothing)."""
+
+    def copy(self) -> dict:
+        return json.loads(self)
+
+
+def _expand(action: Any) -> tuple:
+    from elasticsearch.helpers import expand_action
+    return action if type(action) is tuple else expand_action(action)
+
+
+_BULK_ANSWER = "errors,items.*._index,items.*._id,items.*.status,items.*.error"
 
 
 def doc_id(key: str) -> str:
