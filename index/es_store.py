@@ -881,6 +881,8 @@ def _stored(doc: dict) -> StoredListing:
 
 
 def _item_error(info: dict) -> str:
+    if isinstance(info.get("exception"), Exception):     # the whole request failed: say why
+        return _reason(info["exception"])
     err = info.get("error")
     if isinstance(err, dict):
         return f"{err.get('type')}: {err.get('reason')}"

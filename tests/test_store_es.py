@@ -2,9 +2,14 @@
 per-document bulk errors, fast failure when the cluster is unreachable."""
 from __future__ import annotations
 
+import http.client
+import json
 import socket
+import threading
 import time
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -74,6 +79,64 @@ def test_bulk_reports_each_failed_document(es_store):
     assert sorted(e["key"] for e in report.errors) == ["agora:0", "agora:1", "agora:2"]
     assert all("cluster_block_exception" in e["error"] for e in report.errors)
     assert es_store.upsert([listing(i) for i in range(3)]).new == 3
+
+
+class _RefusingBulkProxy(BaseHTTPRequestHandler):
+    """Forwards every request to the real cluster, except _bulk, which it refuses as a whole (HTTP 400),
+    the way a cluster refuses a request body it cannot take."""
+    upstream = ""
+
+    def _handle(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.path.split("?")[0].endswith("/_bulk"):
+            answer = json.dumps({"error": {"type": "illegal_argument_exception", "reason": "refused by the test"},
+                                 "status": 400}).encode()
+            status, headers = 400, {"Content-Type": "application/json", "X-Elastic-Product": "Elasticsearch"}
+        else:
+            up = urlsplit(self.upstream)
+            conn = http.client.HTTPConnection(up.hostname, up.port, timeout=30)
+            conn.request(self.command, self.path, body=body or None,
+                         headers={k: v for k, v in self.headers.items() if k.lower() != "host"})
+            resp = conn.getresponse()
+            answer, status = resp.read(), resp.status
+            headers = {k: v for k, v in resp.getheaders() if k.lower() not in ("transfer-encoding", "connection")}
+            conn.close()
+        self.send_response(status)
+        for k, v in headers.items():
+            if k.lower() != "content-length":
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(answer)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_bulk_request_refused_as_a_whole_reports_each_document(es_url):
+    """The bulk lines are serialised ahead of time; when the cluster refuses a whole request, every
+    listing in it is still reported by key (and nothing is counted as stored)."""
+    from index.es_store import ElasticsearchStore
+    handler = type("Proxy", (_RefusingBulkProxy,), {"upstream": es_url})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    s = ElasticsearchStore(f"http://127.0.0.1:{server.server_address[1]}", prefix=f"test-es-{uuid.uuid4().hex[:8]}")
+    try:
+        s.init()
+        report = s.upsert([listing(i) for i in range(3)])
+        assert report.new == 0
+        assert sorted(e["key"] for e in report.errors) == ["agora:0", "agora:1", "agora:2"]
+        assert all(e["error"] == "illegal_argument_exception: refused by the test" for e in report.errors)
+        assert s.get("agora:0") is None
+    finally:
+        s.drop()
+        s.close()
+        server.shutdown()
+        server.server_close()
 
 
 def test_refresh_after_upsert_setting(es_url):
