@@ -431,18 +431,18 @@ class ElasticsearchStore(ListingStore):
             if cur is None:
                 tags[_id].append(("new", item))
                 out.append((_Line(to_json({"create": {"_index": write, "_id": _id}})),
-                            _source(listing, listing_json, None, chash, 1, seen, seen, seen, 0)))
+                            _source(key, listing, listing_json, None, chash, 1, seen, seen, seen, 0)))
                 continue
             s = cur["_source"]
             review, rev = Review.model_validate(s.get("review") or {}), s.get("review_rev", 0)
-            version, since = s["version"], s["version_since"]
+            version, since = s["version"], _since(s)
             outcome = "unchanged"
             if s["content_hash"] != chash:
                 out.append((_Line(to_json({"index": {"_index": versions, "_id": doc_id(f"{key}#{version}")}})),
                             to_json({"key": key, "version": version, "content_hash": s["content_hash"],
                                      "seen_at": since, "listing": s["listing"]})))
                 version, since, outcome = version + 1, seen, "changed"
-            src = _source(listing, listing_json, review, chash, version, min(s["first_seen"], seen),
+            src = _source(key, listing, listing_json, review, chash, version, min(s["first_seen"], seen),
                           max(s["last_seen"], seen), since, rev)
             tags[_id].append((outcome, item))
             out.append((_Line(to_json({"index": {"_index": write, "_id": _id, "if_seq_no": cur["_seq_no"],
@@ -666,7 +666,7 @@ class ElasticsearchStore(ListingStore):
                     out.append(ListingVersion(version=s["version"], content_hash=s["content_hash"],
                                               seen_at=from_ms(s["seen_at"]), listing=Listing.model_validate(s["listing"])))
         out.append(ListingVersion(version=cur["version"], content_hash=cur["content_hash"],
-                                  seen_at=from_ms(cur["version_since"]), listing=Listing.model_validate(cur["listing"])))
+                                  seen_at=from_ms(_since(cur)), listing=Listing.model_validate(cur["listing"])))
         return out
 
     @_translate_errors
@@ -820,6 +820,11 @@ def _prepare(listing: Listing) -> tuple[str, Listing, str]:
     return listing.key, listing, listing.content_hash()
 
 
+def _since(source: dict) -> int:
+    """When the current version was first seen (absent: since the listing was)."""
+    return source.get("version_since", source["first_seen"])
+
+
 def _safe_key(listing: Any) -> str | None:
     try:
         return listing.key
@@ -827,15 +832,18 @@ def _safe_key(listing: Any) -> str | None:
         return getattr(listing, "listing_id", None)
 
 
-def _source(listing: Listing, listing_json: bytes, review: Review | None, chash: str, version: int,
+def _source(key: str, listing: Listing, listing_json: bytes, review: Review | None, chash: str, version: int,
             first_seen: int, last_seen: int, since: int, review_rev: int) -> bytes:
     """The document, serialised once: the listing as pydantic wrote it (searched in place) plus lifecycle,
-    review and the signal pairs. Empty fields are left out (absent = null), so is a new listing's review."""
-    fields: dict[str, Any] = {
-        "key": listing.key, "status": review.status if review else "new", "version": version,
-        "review_rev": review_rev, "content_hash": chash, "first_seen": first_seen, "last_seen": last_seen,
-        "version_since": since,
-    }
+    review and the signal pairs. What a reader can infer is left out: empty fields (absent = null), a new
+    listing's review, review_rev 0, version_since equal to first_seen (bytes per document are what the
+    cluster spends its indexing time on)."""
+    fields: dict[str, Any] = {"key": key, "status": review.status if review else "new", "version": version,
+                              "content_hash": chash, "first_seen": first_seen, "last_seen": last_seen}
+    if since != first_seen:
+        fields["version_since"] = since
+    if review_rev:
+        fields["review_rev"] = review_rev
     if listing.analysis.signals:
         entities = sorted({f"{sig.type}:{lower(sig.value)}" for sig in listing.analysis.signals})
         values = sorted({e.split(":", 1)[1] for e in entities})
