@@ -72,8 +72,8 @@ class EvidenceArchive:
                 if isinstance(op, threading.Event):
                     self._manifest.flush()
                     op.set()
-                elif isinstance(op, str):
-                    self._manifest.write(op)
+                elif isinstance(op, dict):
+                    self._manifest.write(json.dumps(op, ensure_ascii=False, default=str) + "\n")
                 else:
                     self._write_once(*op)
             except Exception:    # a full disk must not kill the writer: the run counts and logs it
@@ -143,7 +143,8 @@ class EvidenceArchive:
         self.write_line({"kind": kind, "at": utcnow().isoformat(), **data})
 
     def write_line(self, obj: dict) -> None:
-        self._queue.put(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+        """Serialised on the writer thread: callers hand over a dict they no longer touch."""
+        self._queue.put(obj)
 
     def close(self) -> None:
         if self._writer.is_alive():

@@ -115,6 +115,10 @@ class ListingSpider(scrapy.Spider):
         self.vendor_pending: dict[str, list[Listing]] = {}
         self.handled_statuses = sorted(set(site.removal.status_codes) | set(site.session_expiry.status_codes))
         self._cookies = self._load_cookies() if site.auth.type == "cookies" else None
+        if site.item.fallback:     # imported at start-up, not on the reactor when the first product page arrives
+            import extruct.jsonld  # noqa: F401
+            import extruct.uniform  # noqa: F401
+            import extruct.w3cmicrodata  # noqa: F401
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
