@@ -372,16 +372,16 @@ class ElasticsearchStore(ListingStore):
 
         retry: list = []
         with gc_paused():
-            self._collect(self._bulk(lines(in_background(batches(), maxsize=2))), tags, report, retry,
-                          creates)
+            self._collect(self._bulk(lines(in_background(batches(), maxsize=2)), index=self.write_alias), tags,
+                          report, retry, creates)
         for attempt in range(4):            # lost races: re-read and retry, in the original order
             if not retry:
                 break
             pending, retry = retry, []
             for part in unique_runs(pending):
                 existing = self._mget_current([k for k, _, _ in part])
-                self._collect(self._bulk(self._actions(part, existing, tags)), tags, report,
-                              retry if attempt < 3 else None)
+                self._collect(self._bulk(self._actions(part, existing, tags), index=self.write_alias), tags,
+                              report, retry if attempt < 3 else None)
         if self.refresh_after_upsert:
             self.refresh()
         return report
@@ -419,9 +419,11 @@ class ElasticsearchStore(ListingStore):
     def _actions(self, part: list, existing: dict[str, dict], tags: dict) -> list[tuple[bytes, bytes]]:
         """Serialised bulk lines (action, document) for distinct keys: create new listings; archive the old
         version and overwrite (guarded by if_seq_no/if_primary_term) changed ones; rewrite unchanged ones
-        with the new analysis. Each listing's outcome is queued under its _id in `tags` before it is sent."""
+        with the new analysis. Each listing's outcome is queued under its _id in `tags` before it is sent.
+        Listing lines name no index: the request's default (the write alias) applies, a few bytes less per
+        line to write and parse."""
         out: list[tuple[bytes, bytes]] = []
-        write, versions = self.write_alias, self._alias("versions")
+        versions = self._alias("versions")
         for item in part:
             key, listing, chash = item
             cur = existing.get(key)
@@ -430,7 +432,7 @@ class ElasticsearchStore(ListingStore):
             _id = doc_id(key)
             if cur is None:
                 tags[_id].append(("new", item))
-                out.append((_Line(to_json({"create": {"_index": write, "_id": _id}})),
+                out.append((_Line(b'{"create":{"_id":' + to_json(_id) + b"}}"),
                             _source(key, listing, listing_json, None, chash, 1, seen, seen, seen, 0)))
                 continue
             s = cur["_source"]
@@ -445,19 +447,20 @@ class ElasticsearchStore(ListingStore):
             src = _source(key, listing, listing_json, review, chash, version, min(s["first_seen"], seen),
                           max(s["last_seen"], seen), since, rev)
             tags[_id].append((outcome, item))
-            out.append((_Line(to_json({"index": {"_index": write, "_id": _id, "if_seq_no": cur["_seq_no"],
+            out.append((_Line(to_json({"index": {"_id": _id, "if_seq_no": cur["_seq_no"],
                                                  "if_primary_term": cur["_primary_term"]}})), src))
         return out
 
-    def _bulk(self, actions: Iterable) -> Iterator[tuple[bool, dict]]:
-        """streaming_bulk over action dicts or pre-serialised (action, document) lines. The answer is
-        trimmed to what the report reads (filter_path): less JSON to parse between two requests."""
+    def _bulk(self, actions: Iterable, index: str | None = None) -> Iterator[tuple[bool, dict]]:
+        """streaming_bulk over action dicts or pre-serialised (action, document) lines, `index` the default
+        for lines that name none. The answer is trimmed to what the report reads (filter_path): less JSON
+        to parse between two requests."""
         from elasticsearch import helpers
         yield from helpers.streaming_bulk(
             self.es, actions, chunk_size=self.chunk_size, max_retries=self.max_retries,
             initial_backoff=self.initial_backoff, retry_on_status=RETRY_STATUSES,
             raise_on_error=False, raise_on_exception=False, yield_ok=True,
-            expand_action_callback=_expand, filter_path=_BULK_ANSWER)
+            expand_action_callback=_expand, filter_path=_BULK_ANSWER, **({"index": index} if index else {}))
 
     def _mget_current(self, keys: list[str], source: list[str] | None = None) -> dict[str, dict]:
         if not keys:
@@ -866,8 +869,10 @@ class _Line(bytes):
 
 
 def _expand(action: Any) -> tuple:
+    if type(action) is tuple:           # (action line, document) from _actions
+        return action
     from elasticsearch.helpers import expand_action
-    return action if type(action) is tuple else expand_action(action)
+    return expand_action(action)
 
 
 _BULK_ANSWER = "errors,items.*._index,items.*._id,items.*.status,items.*.error"
