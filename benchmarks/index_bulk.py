@@ -2,10 +2,14 @@
 
     INTERDICT_ES_URL=http://127.0.0.1:9200 .venv/bin/python benchmarks/index_bulk.py [--n 20000]
 
-(a) ElasticsearchStore.upsert (mget of current versions, seq_no guards, derived fields, streaming_bulk)
+(a) ElasticsearchStore.upsert: content hash, key, lifecycle and review fields, version safety (mget of
+    current versions, or op_type=create while batches turn out new; 409s re-read and retried), retries on
+    429/5xx, a per-document report, through helpers.streaming_bulk into the store's own mapping;
 (b) raw elasticsearch.helpers.bulk of the same listings, pre-serialised JSON, into a scratch index with
     the same settings and a hand-written mapping of the listing (text fields, keywords, risk) — the
     fastest a hand-written loader that still makes the listings searchable gets.
+Both send chunks of --chunk-size documents, one request at a time, and leave refresh to the index's
+default interval.
 Goal: (a)/(b) >= 0.9. Also the SQLite backend's docs/s (goal >= 10,000) and a recrawl (all unchanged).
 Rounds alternate which of (a) and (b) runs first (the second shares the cluster with the first one's
 background merges); the best of each is kept and the median of per-round ratios printed. Each round also

@@ -22,6 +22,7 @@ FACET_FIELDS = {"platform": "platform", "class": "classes", "substance": "substa
 FACET_SIZE = 50                      # buckets per facet, by count desc then value asc (same on both backends)
 KEYWORD_MAX = 1024                   # longer keyword values are not indexed (ES ignore_above), on both backends
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MS = timedelta(milliseconds=1)
 
 
 def normalise(listing: Listing) -> Listing:
@@ -59,7 +60,7 @@ def ms(dt: datetime) -> int:
     """Epoch milliseconds: both backends keep lifecycle times at millisecond precision."""
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
-    return (dt - _EPOCH) // timedelta(milliseconds=1)
+    return (dt - _EPOCH) // _MS
 
 
 def from_ms(value: int | None) -> datetime | None:
