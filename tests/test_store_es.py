@@ -81,17 +81,20 @@ def test_bulk_reports_each_failed_document(es_store):
     assert es_store.upsert([listing(i) for i in range(3)]).new == 3
 
 
-class _RefusingBulkProxy(BaseHTTPRequestHandler):
-    """Forwards every request to the real cluster, except _bulk, which it refuses as a whole (HTTP 400),
-    the way a cluster refuses a request body it cannot take."""
-    upstream = ""
+class _BulkRefusingProxy(BaseHTTPRequestHandler):
+    """Forwards every request to the real cluster, except the first `refusals` _bulk requests, which it
+    refuses as a whole with `status`: a cluster refusing a body it cannot take (400) or too busy (429)."""
+    upstream, status, reason, refusals, bulks = "", 400, "", 0, 0
 
     def _handle(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        cls = type(self)
         if self.path.split("?")[0].endswith("/_bulk"):
-            answer = json.dumps({"error": {"type": "illegal_argument_exception", "reason": "refused by the test"},
-                                 "status": 400}).encode()
-            status, headers = 400, {"Content-Type": "application/json", "X-Elastic-Product": "Elasticsearch"}
+            cls.bulks += 1
+        if self.path.split("?")[0].endswith("/_bulk") and cls.bulks <= cls.refusals:
+            kind = "illegal_argument_exception" if cls.status == 400 else "es_rejected_execution_exception"
+            answer = json.dumps({"error": {"type": kind, "reason": cls.reason}, "status": cls.status}).encode()
+            status, headers = cls.status, {"Content-Type": "application/json", "X-Elastic-Product": "Elasticsearch"}
         else:
             up = urlsplit(self.upstream)
             conn = http.client.HTTPConnection(up.hostname, up.port, timeout=30)
@@ -116,27 +119,55 @@ class _RefusingBulkProxy(BaseHTTPRequestHandler):
         pass
 
 
-def test_bulk_request_refused_as_a_whole_reports_each_document(es_url):
-    """The bulk lines are serialised ahead of time; when the cluster refuses a whole request, every
-    listing in it is still reported by key (and nothing is counted as stored)."""
+@pytest.fixture
+def refusing_store(es_url):
+    """make(status, refusals) -> (store behind a proxy refusing its first `refusals` bulk requests, proxy)."""
     from index.es_store import ElasticsearchStore
-    handler = type("Proxy", (_RefusingBulkProxy,), {"upstream": es_url})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    s = ElasticsearchStore(f"http://127.0.0.1:{server.server_address[1]}", prefix=f"test-es-{uuid.uuid4().hex[:8]}")
-    try:
+    made = []
+
+    def make(status: int, refusals: int):
+        handler = type("Proxy", (_BulkRefusingProxy,), {"upstream": es_url, "status": status, "refusals": refusals,
+                                                        "reason": f"refused by the test ({status})"})
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        s = ElasticsearchStore(f"http://127.0.0.1:{server.server_address[1]}",
+                               prefix=f"test-es-{uuid.uuid4().hex[:8]}", initial_backoff=0.01)
+        made.append((s, server))
         s.init()
-        report = s.upsert([listing(i) for i in range(3)])
-        assert report.new == 0
-        assert sorted(e["key"] for e in report.errors) == ["agora:0", "agora:1", "agora:2"]
-        assert all(e["error"] == "illegal_argument_exception: refused by the test" for e in report.errors)
-        assert s.get("agora:0") is None
-    finally:
+        return s, handler
+
+    yield make
+    for s, server in made:
         s.drop()
         s.close()
         server.shutdown()
         server.server_close()
+
+
+def test_bulk_request_refused_as_a_whole_reports_each_document(refusing_store):
+    """The bulk lines are serialised ahead of time; when the cluster refuses a whole request, every
+    listing in it is still reported by key, with the cluster's reason (and nothing counts as stored)."""
+    s, proxy = refusing_store(400, refusals=1)
+    report = s.upsert([listing(i) for i in range(3)])
+    assert report.new == 0 and proxy.bulks == 1          # a 400 is not retried
+    assert sorted(e["key"] for e in report.errors) == ["agora:0", "agora:1", "agora:2"]
+    assert all(e["error"] == "illegal_argument_exception: refused by the test (400)" for e in report.errors)
+    assert s.get("agora:0") is None
+
+
+def test_bulk_retries_a_busy_cluster_then_stores_everything(refusing_store):
+    s, proxy = refusing_store(429, refusals=2)
+    report = s.upsert([listing(i, title=f"pure mdma {i}") for i in range(3)])
+    assert (report.new, report.errors, proxy.bulks) == (3, [], 3)
+    assert s.get("agora:2").listing.title == "pure mdma 2"
+
+
+def test_bulk_gives_up_on_a_cluster_busy_past_the_retries(refusing_store):
+    s, proxy = refusing_store(429, refusals=100)
+    report = s.upsert([listing(i) for i in range(2)])
+    assert report.new == 0 and proxy.bulks == 1 + s.max_retries
+    assert [e["key"] for e in report.errors] == ["agora:0", "agora:1"]
+    assert all("es_rejected_execution_exception" in e["error"] for e in report.errors)
 
 
 def test_refresh_after_upsert_setting(es_url):
