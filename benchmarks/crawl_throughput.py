@@ -161,7 +161,6 @@ def main() -> None:
         return full_crawl(args.site, args.sites_dir, args.store, args.out)
 
     import yaml
-    from crawlers.fixture_sites import start_all
     tmp = Path(tempfile.mkdtemp(prefix="interdict-bench-"))
     sites_dir = tmp / "sites"
     sites_dir.mkdir()
@@ -171,6 +170,15 @@ def main() -> None:
         data["limits"] = {**data.get("limits", {}), "max_pages": 100_000, "max_depth": 1000}
         (sites_dir / f"{site_id}.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
 
+    try:
+        _measure(args, tmp, sites_dir)
+    finally:
+        import shutil
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _measure(args, tmp: Path, sites_dir: Path) -> None:
+    from crawlers.fixture_sites import start_all
     with start_all(["shop", "jsstore"]) as fx:
         grow_shop(fx["shop"], args.listings)
         env = {**os.environ, **fx.env(), "INTERDICT_DATA_DIR": str(tmp / "var"), "PYTHONPATH": str(ROOT)}
