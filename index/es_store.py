@@ -26,6 +26,7 @@ import threading
 from collections import defaultdict, deque
 from datetime import datetime
 from functools import wraps
+from itertools import chain
 from typing import Any, Iterable, Iterator
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -366,14 +367,10 @@ class ElasticsearchStore(ListingStore):
                     creates["sent"] = creates["conflicts"] = 0
                     yield self._actions(part, existing, tags)
 
-        def lines(feed: Iterator[list]) -> Iterator[tuple[bytes, bytes]]:
-            for batch in feed:
-                yield from batch
-
         retry: list = []
         with gc_paused():
-            self._collect(self._bulk(lines(in_background(batches(), maxsize=2)), index=self.write_alias), tags,
-                          report, retry, creates)
+            lines = chain.from_iterable(in_background(batches(), maxsize=2))
+            self._collect(self._bulk(lines, index=self.write_alias), tags, report, retry, creates)
         for attempt in range(4):            # lost races: re-read and retry, in the original order
             if not retry:
                 break
