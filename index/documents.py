@@ -86,6 +86,12 @@ def new_review(current: Review, to_status: str, *, actor: str, reason: str | Non
         return current.model_copy(update={"status": "claimed", "assignee": actor, "lease_until": lease})
     if to_status == "new":        # reopened or lease released: nobody holds it, no decision stands
         return Review(status="new", reason=reason)
+    if to_status in ("removed", "still_online") and current.decided_by:
+        # Recrawl verification observes the outcome of a takedown; the decision (who confirmed it, when) stands
+        # for notices and exports. The observer and its time are in the audit event.
+        return Review(status=to_status, assignee=current.assignee, lease_until=None,
+                      decided_by=current.decided_by, decided_at=current.decided_at, reason=reason,
+                      legal_basis=legal_basis or current.legal_basis)
     return Review(status=to_status, assignee=current.assignee, lease_until=None, decided_by=actor,
                   decided_at=now, reason=reason, legal_basis=legal_basis)
 

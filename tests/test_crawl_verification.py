@@ -66,7 +66,8 @@ def test_recrawl_verifies_confirmed_takedowns(target, tmp_path):
         # Gone -> removed, with the time from the confirmation to the crawl that saw it gone.
         item = store.get(gone)
         assert item.review.status == "removed" and item.removed_at is not None
-        assert item.review.decided_by == "system:recrawl"
+        assert item.review.decided_by == "alice"          # the takedown decision stands for notices and exports
+        assert abs((item.review.decided_at - confirmed[gone]).total_seconds()) < 1   # the confirmation, not the recrawl
         assert item.review.legal_basis == LEGAL          # the takedown's basis survives the verification
         ttr = seconds_in(item.review.reason)
         assert abs(ttr - (item.removed_at - confirmed[gone]).total_seconds()) <= 1
