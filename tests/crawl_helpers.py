@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,3 +101,13 @@ def truth(site_id: str) -> dict:
     """listing id -> fixture data row (with `truth`), as data/<site>.yaml declares it."""
     from crawlers.fixture_sites.server import load_data
     return {item["id"]: item for item in load_data(site_id).get("listings", [])}
+
+
+@pytest.fixture(params=["sqlite", pytest.param("es", marks=pytest.mark.es)])
+def target(request, tmp_path):
+    """A StoreTarget on each backend (import this fixture into a test module to use it)."""
+    if request.param == "es":
+        request.getfixturevalue("es_url")
+    t = open_target(request.param, tmp_path)
+    yield t
+    t.close()

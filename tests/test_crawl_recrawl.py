@@ -6,18 +6,9 @@ import json
 
 import pytest
 
-from tests.crawl_helpers import open_target, run_crawl_process, stored, truth
+from tests.crawl_helpers import run_crawl_process, stored, target, truth  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(params=["sqlite", pytest.param("es", marks=pytest.mark.es)])
-def target(request, tmp_path):
-    if request.param == "es":
-        request.getfixturevalue("es_url")
-    t = open_target(request.param, tmp_path)
-    yield t
-    t.close()
 
 
 @pytest.mark.parametrize("site, edited, deleted", [("shop", "QM-10001", "QM-10002"),

@@ -9,21 +9,12 @@ import re
 import pytest
 
 from index.audit import verify_chain
-from tests.crawl_helpers import open_target, run_crawl_process
+from tests.crawl_helpers import run_crawl_process, target  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.slow
 
 SITE = "shop"
 LEGAL = "Misuse of Drugs Act 1971, Sch. 2; platform policy 4.2 (controlled drugs)"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("es", marks=pytest.mark.es)])
-def target(request, tmp_path):
-    if request.param == "es":
-        request.getfixturevalue("es_url")
-    t = open_target(request.param, tmp_path)
-    yield t
-    t.close()
 
 
 def decide(store, key: str, to_status: str, **kw):
