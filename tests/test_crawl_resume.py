@@ -13,24 +13,30 @@ from tests.crawl_helpers import ROOT, crawl_cmd, crawl_env, open_target, run_cra
 pytestmark = pytest.mark.slow
 
 
+def start_crawl_until_committed(target, sites, jobdir, fx, tmp_path, lines: int) -> subprocess.Popen:
+    """Start a resumable shop crawl in its own process; return it once `lines` batches are in the journal."""
+    committed = jobdir / "interdict" / "committed.log"
+    env = crawl_env(target, tmp_path / "var", fx.env(), INTERDICT_CRAWL_BATCH_SIZE="4")
+    proc = subprocess.Popen(crawl_cmd("shop", target, sites, jobdir), cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and proc.poll() is None:
+        if committed.exists() and len(committed.read_text().splitlines()) >= lines:
+            break
+        time.sleep(0.05)
+    return proc
+
+
 def test_sigkill_mid_run_then_resume(tmp_path):
     from crawlers.fixture_sites import start_all
     sites = tmp_path / "sites"
     site_yaml("shop", sites, politeness={"delay": 0.15, "concurrency_per_domain": 1, "autothrottle": False})
     target = open_target("sqlite", tmp_path)
     jobdir = tmp_path / "job"
-    committed = jobdir / "interdict" / "committed.log"
     expected = {f"shop:{i}" for i in truth("shop")}
     try:
         with start_all(["shop"]) as fx:
-            env = crawl_env(target, tmp_path / "var", fx.env(), INTERDICT_CRAWL_BATCH_SIZE="4")
-            proc = subprocess.Popen(crawl_cmd("shop", target, sites, jobdir), cwd=ROOT, env=env,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            deadline = time.monotonic() + 180
-            while time.monotonic() < deadline and proc.poll() is None:
-                if committed.exists() and len(committed.read_text().splitlines()) >= 3:
-                    break
-                time.sleep(0.05)
+            proc = start_crawl_until_committed(target, sites, jobdir, fx, tmp_path, lines=3)
             assert proc.poll() is None, ("crawl ended before it could be killed", proc.communicate())
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=30)
@@ -64,17 +70,9 @@ def test_sigterm_aborts_gracefully_and_resumes(tmp_path):
     site_yaml("shop", sites, politeness={"delay": 0.15, "concurrency_per_domain": 1, "autothrottle": False})
     target = open_target("sqlite", tmp_path)
     jobdir = tmp_path / "job"
-    committed = jobdir / "interdict" / "committed.log"
     try:
         with start_all(["shop"]) as fx:
-            env = crawl_env(target, tmp_path / "var", fx.env(), INTERDICT_CRAWL_BATCH_SIZE="4")
-            proc = subprocess.Popen(crawl_cmd("shop", target, sites, jobdir), cwd=ROOT, env=env,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            deadline = time.monotonic() + 180
-            while time.monotonic() < deadline and proc.poll() is None:
-                if committed.exists() and len(committed.read_text().splitlines()) >= 2:
-                    break
-                time.sleep(0.05)
+            proc = start_crawl_until_committed(target, sites, jobdir, fx, tmp_path, lines=2)
             proc.send_signal(signal.SIGTERM)
             out, err = proc.communicate(timeout=120)
             assert proc.returncode == 3, err[-3000:]
