@@ -310,29 +310,54 @@ class FixtureHTTPServer(ThreadingHTTPServer):
             self._conns.discard(request)
         super().shutdown_request(request)
 
-    def close_all(self):
+    def close_connections(self):
         with self._conns_lock:
             conns = list(self._conns)
-        for c in conns:
-            try:
-                c.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        shutdown_sockets(conns)
 
 
-class SiteHandle:
+def shutdown_sockets(socks) -> None:
+    """Wake every handler thread blocked on these sockets, so a stop never waits on a slow client."""
+    for c in socks:
+        try:
+            c.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+class ServingHandle:
+    """A server running on its own thread; `stop()` ends it and every open connection (also via `with`)."""
+
+    def _serve(self, server, name: str) -> None:
+        self.server = server
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
+                                        name=name, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.close_connections()
+        self.server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class SiteHandle(ServingHandle):
     """A running fixture site: `.url` (no trailing slash), `.catalog`, `.edit_listing()`, `.stop()`."""
 
     def __init__(self, site: Site, port: int = 0, public_url: str | None = None):
         self.site = site
-        self.server = FixtureHTTPServer(site, port)
-        self.host, self.port = self.server.server_address[:2]
+        server = FixtureHTTPServer(site, port)
+        self.host, self.port = server.server_address[:2]
         self.local_url = f"http://{self.host}:{self.port}"
         self.url = public_url or self.local_url
         site.base_url = self.url
-        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.2},
-                                        name=f"fixture-{site.name}", daemon=True)
-        self._thread.start()
+        self._serve(server, f"fixture-{site.name}")
 
     name = property(lambda self: self.site.name)
     catalog = property(lambda self: self.site.catalog)
@@ -357,18 +382,6 @@ class SiteHandle:
 
     def listing_url(self, listing_id: str) -> str:
         return self.url + self.site.listing_path(listing_id)
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.close_all()
-        self.server.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
 
     def __repr__(self):
         return f"<SiteHandle {self.name} {self.url}>"

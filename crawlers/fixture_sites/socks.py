@@ -15,7 +15,7 @@ import socketserver
 import struct
 import threading
 
-from .server import BIND_HOST
+from .server import BIND_HOST, ServingHandle, shutdown_sockets
 
 REP_OK, REP_FAIL, REP_RULESET, REP_HOST_UNREACHABLE, REP_REFUSED, REP_CMD, REP_ATYP = 0, 1, 2, 4, 5, 7, 8
 RELAY_IDLE_TIMEOUT = 120.0
@@ -145,26 +145,19 @@ class _SocksServer(socketserver.ThreadingTCPServer):
         with self.lock:
             self._live.difference_update(s for s in socks if s is not None)
 
-    def close_live(self) -> None:
+    def close_connections(self) -> None:
         with self.lock:
             live = list(self._live)
-        for s in live:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        shutdown_sockets(live)
 
 
-class SocksHandle:
+class SocksHandle(ServingHandle):
     """A running proxy: `.url` (socks5h://127.0.0.1:PORT), `.connections`, `.refused`, `.stop()`."""
 
     def __init__(self, server: _SocksServer):
-        self.server = server
         self.host, self.port = server.server_address[:2]
         self.url = f"socks5h://{self.host}:{self.port}"
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
-                                        name="fixture-socks", daemon=True)
-        self._thread.start()
+        self._serve(server, "fixture-socks")
 
     @property
     def onion_map(self) -> dict[str, tuple[str, int]]:
@@ -190,17 +183,6 @@ class SocksHandle:
     def count(self, host: str) -> int:
         return sum(1 for h, _ in self.connections if h == host.lower())
 
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.close_live()
-        self.server.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
 
 
 def start_socks_proxy(onion_map: dict[str, tuple[str, int]], port: int = 0) -> SocksHandle:
