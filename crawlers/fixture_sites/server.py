@@ -13,6 +13,7 @@ import re
 import select
 import socket
 import threading
+import time
 import unicodedata
 from collections import deque
 from dataclasses import dataclass, field
@@ -218,6 +219,7 @@ class Site:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True   # headers and body are separate writes: Nagle + delayed ACK stall ~40 ms
     server_version = "nginx/1.24.0"
     sys_version = ""
     timeout = IDLE_TIMEOUT
@@ -242,6 +244,8 @@ class _Handler(BaseHTTPRequestHandler):
             resp = site.dispatch(req)
         except Exception as exc:  # a fixture bug must show up as a 500, not a hung connection
             resp = Response(500, f"<h1>Internal Server Error</h1><pre>{type(exc).__name__}</pre>")
+        if self.server.latency:
+            time.sleep(self.server.latency)     # a real site's time to first byte (benchmarks)
         self._write(resp)
 
     def _write(self, resp: Response):
@@ -289,6 +293,7 @@ class FixtureHTTPServer(ThreadingHTTPServer):
 
     def __init__(self, site: Site, port: int):
         self.site = site
+        self.latency = 0.0              # seconds added before each response (benchmarks set it)
         self.requests: deque = deque(maxlen=20000)
         self._conns: set[socket.socket] = set()
         self._conns_lock = threading.Lock()
@@ -367,6 +372,10 @@ class SiteHandle(ServingHandle):
     def requests(self) -> list[tuple[str, str, str]]:
         """(method, path, Host header) of every request served, oldest first."""
         return list(self.server.requests)
+
+    def set_latency(self, seconds: float) -> None:
+        """Delay every response by `seconds`, like a real site's time to first byte (loopback has none)."""
+        self.server.latency = max(0.0, float(seconds))
 
     def edit_listing(self, listing_id: str, **fields) -> dict:
         return self.site.edit_listing(listing_id, **fields)
