@@ -152,3 +152,16 @@ def test_run_records_are_in_the_store(crawled):
         assert rec is not None and rec.status == "succeeded" and rec.ended_at
         assert rec.counts["pages"] == run["counts"]["pages"] and rec.manifest == run["manifest"]
     json.dumps(crawled["runs"])   # the summary is plain JSON
+
+
+def test_discovery_runs_ahead_of_the_listings(crawled):
+    """Index pages are fetched before the listings they reveal run out, so no concurrency slot sits idle while
+    the next index page downloads (what keeps a crawl at network speed: benchmarks/crawl_throughput.py)."""
+    paths = [path for _, path, _ in crawled["fx"]["shop"].requests]
+    index = [i for i, path in enumerate(paths) if path.startswith("/products")]
+    products = [i for i, path in enumerate(paths) if path.startswith("/p/")]
+    assert len(index) >= 4 and len(products) >= 40
+    # The shop shows 12 listings per index page. Index pages last would request page k only after every
+    # listing of pages 1..k-1 (12 * (k - 1) product requests); ahead, it comes while those are still queued.
+    for k, at in enumerate(index[1:], start=2):
+        assert sum(1 for i in products if i < at) < 12 * (k - 1), paths
