@@ -6,6 +6,7 @@ site config, archive): less start-up CPU taken from the crawl it runs beside.
 from __future__ import annotations
 
 _ANALYSER = None
+READY = '{"ready": true}'
 
 
 def shared_analyser():
@@ -28,6 +29,8 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     analyser = shared_analyser()
+    sys.stdout.write(READY + "\n")      # the parent opens the crawl once the pipeline is built
+    sys.stdout.flush()
     for line in sys.stdin:
         try:
             batch = [Listing(platform="-", title=t, description=d) for t, d in json.loads(line)]

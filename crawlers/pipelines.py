@@ -58,10 +58,22 @@ class AnalyserProcess:
         self.proc = subprocess.Popen([sys.executable, "-m", "crawlers.analyse_worker"],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, encoding="utf-8",
                                      bufsize=1 << 16)
+        self.ready = False
+
+    def wait_ready(self) -> None:
+        """Block until the child has built its pipeline (its first line), or raise if it died building it."""
+        if self.ready:
+            return
+        from crawlers.analyse_worker import READY
+        line = self.proc.stdout.readline()
+        if line.strip() != READY:
+            raise RuntimeError(f"analysis process did not start (code {self.proc.poll()}): {line.strip()[:200]}")
+        self.ready = True
 
     def analyse(self, batch: list[Listing]) -> list[Listing]:
         import json
         from index.models import Analysis
+        self.wait_ready()
         line = json.dumps([[l.title, l.description] for l in batch], ensure_ascii=False)
         self.proc.stdin.write(line + "\n")
         self.proc.stdin.flush()
@@ -106,6 +118,19 @@ class AnalyseStage:
         from scrapy import signals
         crawler.signals.connect(stage.close, signal=signals.engine_stopped)
         return stage
+
+    def start(self) -> str | None:
+        """Wait (on the store thread) until the analysis child is ready, so the crawl starts with a warm
+        pipeline: its start-up never competes with the first downloads, and a pipeline that cannot be built
+        is reported before any page is fetched. The error, if any; batches then retry a fresh child."""
+        if self.worker is None:
+            return None
+        try:
+            self.worker.wait_ready()
+            return None
+        except Exception as exc:
+            log.error("%s", exc)
+            return f"{type(exc).__name__}: {exc}"
 
     def __call__(self, batch: list[Listing]) -> tuple[list[Listing], str | None]:
         if not self.enabled:
@@ -186,6 +211,12 @@ class BatchPipeline:
         ctx = RunContext.of(crawler)
         return cls(ctx, crawler.settings.getint("INTERDICT_BATCH_SIZE", 50), AnalyseStage.from_crawler(crawler),
                    UpsertStage.from_crawler(crawler), EvidenceStage.from_crawler(crawler))
+
+    def open_spider(self, spider=None):
+        """Scrapy waits for this Deferred before the engine starts: the crawl begins with the analyser ready."""
+        d = self.ctx.defer(self.analyse.start)
+        d.addCallback(lambda err: err and self.ctx.error("analyse", None, err))
+        return d
 
     def process_item(self, item, spider=None):
         if not isinstance(item, Listing):
