@@ -128,15 +128,16 @@ class TakedownVerifier:
             if start is None:
                 return text + "; time to removal unknown (no confirmation in the audit trail)"
             seconds = max(0.0, (at - start).total_seconds())
-            ttr["seconds"] = seconds
+            ttr.update(time_to_removal_seconds=round(seconds, 3), confirmed_at=start.isoformat(),
+                       removed_at=at.isoformat())
             text += (f"; time to removal {human_duration(seconds)} ({int(round(seconds))} s) since the takedown "
                      f"was confirmed at {start:%Y-%m-%d %H:%M:%S} UTC")
             if last and start < last < at:
                 text += f"; last seen online {human_duration((last - start).total_seconds())} after confirmation"
             return text
-        o = self._transition(key, "removed", reason)
+        o = self._transition(key, "removed", reason, data=ttr)     # `reason` fills ttr before the write
         if o:
-            o.time_to_removal = ttr.get("seconds")
+            o.time_to_removal = ttr.get("time_to_removal_seconds")
         return o
 
     def _still_online_reason(self, cur: StoredListing) -> str | None:
@@ -148,7 +149,7 @@ class TakedownVerifier:
         return (f"still online at recrawl {self.run_started:%Y-%m-%d %H:%M:%S} UTC, "
                 f"{human_duration((self.run_started - decided).total_seconds())} after the takedown was confirmed")
 
-    def _transition(self, key: str, to_status: str, reason_of) -> Outcome | None:
+    def _transition(self, key: str, to_status: str, reason_of, data: dict | None = None) -> Outcome | None:
         """update_review with the current token; on a conflict (a reviewer acted meanwhile) re-read and retry
         once, re-checking that the transition still applies. The legal basis of the confirmation is kept."""
         for attempt in (1, 2):
@@ -160,7 +161,7 @@ class TakedownVerifier:
                 return None
             try:
                 self.store.update_review(key, to_status, token=cur.token, actor=ACTOR, reason=reason,
-                                         legal_basis=cur.review.legal_basis, action="verify")
+                                         legal_basis=cur.review.legal_basis, action="verify", data=data)
                 return Outcome(key, to_status, reason)
             except ConflictError:
                 if attempt == 2:

@@ -96,6 +96,17 @@ def new_review(current: Review, to_status: str, *, actor: str, reason: str | Non
                   decided_at=now, reason=reason, legal_basis=legal_basis)
 
 
+def review_audit_data(review: Review, legal_basis: str | None, evidence: dict,
+                      extra: dict | None = None) -> dict:
+    """The audit event's structured facts for a review transition: what the decision rests on (legal basis,
+    the archived evidence's hash) and anything the caller measured (a takedown's time to removal)."""
+    data = {"legal_basis": legal_basis,
+            "lease_until": review.lease_until.isoformat() if review.lease_until else None,
+            "evidence_sha256": evidence.get("sha256"), "snapshot_ref": evidence.get("snapshot_ref")}
+    data.update(extra or {})
+    return {k: v for k, v in data.items() if v is not None}
+
+
 def check_lease(current: Review, to_status: str, actor: str, now: datetime | None = None) -> None:
     """Two reviewers never hold the same item: claiming a listing someone else holds is a conflict."""
     from index.store import ConflictError

@@ -35,7 +35,7 @@ from pydantic_core import to_json
 from index import query as Q
 from index import settings
 from index.documents import (FACET_FIELDS, FACET_SIZE, KEYWORD_MAX, check_lease, chunks, decode_cursor,
-                             encode_cursor, from_ms, gc_paused, in_background, ms, new_review,
+                             encode_cursor, from_ms, gc_paused, in_background, ms, new_review, review_audit_data,
                              normalise, redact_url, unique_runs)
 from index.models import AuditEvent, CrawlRun, Listing, ListingVersion, Review, StoredListing, UpsertReport
 from index.store import (ConflictError, ListingStore, NotFound, SearchHit, SearchQuery, SearchResult,
@@ -494,7 +494,8 @@ class ElasticsearchStore(ListingStore):
     @_translate_errors
     def update_review(self, key: str, to_status: str, *, token: str, actor: str,
                       reason: str | None = None, legal_basis: str | None = None,
-                      lease_seconds: int | None = None, action: str = "review") -> StoredListing:
+                      lease_seconds: int | None = None, action: str = "review",
+                      data: dict | None = None) -> StoredListing:
         """Optimistic concurrency on ES primitives: the write carries if_seq_no/if_primary_term of the
         document read here; the token's review revision decides whether the caller saw the current review
         (a crawl bumping last_seen moves seq_no but must not invalidate a reviewer's token)."""
@@ -527,12 +528,7 @@ class ElasticsearchStore(ListingStore):
             self.append_audit(AuditEvent(
                 actor=actor, action=action, key=key, tenant=src["listing"].get("tenant"),
                 from_status=current.status, to_status=review.status, reason=reason,
-                data={k: v for k, v in {
-                    "legal_basis": legal_basis,
-                    "lease_until": review.lease_until.isoformat() if review.lease_until else None,
-                    "evidence_sha256": evidence.get("sha256"),
-                    "snapshot_ref": evidence.get("snapshot_ref"),
-                }.items() if v is not None}))
+                data=review_audit_data(review, legal_basis, evidence, data)))
             return self.get(key)
         raise ConflictError(f"listing {key} keeps changing; try again")
 

@@ -22,7 +22,7 @@ from typing import Any, Iterable, Iterator
 from index import query as Q
 from index.documents import (FACET_FIELDS, FACET_SIZE, KEYWORD_MAX, check_lease, chunks, decode_cursor, encode_cursor,
                              from_ms, gc_paused, in_background, keyword_terms, ms, new_review, normalise,
-                             unique_runs)
+                             review_audit_data, unique_runs)
 from index.models import AuditEvent, CrawlRun, Listing, ListingVersion, Review, StoredListing, UpsertReport
 from index.store import (ConflictError, ListingStore, NotFound, SearchHit, SearchQuery, SearchResult,
                          StoreError, StoreUnavailable)
@@ -268,7 +268,8 @@ class SqliteStore(ListingStore):
 
     def update_review(self, key: str, to_status: str, *, token: str, actor: str,
                       reason: str | None = None, legal_basis: str | None = None,
-                      lease_seconds: int | None = None, action: str = "review") -> StoredListing:
+                      lease_seconds: int | None = None, action: str = "review",
+                      data: dict | None = None) -> StoredListing:
         with self._tx() as db:
             row = db.execute("SELECT id, revision, review, tenant, listing FROM listings WHERE key = ?",
                              (key,)).fetchone()
@@ -291,12 +292,7 @@ class SqliteStore(ListingStore):
             self._append_audit(db, AuditEvent(
                 actor=actor, action=action, key=key, tenant=tenant, from_status=current.status,
                 to_status=review.status, reason=reason,
-                data={k: v for k, v in {
-                    "legal_basis": legal_basis,
-                    "lease_until": review.lease_until.isoformat() if review.lease_until else None,
-                    "evidence_sha256": evidence.sha256,
-                    "snapshot_ref": evidence.snapshot_ref,
-                }.items() if v is not None}))
+                data=review_audit_data(review, legal_basis, evidence.model_dump(mode="json"), data)))
         return self.get(key)
 
     def append_audit(self, event: AuditEvent) -> AuditEvent:

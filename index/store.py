@@ -92,8 +92,10 @@ class ListingStore(abc.ABC):
     @abc.abstractmethod
     def update_review(self, key: str, to_status: str, *, token: str, actor: str,
                       reason: str | None = None, legal_basis: str | None = None,
-                      lease_seconds: int | None = None, action: str = "review") -> StoredListing:
-        """Change review state if `token` is current, else raise ConflictError. Appends one audit event."""
+                      lease_seconds: int | None = None, action: str = "review",
+                      data: dict | None = None) -> StoredListing:
+        """Change review state if `token` is current, else raise ConflictError. Appends one audit event, with
+        `data` (JSON values: measured facts such as a takedown's time to removal) among its structured data."""
 
     @abc.abstractmethod
     def mark_seen(self, keys: Iterable[str], at: datetime) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 
 import pytest
 
@@ -67,6 +68,10 @@ def test_recrawl_verifies_confirmed_takedowns(target, tmp_path):
         [verify_ev] = [e for e in store.audit(key=gone) if e.to_status == "removed"]
         assert verify_ev.action == "verify" and verify_ev.reason == item.review.reason
         assert verify_ev.data.get("legal_basis") == LEGAL
+        # Time to removal as data too, for reports that aggregate it (not only in the reason's text).
+        assert abs(verify_ev.data["time_to_removal_seconds"] - ttr) <= 1
+        for field, expected in (("confirmed_at", confirmed[gone]), ("removed_at", item.removed_at)):
+            assert abs((datetime.fromisoformat(verify_ev.data[field]) - expected).total_seconds()) < 1
 
         # Seen online by a crawl that started after the decision -> still_online (once each).
         for key in (stays, later):
