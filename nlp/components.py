@@ -22,6 +22,7 @@ from nlp.cas import CasHit, find_cas
 from nlp.context import ContextRules
 from nlp.kb import load_kb
 from nlp.listing_type import ListingTypeRules
+from nlp.mentions import MentionRules
 from nlp.matcher import Candidate, SubstanceMatcher
 from nlp.normalize import Normalized, Tokens, fold, normalize
 from nlp.risk import ScoringConfig, score
@@ -101,10 +102,12 @@ def make_normalizer(nlp: Language, name: str, max_field_chars: int):
 class SubstanceComponent:
     """Lexicon and CAS matching with context disambiguation and importance ranking."""
 
-    def __init__(self, kb_path: str | None, context_path: str | None, fuzzy: bool, fuzzy_min_len: int):
+    def __init__(self, kb_path: str | None, context_path: str | None, fuzzy: bool, fuzzy_min_len: int,
+                 mentions_path: str | None = None):
         self.kb = load_kb(_path(kb_path))
         self.matcher = SubstanceMatcher(self.kb.forms, fuzzy=fuzzy, fuzzy_min_len=fuzzy_min_len)
         self.context = ContextRules.load(_path(context_path))
+        self.mentions = MentionRules.load(_path(mentions_path))
 
     def __call__(self, doc: Doc) -> Doc:
         views: list[FieldView] = doc._.fields
@@ -119,7 +122,8 @@ class SubstanceComponent:
         notes: list[str] = []
         for v in views:
             if v.candidates:
-                v.candidates = self._present(v, notes)
+                v.candidates = self._offered(v, notes)
+        self._test_product(views, notes)
         strong_ids = {c.form.substance_id for v in views for c in v.candidates
                       if not c.form.ambiguous and c.how != "fuzzy"}
         strong_ids |= {h.substance_id for v in views for h in v.cas if h.substance_id}
@@ -220,29 +224,46 @@ class SubstanceComponent:
         return Substances([r[1][2] for r in ranked], [r[0] for r in ranked], notes,
                           {a[0].name for a in accepted})
 
-    def _present(self, v: FieldView, notes: list[str]) -> list[Candidate]:
-        """The candidates of one field minus substances said to be absent ("contains no THC or CBD",
-        "THC-free", "<0.3% THC"): naming what a product lacks is not offering it."""
+    def _offered(self, v: FieldView, notes: list[str]) -> list[Candidate]:
+        """The candidates of one field minus substances named without being offered (nlp/mentions.py):
+        said to be absent ("contains no THC or CBD", "THC-free", "<0.3% THC") or what a test looks for
+        ("tested negative with fentanyl strips", "fentanyl test strips")."""
         text = v.norm.text
         keep: list[Candidate] = []
         cues: list[tuple[int, int]] = []      # "zero" in "zero THC" is the cue, not opium slang
-        prev_end, prev_absent = -1, False
+        prev_end, prev_kind = -1, None
         for c in sorted(v.candidates, key=lambda c: c.start):
-            got = self.context.absent(text, c.start, c.end)
-            why = got[0] if got else None
+            got = self.mentions.not_offered(text, c.start, c.end, c.form.substance_id)
+            kind, why = got[:2] if got else (None, None)
             if got:
-                cues.append(got[1:])
-            elif prev_absent and self.context.joins_absent(text[prev_end:c.start]):
-                why = "listed with it"
-            prev_end, prev_absent = c.end, why is not None
-            if why is None:
+                cues.append(got[2:])
+            elif prev_kind and self.mentions.joins(text[prev_end:c.start]):
+                kind, why = prev_kind, "listed with it"
+            prev_end, prev_kind = c.end, kind
+            if kind is None:
                 keep.append(c)
                 continue
             surface = v.text[slice(*v.norm.span(c.start, c.end))]
-            notes.append(f"{surface!r} not read as an offer of {self._canon(c)}: said to be absent ({why!r})")
+            notes.append(f"{surface!r} not read as an offer of {self._canon(c)}: {kind} ({why!r})")
         if cues:
             keep = [c for c in keep if not any(a < c.end and c.start < b for a, b in cues)]
         return keep if len(keep) != len(v.candidates) else v.candidates
+
+    def _test_product(self, views: list[FieldView], notes: list[str]) -> None:
+        """A title that names a drug-testing product and offers no substance: the listing sells the test,
+        and every substance it names is what the test looks for ("detects fentanyl in pills")."""
+        title = next((v for v in views if v.name == "title"), None)
+        if title is None or title.cas or any(not c.form.ambiguous for c in title.candidates):
+            return
+        product = self.mentions.test_product(title.norm.text)
+        if product is None:
+            return
+        for v in views:
+            for c in v.candidates:
+                surface = v.text[slice(*v.norm.span(c.start, c.end))]
+                notes.append(f"{surface!r} not read as an offer of {self._canon(c)}: what a test looks for "
+                             f"(the listing sells {product!r})")
+            v.candidates = []
 
     def _implied(self, views: list[FieldView], accepted: list, notes: list[str]) -> None:
         """No substance named: does the title sell by a unit typical of one substance, with its market
@@ -296,10 +317,10 @@ class SubstanceComponent:
 
 
 @Language.factory("interdict_substances", default_config={
-    "kb_path": None, "context_path": None, "fuzzy": True, "fuzzy_min_len": 8})
+    "kb_path": None, "context_path": None, "mentions_path": None, "fuzzy": True, "fuzzy_min_len": 8})
 def make_substances(nlp: Language, name: str, kb_path: str | None, context_path: str | None,
-                    fuzzy: bool, fuzzy_min_len: int):
-    return SubstanceComponent(kb_path, context_path, fuzzy, fuzzy_min_len)
+                    mentions_path: str | None, fuzzy: bool, fuzzy_min_len: int):
+    return SubstanceComponent(kb_path, context_path, fuzzy, fuzzy_min_len, mentions_path)
 
 
 @Language.factory("interdict_signals", default_config={})

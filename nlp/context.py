@@ -50,9 +50,6 @@ class ContextRules:
     proper_name_after: re.Pattern | None = None
     weak: frozenset[str] = frozenset()
     everyday: frozenset[str] = frozenset()
-    absent_before: re.Pattern | None = None
-    absent_after: re.Pattern | None = None
-    absent_join: re.Pattern | None = None
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "ContextRules":
@@ -76,9 +73,6 @@ class ContextRules:
             proper_name_after=_regex(data, "proper_name_after", p),
             weak=frozenset(str(x) for x in data.get("weak_substances") or ()),
             everyday=frozenset(fold(str(w)).strip() for w in data.get("everyday_phrases") or ()),
-            absent_before=_regex(data, "absent_before", p),
-            absent_after=_regex(data, "absent_after", p),
-            absent_join=_regex(data, "absent_join", p),
             implied=[{"substance": str(spec["substance"]),
                       "confidence": float(spec.get("confidence", 0.6)),
                       "unit": re.compile(spec["unit"]),
@@ -111,24 +105,6 @@ class ContextRules:
             return None
         m = self.proper_name_after.match(norm_text[end:end + 24])
         return m.group(0).strip() if m else None
-
-    def absent(self, norm_text: str, start: int, end: int) -> tuple[str, int, int] | None:
-        """The words saying the substance at [start, end) is absent or only a legal trace ("no THC",
-        "THC-free", "<0.3% THC") and their span in the normalised text, else None."""
-        if self.absent_before is not None:
-            lo = max(0, start - 32)
-            m = self.absent_before.search(norm_text[lo:start])
-            if m:
-                return m.group(0).strip(), lo + m.start(), lo + m.end()
-        if self.absent_after is not None:
-            m = self.absent_after.match(norm_text[end:end + 40])
-            if m:
-                return m.group(0).strip(), end + m.start(), end + m.end()
-        return None
-
-    def joins_absent(self, gap: str) -> bool:
-        """The text between two substances lists them together ("no THC or CBD")."""
-        return self.absent_join is not None and bool(self.absent_join.match(gap))
 
     def local(self, toks: list[str], i: int, j: int, whole: bool = False) -> str | None:
         """A drug quantity ("0.5g", "grams", "tabs") or market word ("uncut", "pure") within

@@ -1,0 +1,93 @@
+"""Substance mentions that are not offers: "no fentanyl", "THC-free", "tested negative with fentanyl strips".
+
+A listing names substances it does not sell: what its product lacks and what a test looks for. Such a
+mention is dropped from the substances on offer (which search facets and flags read) and explained.
+Test products ("fentanyl test strips", "Marquis reagent kit") name only what they detect. Rules are
+data: nlp/data/mentions.yaml.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+DEFAULT_PATH = Path(__file__).parent / "data" / "mentions.yaml"
+BEFORE = 48          # characters before a name that a `before` cue may span
+AFTER = 48
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    kind: str                               # "said to be absent", "what a test looks for"
+    before: re.Pattern | None
+    after: re.Pattern | None
+    substances: frozenset[str] | None       # None: any substance
+
+
+@dataclass
+class MentionRules:
+    rules: list[Rule]
+    join: re.Pattern | None
+    test_products: re.Pattern | None
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> "MentionRules":
+        p = Path(path) if path else DEFAULT_PATH
+        try:
+            data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ValueError(f"{p}: cannot read mention rules ({exc})") from None
+
+        def rx(value, where: str) -> re.Pattern | None:
+            if not value:
+                return None
+            try:
+                return re.compile(str(value))
+            except re.error as exc:
+                raise ValueError(f"{p}: {where}: bad regular expression ({exc})") from None
+
+        rules = []
+        for i, r in enumerate(data.get("rules") or []):
+            where = f"rules[{i}]"
+            if not isinstance(r, dict) or not r.get("kind") or not (r.get("before") or r.get("after")):
+                raise ValueError(f"{p}: {where}: needs `kind` and `before` or `after`")
+            subs = r.get("substances")
+            rules.append(Rule(str(r["kind"]), rx(r.get("before"), f"{where}.before"),
+                              rx(r.get("after"), f"{where}.after"),
+                              frozenset(map(str, subs)) if subs else None))
+        products = data.get("test_products") or []
+        return cls(rules, rx(data.get("join"), "join"),
+                   rx(r"(?<![^\W_])(?:" + "|".join(f"(?:{x})" for x in products) + r")(?![^\W_])"
+                      if products else None, "test_products"))
+
+    def not_offered(self, norm_text: str, start: int, end: int, substance_id: str
+                    ) -> tuple[str, str, int, int] | None:
+        """(kind, cue words, cue span) when the substance named at [start, end) of the normalised text is
+        said to be absent or is what a test looks for, else None."""
+        lo = max(0, start - BEFORE)
+        head, tail = norm_text[lo:start], norm_text[end:end + AFTER]
+        for r in self.rules:
+            if r.substances is not None and substance_id not in r.substances:
+                continue
+            if r.before is not None:
+                m = r.before.search(head)
+                if m:
+                    return r.kind, m.group(0).strip(), lo + m.start(), lo + m.end()
+            if r.after is not None:
+                m = r.after.match(tail)
+                if m:
+                    return r.kind, m.group(0).strip(), end + m.start(), end + m.end()
+        return None
+
+    def joins(self, gap: str) -> bool:
+        """The text between two substances lists them together ("no THC or CBD")."""
+        return self.join is not None and bool(self.join.match(gap))
+
+    def test_product(self, norm_title: str) -> str | None:
+        """The words that make a title a drug-testing product ("fentanyl test strips"), else None."""
+        if self.test_products is None:
+            return None
+        m = self.test_products.search(norm_title)
+        return m.group(0) if m else None
