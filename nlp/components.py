@@ -123,7 +123,7 @@ class SubstanceComponent:
         for v in views:
             if v.candidates:
                 v.candidates = self._offered(v, notes)
-        self._test_product(views, notes)
+        self._harm_reduction_product(views, notes)
         strong_ids = {c.form.substance_id for v in views for c in v.candidates
                       if not c.form.ambiguous and c.how != "fuzzy"}
         strong_ids |= {h.substance_id for v in views for h in v.cas if h.substance_id}
@@ -249,19 +249,21 @@ class SubstanceComponent:
             keep = [c for c in keep if not any(a < c.end and c.start < b for a, b in cues)]
         return keep if len(keep) != len(v.candidates) else v.candidates
 
-    def _test_product(self, views: list[FieldView], notes: list[str]) -> None:
-        """A title that names a drug-testing product and offers no substance: the listing sells the test,
-        and every substance it names is what the test looks for ("detects fentanyl in pills")."""
+    def _harm_reduction_product(self, views: list[FieldView], notes: list[str]) -> None:
+        """A title that names a harm-reduction product and offers no substance: the listing sells the
+        product, and every substance it names is what the test looks for ("detects fentanyl in pills") or
+        the overdose it reverses ("opioid overdose, including fentanyl")."""
         title = next((v for v in views if v.name == "title"), None)
         if title is None or title.cas or any(not c.form.ambiguous for c in title.candidates):
             return
-        product = self.mentions.test_product(title.norm.text)
-        if product is None:
+        got = self.mentions.product(title.norm.text)
+        if got is None:
             return
+        kind, product = got
         for v in views:
             for c in v.candidates:
                 surface = v.text[slice(*v.norm.span(c.start, c.end))]
-                notes.append(f"{surface!r} not read as an offer of {self._canon(c)}: what a test looks for "
+                notes.append(f"{surface!r} not read as an offer of {self._canon(c)}: {kind} "
                              f"(the listing sells {product!r})")
             v.candidates = []
 

@@ -49,7 +49,8 @@ class ListingTypeRules:
         field, title first. Returns (listing type, reason)."""
         for name, text, has_substance, has_quantity in fields:
             found = self.matches(text) if text else {}
-            if "harm_reduction" in found:
+            # a test strip or naloxone thrown in with a substance sold by weight is still an offer
+            if "harm_reduction" in found and not (has_substance and has_quantity()):
                 return "harm_reduction", f"{name}: harm-reduction product ({found['harm_reduction']!r})"
             if "information" in found:
                 return "information", f"{name}: information/guide ({found['information']!r})"

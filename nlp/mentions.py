@@ -2,7 +2,8 @@
 
 A listing names substances it does not sell: what its product lacks and what a test looks for. Such a
 mention is dropped from the substances on offer (which search facets and flags read) and explained.
-Test products ("fentanyl test strips", "Marquis reagent kit") name only what they detect. Rules are
+Harm-reduction products ("fentanyl test strips", "Marquis reagent kit", "naloxone") name only what they
+detect or the overdose they reverse. Rules are
 data: nlp/data/mentions.yaml.
 """
 from __future__ import annotations
@@ -30,7 +31,7 @@ class Rule:
 class MentionRules:
     rules: list[Rule]
     join: re.Pattern | None
-    test_products: re.Pattern | None
+    products: list[tuple[str, re.Pattern]]      # (kind, title regex) of harm-reduction products
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "MentionRules":
@@ -57,10 +58,14 @@ class MentionRules:
             rules.append(Rule(str(r["kind"]), rx(r.get("before"), f"{where}.before"),
                               rx(r.get("after"), f"{where}.after"),
                               frozenset(map(str, subs)) if subs else None))
-        products = data.get("test_products") or []
-        return cls(rules, rx(data.get("join"), "join"),
-                   rx(r"(?<![^\W_])(?:" + "|".join(f"(?:{x})" for x in products) + r")(?![^\W_])"
-                      if products else None, "test_products"))
+        products = []
+        for i, r in enumerate(data.get("products") or []):
+            where = f"products[{i}]"
+            if not isinstance(r, dict) or not r.get("kind") or not r.get("title"):
+                raise ValueError(f"{p}: {where}: needs `kind` and `title`")
+            alts = "|".join(f"(?:{x})" for x in r["title"])
+            products.append((str(r["kind"]), rx(rf"(?<![^\W_])(?:{alts})(?![^\W_])", f"{where}.title")))
+        return cls(rules, rx(data.get("join"), "join"), products)
 
     def not_offered(self, norm_text: str, start: int, end: int, substance_id: str
                     ) -> tuple[str, str, int, int] | None:
@@ -85,9 +90,11 @@ class MentionRules:
         """The text between two substances lists them together ("no THC or CBD")."""
         return self.join is not None and bool(self.join.match(gap))
 
-    def test_product(self, norm_title: str) -> str | None:
-        """The words that make a title a drug-testing product ("fentanyl test strips"), else None."""
-        if self.test_products is None:
-            return None
-        m = self.test_products.search(norm_title)
-        return m.group(0) if m else None
+    def product(self, norm_title: str) -> tuple[str, str] | None:
+        """(kind, words) when the title names a harm-reduction product ("fentanyl test strips", "naloxone
+        nasal spray"), else None."""
+        for kind, rx in self.products:
+            m = rx.search(norm_title)
+            if m:
+                return kind, m.group(0)
+        return None
