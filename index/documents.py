@@ -10,7 +10,7 @@ import json
 import queue
 import threading
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable, Iterator, TypeVar
 
 from index.models import REVIEW_STATUSES, Listing, Review, utcnow
@@ -54,6 +54,35 @@ def keyword_terms(listing: Listing, review: Review) -> dict[str, list[str]]:
     if any(len(v) > KEYWORD_MAX for values in terms.values() for v in values):   # hostile sizes: rare
         terms = {f: [v for v in values if len(v) <= KEYWORD_MAX] for f, values in terms.items()}
     return terms
+
+
+DAY_MS = 86_400_000
+DAILY_GROUPS = ("class", "platform")     # what store.daily_counts groups by
+MAX_DAILY_DAYS = 3660
+
+
+def day_window(by: str, days: int, today: date | None) -> tuple[list[date], int, int]:
+    """The axis of a daily count (the `days` UTC days ending with `today`) and its [start, end) in epoch ms."""
+    if by not in DAILY_GROUPS:
+        raise StoreError(f"cannot count listings per day by {by!r} (known: {', '.join(DAILY_GROUPS)})")
+    if not 1 <= days <= MAX_DAILY_DAYS:
+        raise StoreError(f"days must be between 1 and {MAX_DAILY_DAYS}, not {days}")
+    today = today or utcnow().date()
+    axis = [today - timedelta(days=days - 1 - i) for i in range(days)]
+    start = ms(datetime(axis[0].year, axis[0].month, axis[0].day, tzinfo=timezone.utc))
+    return axis, start, start + days * DAY_MS
+
+
+def day_series(axis: list[date], rows: Iterable[tuple[int, str | None, int]]) -> dict[str, list[int]]:
+    """Dense per-group series from a backend's (epoch ms of the day, group or None, count) rows; a listing
+    without a class is counted under "unknown"."""
+    first = ms(datetime(axis[0].year, axis[0].month, axis[0].day, tzinfo=timezone.utc)) // DAY_MS
+    series: dict[str, list[int]] = {}
+    for day_ms, group, n in rows:
+        i = day_ms // DAY_MS - first
+        if n and 0 <= i < len(axis):
+            series.setdefault("unknown" if group is None else group, [0] * len(axis))[i] += n
+    return dict(sorted(series.items()))
 
 
 def ms(dt: datetime) -> int:

@@ -34,8 +34,8 @@ from pydantic_core import to_json
 
 from index import query as Q
 from index import settings
-from index.documents import (FACET_FIELDS, FACET_SIZE, KEYWORD_MAX, check_lease, chunks, decode_cursor,
-                             encode_cursor, from_ms, gc_paused, in_background, ms, new_review, review_audit_data,
+from index.documents import (FACET_FIELDS, FACET_SIZE, KEYWORD_MAX, check_lease, chunks, day_series, day_window,
+                             decode_cursor, encode_cursor, from_ms, gc_paused, in_background, ms, new_review, review_audit_data,
                              normalise, redact_url, unique_runs)
 from index.models import AuditEvent, CrawlRun, Listing, ListingVersion, Review, StoredListing, UpsertReport
 from index.store import (ConflictError, ListingStore, NotFound, SearchHit, SearchQuery, SearchResult,
@@ -725,6 +725,33 @@ class ElasticsearchStore(ListingStore):
                                     b["doc_count"] for b in resp["aggregations"][name]["buckets"]}
                              for name in FACET_FIELDS}
         return result
+
+    @_translate_errors
+    def daily_counts(self, query: SearchQuery, by: str, days: int = 30, today=None):
+        """A size-0 search with a composite aggregation over (UTC day of first_seen: a date_histogram source,
+        class or platform: a terms source), paged by after_key: exact whatever the number of platforms,
+        never near search.max_buckets. A listing counts once per distinct class (the class field is
+        multi-valued); one without a class lands in the missing bucket ("unknown")."""
+        self._ensure()
+        axis, start, end = day_window(by, days, today)
+        field = FIELD_PATHS["platform" if by == "platform" else "classes"]
+        q = {"bool": {"filter": [es_query(Q.compile_search(query)),
+                                 {"range": {"first_seen": {"gte": start, "lt": end, "format": "epoch_millis"}}}]}}
+        sources = [{"day": {"date_histogram": {"field": "first_seen", "calendar_interval": "day",
+                                               "time_zone": "UTC"}}},
+                   {"group": {"terms": {"field": field, "missing_bucket": True}}}]
+        rows: list[tuple[int, str | None, int]] = []
+        after = None
+        while True:
+            comp: dict[str, Any] = {"size": 1000, "sources": sources}
+            if after:
+                comp["after"] = after
+            agg = self.es.search(index=self.read_alias, query=q, size=0, track_total_hits=False,
+                                 aggs={"daily": {"composite": comp}})["aggregations"]["daily"]
+            rows.extend((b["key"]["day"], b["key"]["group"], b["doc_count"]) for b in agg["buckets"])
+            after = agg.get("after_key")
+            if len(agg["buckets"]) < comp["size"] or not after:
+                return axis, day_series(axis, rows)
 
     def iter_listings(self, query: SearchQuery) -> Iterator[StoredListing]:
         q = query.model_copy(update={"size": 500, "facets": False, "highlight": False})

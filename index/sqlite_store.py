@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from index import query as Q
-from index.documents import (FACET_FIELDS, FACET_SIZE, KEYWORD_MAX, check_lease, chunks, decode_cursor, encode_cursor,
-                             from_ms, gc_paused, in_background, keyword_terms, ms, new_review, normalise,
+from index.documents import (DAY_MS, FACET_FIELDS, FACET_SIZE, KEYWORD_MAX, check_lease, chunks, day_series,
+                             day_window, decode_cursor, encode_cursor, from_ms, gc_paused, in_background, keyword_terms, ms, new_review, normalise,
                              review_audit_data, unique_runs)
 from index.models import AuditEvent, CrawlRun, Listing, ListingVersion, Review, StoredListing, UpsertReport
 from index.store import (ConflictError, ListingStore, NotFound, SearchHit, SearchQuery, SearchResult,
@@ -426,6 +426,19 @@ class SqliteStore(ListingStore):
             named = {"risk": last[10], "last_seen": last[11], "key": last[12], "score": last[13]}
             nxt = encode_cursor([named[c] for c, _ in order], sort)
         return rows, nxt
+
+    def daily_counts(self, query: SearchQuery, by: str, days: int = 30, today=None):
+        """One GROUP BY (day, class or platform) over the columns and the terms table search filters on."""
+        axis, start, end = day_window(by, days, today)
+        where, params = _where(Q.compile_search(query))
+        if by == "platform":
+            group, join = "l.platform", ""
+        else:       # one terms row per distinct class of a listing; none: NULL, "unknown"
+            group, join = "t.value", "LEFT JOIN terms t ON t.id = l.id AND t.field = 'classes'"
+        rows = self._rows(f"SELECT l.first_seen / {DAY_MS} * {DAY_MS} AS day, {group} AS grp, COUNT(*) "
+                          f"FROM listings l {join} WHERE l.first_seen >= ? AND l.first_seen < ? AND ({where}) "
+                          f"GROUP BY day, grp", [start, end, *params])
+        return axis, day_series(axis, rows)
 
     def _facets(self, where: str, params: list) -> dict[str, dict[str, int]]:
         out = {}

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import abc
-from datetime import datetime
+from datetime import date, datetime
 from typing import Iterable, Iterator, Literal
 
 from pydantic import BaseModel, Field
@@ -88,6 +88,15 @@ class ListingStore(abc.ABC):
     @abc.abstractmethod
     def iter_listings(self, query: SearchQuery) -> Iterator[StoredListing]:
         """Every match of the query, streamed (exports, re-analysis), regardless of size."""
+
+    @abc.abstractmethod
+    def daily_counts(self, query: SearchQuery, by: Literal["class", "platform"], days: int = 30,
+                     today: date | None = None) -> tuple[list[date], dict[str, list[int]]]:
+        """Listings matching `query` (tenants, flagged, every search filter) per first-seen UTC day, per
+        substance class or platform, over the `days` days ending with `today` (UTC): (axis, {group: one count
+        per axis day}). Counted by the backend (GROUP BY, aggregation): dashboards never read the listings.
+        A listing counts once in each of its distinct classes, under "unknown" when it has none; days without
+        listings are 0; groups without any listing in the window are absent; groups are sorted by name."""
 
     @abc.abstractmethod
     def update_review(self, key: str, to_status: str, *, token: str, actor: str,

@@ -1,38 +1,24 @@
 """Server-rendered inline SVG charts (no JS library, nothing fetched): flagged listings over time."""
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from datetime import date, datetime, timedelta, timezone
-from typing import Iterable
+from datetime import date
 
 from markupsafe import Markup
 
 PALETTE = ("#1b6ca8", "#d1495b", "#edae49", "#00798c", "#66a182", "#8d6a9f", "#2e4057", "#c47b3f", "#6c757d")
 
 
-def daily_series(items: Iterable, by: str, days: int = 30, today: date | None = None) -> tuple[list[date], dict[str, list[int]]]:
-    """Counts of flagged listings per first-seen day, per class or platform, over the last `days` days."""
-    today = today or datetime.now(timezone.utc).date()
-    axis = [today - timedelta(days=days - 1 - i) for i in range(days)]
-    index = {d: i for i, d in enumerate(axis)}
-    series: dict[str, list[int]] = defaultdict(lambda: [0] * days)
-    for item in items:
-        d = item.first_seen.date() if item.first_seen else None
-        if d not in index:
-            continue
-        if by == "platform":
-            keys = [item.listing.platform]
-        else:
-            keys = sorted({h.cls for h in item.listing.analysis.substances}) or ["unknown"]
-        for k in keys:
-            series[k][index[d]] += 1
-    totals = Counter({k: sum(v) for k, v in series.items()})
-    top = [k for k, _ in totals.most_common(len(PALETTE) - 1)]
-    out = {k: series[k] for k in top}
-    rest = [k for k in series if k not in out]
+def top_series(series: dict[str, list[int]], keep: int = len(PALETTE) - 1) -> dict[str, list[int]]:
+    """The `keep` largest series (by total, then name) and the rest summed into "other", so a chart keeps
+    one colour per line. The store counts (ListingStore.daily_counts); this only picks what to draw."""
+    ranked = sorted(series, key=lambda k: (-sum(series[k]), k))
+    out = {k: series[k] for k in ranked[:keep]}
+    rest = ranked[keep:]
     if rest:
-        out["other"] = [sum(series[k][i] for k in rest) for i in range(days)]
-    return axis, out
+        days = len(next(iter(series.values())))
+        summed = [sum(series[k][i] for k in rest) for i in range(days)]
+        out["other"] = [a + b for a, b in zip(out.get("other", [0] * days), summed)]  # "other" is also a class
+    return out
 
 
 def line_chart(axis: list[date], series: dict[str, list[int]], title: str, width: int = 640, height: int = 220) -> Markup:

@@ -1,7 +1,7 @@
 """Login, logout, dashboard, audit trail and the API reference page."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
@@ -10,7 +10,7 @@ from index.store import SearchQuery
 from interdict.web import auth
 from interdict.web.app import render
 from interdict.web.auth import Principal, require_user
-from interdict.web.charts import daily_series, line_chart
+from interdict.web.charts import line_chart, top_series
 
 router = APIRouter(include_in_schema=False)
 
@@ -73,17 +73,18 @@ def dashboard_data(store, me: Principal, days: int = 30) -> dict:
     scope = me.read_tenants()
     overview = store.search(SearchQuery(tenants=scope, size=0, facets=True, highlight=False))
     flagged = store.search(SearchQuery(tenants=scope, flagged=True, size=0, facets=True, highlight=False))
-    since = datetime.now(timezone.utc) - timedelta(days=days)
-    items = list(store.iter_listings(SearchQuery(tenants=scope, flagged=True, date_from=since, facets=False,
-                                                 highlight=False)))
-    axis, by_class = daily_series(items, "class", days)
-    _, by_platform = daily_series(items, "platform", days)
+    # per-day charts: counted by the store, never by reading the period's listings
+    scope_flagged = SearchQuery(tenants=scope, flagged=True, facets=False, highlight=False)
+    today = datetime.now(timezone.utc).date()           # one axis for both charts, even across midnight
+    axis, by_class = store.daily_counts(scope_flagged, "class", days, today)
+    _, by_platform = store.daily_counts(scope_flagged, "platform", days, today)
     runs = store.list_runs(limit=100)
     if scope is not None:
         runs = [r for r in runs if r.site_id in scope]
     return {"total": overview.total, "flagged": flagged.total, "facets": flagged.facets,
             "status_counts": overview.facets.get("status", {}),
-            "axis": axis, "by_class": by_class, "by_platform": by_platform, "runs": runs[:20]}
+            "axis": axis, "by_class": top_series(by_class), "by_platform": top_series(by_platform),
+            "runs": runs[:20]}
 
 
 @router.get("/")
