@@ -231,15 +231,17 @@ class SubstanceComponent:
         text = v.norm.text
         keep: list[Candidate] = []
         cues: list[tuple[int, int]] = []      # "zero" in "zero THC" is the cue, not opium slang
-        prev_end, prev_kind = -1, None
-        for c in sorted(v.candidates, key=lambda c: c.start):
+        ordered = sorted(v.candidates, key=lambda c: c.start)
+        spans = [(c.start, c.end) for c in ordered]
+        prev_kind = None
+        for i, c in enumerate(ordered):
             got = self.mentions.not_offered(text, c.start, c.end, c.form.substance_id)
             kind, why = got[:2] if got else (None, None)
             if got:
                 cues.append(got[2:])
-            elif prev_kind and self.mentions.joins(text[prev_end:c.start]):
+            elif prev_kind and self.mentions.listed_with(text, spans, i):
                 kind, why = prev_kind, "listed with it"
-            prev_end, prev_kind = c.end, kind
+            prev_kind = kind
             if kind is None:
                 keep.append(c)
                 continue

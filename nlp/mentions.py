@@ -31,6 +31,7 @@ class Rule:
 class MentionRules:
     rules: list[Rule]
     join: re.Pattern | None
+    list_join: re.Pattern | None
     products: list[tuple[str, re.Pattern]]      # (kind, title regex) of harm-reduction products
 
     @classmethod
@@ -65,7 +66,7 @@ class MentionRules:
                 raise ValueError(f"{p}: {where}: needs `kind` and `title`")
             alts = "|".join(f"(?:{x})" for x in r["title"])
             products.append((str(r["kind"]), rx(rf"(?<![^\W_])(?:{alts})(?![^\W_])", f"{where}.title")))
-        return cls(rules, rx(data.get("join"), "join"), products)
+        return cls(rules, rx(data.get("join"), "join"), rx(data.get("list_join"), "list_join"), products)
 
     def not_offered(self, norm_text: str, start: int, end: int, substance_id: str
                     ) -> tuple[str, str, int, int] | None:
@@ -86,9 +87,21 @@ class MentionRules:
                     return r.kind, m.group(0).strip(), end + m.start(), end + m.end()
         return None
 
-    def joins(self, gap: str) -> bool:
-        """The text between two substances lists them together ("no THC or CBD")."""
-        return self.join is not None and bool(self.join.match(gap))
+    def listed_with(self, norm_text: str, spans: list[tuple[int, int]], i: int) -> bool:
+        """Is the name at spans[i] in one list with the name before it ("no THC or CBD"; "MDMA, MDA
+        and amphetamine")? A comma counts only when a conjunction later closes the list."""
+        gap = norm_text[spans[i - 1][1]:spans[i][0]]
+        if self.join is not None and self.join.match(gap):
+            return True
+        if self.list_join is None or not self.list_join.match(gap):
+            return False
+        for k in range(i + 1, len(spans)):
+            gap = norm_text[spans[k - 1][1]:spans[k][0]]
+            if self.join is not None and self.join.match(gap):
+                return True
+            if not self.list_join.match(gap):
+                return False
+        return False
 
     def product(self, norm_title: str) -> tuple[str, str] | None:
         """(kind, words) when the title names a harm-reduction product ("fentanyl test strips", "naloxone

@@ -44,6 +44,10 @@ def analyse(analyzer, title, description=""):
      ["alprazolam"]),
     ("Cocaine 1g 90%", "Every batch tested for fentanyl and xylazine: negative.", ["cocaine"]),
     ("Ketamine 5g shards", "Lab report: fentanyl: not detected.", ["ketamine"]),
+    ("Cocaine 1g 90%", "Tested for fentanyl, xylazine and carfentanil with test strips.", ["cocaine"]),
+    # a comma ends the negation unless a conjunction closes a list: the heroin is the offer
+    ("No fentanyl, heroin #4 1g", "", ["heroin"]),
+    ("Tested for fentanyl, heroin #4 1g", "", ["heroin"]),
     # the darkmarket fixture's pharma M30 listing: "M30s" there is the oxycodone pill, not pressed fentanyl
     ("20x M30 Oxycodone 30mg (pharma, not pressed)",
      "Real pharmacy M30s, oxycodone HCl 30 mg, from a legit script source. Tested negative with fentanyl strips.",
