@@ -94,6 +94,7 @@ def test_harm_reduction_products_offer_no_substance(analyzer, title, description
     ("test batch fentanyl 1g", "", ["fentanyl"]),
     ("LSD test batch 10 blotters 150ug", "", ["LSD"]),
     ("MDMA free sample 0.1g", "", ["MDMA"]),
+    ("Adderall 20mg IR x5 (1/2g Marijuana FREE! Extra 1/2 tab for FE!)", "", ["amphetamine", "cannabis"]),
     ("Fentanyl HCl 98% lab tested", "", ["fentanyl"]),
     ("14 Grams Ketamine S-Isomer Reagent Tested", "", ["ketamine"]),
     ("well bleached pure MDMA 84% + (reagent tested) 10g", "", ["MDMA"]),
