@@ -16,15 +16,20 @@ Rules (precision first; a wrong contact links the wrong vendors):
   after "threema" or in threema.id links; signal: keyed phone or username ("name.42") or
   signal.me links; wechat: keyed ID or phone; wickr: keyed ID.
 - email: RFC-ish address, plus "name [at] domain [dot] com" obfuscation.
+- disguises (see disguise.py): split, leet or look-alike messenger names ("t e l e g r a m", "sig nal",
+  "wh@tsapp"), "(at)"/"[at]"/" @ " before the value, and "t . me / x", "t[.]me/x", "wa(dot)me/..."
+  links give the same value as the plain form; the rule gains "+obfuscated" so reviewers see it.
 """
 from __future__ import annotations
 
 import re
+import unicodedata
 from itertools import islice
 from typing import Iterable, Iterator
 
-from . import Hit, signal
-from .context import LETTERS, Words, hex_view, lowered, occurrences, per_text
+from . import _REGISTRY, Hit, signal
+from .context import LETTERS, Words, contains_any, hex_view, lowered, occurrences, per_text
+from .disguise import DOT, SLASH, SP, disguised, may_be_disguised, squash, squashed
 
 # --- phone numbers ----------------------------------------------------------------------------
 
@@ -73,13 +78,19 @@ def e164(digits: str) -> str | None:
 
 
 _CN_SURFACE = re.compile(r"1[3-9]\d{9}|1[3-9]\d[ -]\d{4}[ -]\d{4}")
+# "WhatsApp 2024-05-12" is a date, not +20 240512
+_DATE = re.compile(r"(?:19|20)\d\d([-./])[01]?\d\1[0-3]?\d|[0-3]?\d([-./])[01]?\d\2(?:19|20)?\d\d")
 
 
 def _parse_number(surface: str, bare: bool) -> str | None:
     s = surface.replace("(0)", "")
     digits = re.sub(r"\D", "", s)
+    if not digits.isascii():          # fullwidth or Arabic-Indic digits: the same number
+        digits = "".join(str(unicodedata.decimal(c)) for c in digits)
     if bare and _CN_SURFACE.fullmatch(s):
         return "+86" + digits      # "13800138000" after "微信"/"WhatsApp" is a Chinese mobile, not +1 380...
+    if bare and _DATE.fullmatch(s):
+        return None
     if not bare and s.lstrip("( ").startswith("00"):
         digits = digits[2:]
     return e164(digits)
@@ -126,7 +137,7 @@ def find_phones(text: str) -> Iterator[Hit]:
 
 # --- keyed contacts: "<messenger word> <separators> <value>" -----------------------------------
 
-_TG_WORD = (r"telegram+|telegarm|telgram|tlgrm|tele\s?gram|tg|телеграмм?|телега|тг|电报|纸飞机|飞机")
+_TG_WORD = (r"telegram+|telegarm|telgram|tlgrm|tg|телеграмм?|телега|тг|电报|纸飞机|飞机")
 _WA_WORD = r"whats\s?app|whatsap+|wats\s?app?|wh?atsapp|wapp|wa|вотсап|ватсап|вацап|ватс ?ап"
 _WICKR_WORD = r"wickr(?:\s?me)?"
 _SIGNAL_WORD = r"signal(?:\s?(?:messenger|app|private messenger))?"
@@ -144,13 +155,31 @@ _WORDS = {
 }
 
 
+# names vendors disguise ("t e l e g r a m", "wh@tsapp", "sig nal"); a field's disguised forms are only
+# looked for when its squashed view (disguise.squashed) holds the name or one of its link forms
+_DISGUISABLE = {"telegram": "telegram", "whatsapp": "whatsapp", "wickr": "wickr", "signal_messenger": "signal"}
+_ANY_FORM = {k: v if k not in _DISGUISABLE else f"{v}|{disguised(_DISGUISABLE[k])}" for k, v in _WORDS.items()}
+
 _LETTER = LETTERS
 _KW = {k: Words(v) for k, v in _WORDS.items()}
+_KW_ANY_FORM = {k: Words(v) for k, v in _ANY_FORM.items()}
 _ANY_KW = Words("|".join(f"(?P<{k}>{v})" for k, v in _WORDS.items()))
+_ANY_KW_ANY_FORM = Words("|".join(f"(?P<{k}>{v})" for k, v in _ANY_FORM.items()))
+_PLAIN_WORD = {k: re.compile(v) for k, v in _WORDS.items()}
+_GRAMS = {k: (squash(name), name) for k, name in _DISGUISABLE.items()}
+
+
+@per_text
+def _disguise_kinds(text: str) -> frozenset[str]:
+    """Messengers whose name may be disguised in the field (see disguise.may_be_disguised)."""
+    return frozenset(k for k, (gram, name) in _GRAMS.items() if may_be_disguised(text, gram, name))
 # labels that may sit between a messenger word and its value: "WhatsApp ID:", "微信号：", "Wickr me -"
 _LABEL = r"(?:id|ID|no\.?|number|nr|num|#|username|user|name|handle|号|號|帐号|账号|номер|ник|me)"
-_GAP_OK = re.compile(rf"(?:[\s:：=\-–—/|,;&>()\[\]]|{_LABEL}|and|or|и|или|或|"
-                     rf"{'|'.join(_WORDS[k] for k in _WORDS if k != 'other')})*\Z", re.I)
+# "(at)", "[at]" and a spaced "@" stand for "@" before a handle ("tele gram @ xanplug")
+_AT = r"@|[\[({]\s?at\s?[\])}]"
+_GAP_OK = re.compile(rf"(?:[\s:：=\-–—/|,;&>()\[\]]|{_AT}|{_LABEL}|and|or|и|или|或|"
+                     rf"{'|'.join(_ANY_FORM[k] for k in _WORDS if k != 'other')})*\Z", re.I)
+_AT_GAP = re.compile(_AT, re.I)
 _GAP = 30
 _LABEL_NEXT = re.compile(r"[ \t]*[:：]")
 # Chinese writes "加微信abc123" with no separator; only unambiguous words get that licence
@@ -159,7 +188,7 @@ _UNSPACED_KEYWORDS = frozenset({"微信", "薇信", "威信", "v信", "电报", 
 MAX_KEYWORDS = 500     # a field repeating "wechat" 500k times is an attack, not 500k contacts
 
 
-_SEP = re.compile(rf"[:：=\-–—>]|(?<![{_LETTER}]){_LABEL}(?![{_LETTER}])", re.I)
+_SEP = re.compile(rf"[:：=\-–—>@]|[\[({{]\s?at\s?[\])}}]|(?<![{_LETTER}]){_LABEL}(?![{_LETTER}])", re.I)
 
 
 @per_text
@@ -173,12 +202,22 @@ def _keywords(text: str, kind: str) -> list[re.Match]:
     cache = _keyword_cache(text)
     found = cache.get(kind)
     if found is None:
-        found = cache[kind] = list(islice(_KW[kind].finditer(text, lowered(text)), MAX_KEYWORDS))
+        words = _KW_ANY_FORM[kind] if kind in _disguise_kinds(text) else _KW[kind]
+        found = cache[kind] = list(islice(words.finditer(text, lowered(text)), MAX_KEYWORDS))
     return found
 
 
-def _keyed(text: str, kind: str, value_re: re.Pattern) -> Iterator[tuple[int, int, re.Match, re.Match]]:
-    """(start, end, keyword match, value match) for a handle written right after a `kind` word.
+def _obfuscated(kind: str, kw: re.Match, gap: str) -> bool:
+    """A disguised messenger name, or "(at)"/"[at]"/a spaced "@" between it and the value."""
+    return bool(_AT_GAP.search(gap)) or not _PLAIN_WORD[kind].fullmatch(kw.group().lower())
+
+
+def _rule(rule: str, obfuscated: bool) -> str:
+    return rule + "+obfuscated" if obfuscated else rule
+
+
+def _keyed(text: str, kind: str, value_re: re.Pattern) -> Iterator[tuple[int, int, re.Match, re.Match, bool]]:
+    """(start, end, keyword match, value match, obfuscated) for a handle written right after a `kind` word.
 
     Only separators, labels ("ID", "号") or other messenger words may stand between. A word value
     also needs an explicit cue, so "Telegram channel" is prose while "Telegram: channel", "TG @channel",
@@ -196,17 +235,18 @@ def _keyed(text: str, kind: str, value_re: re.Pattern) -> Iterator[tuple[int, in
             continue                       # "Telegram: email: x" - the word is the next label, not a handle
         if not (m.group().startswith("@") or _SEP.search(gap) or kw.group() in _UNSPACED_KEYWORDS):
             continue
-        yield m.start(), m.end(), kw, m
+        yield m.start(), m.end(), kw, m, _obfuscated(kind, kw, gap)
 
 
-def _keyed_numbers(text: str, kind: str) -> Iterator[tuple[int, int, str]]:
-    """International numbers, or bare ones that start with a country code, right after a `kind` word."""
+def _keyed_numbers(text: str, kind: str) -> Iterator[tuple[int, int, str, bool]]:
+    """International numbers, or bare ones that start with a country code, right after a `kind` word
+    (start, end, +E164, obfuscated)."""
     for kw in _keywords(text, kind):
         lo, hi = kw.end(), min(len(text), kw.end() + _GAP + 30)
         for pattern, bare in ((_INTL, False), (_BARE, True)):
             hit = next(_numbers(text, pattern, lo, hi, bare), None)
             if hit and hit[0] - lo <= _GAP and "\n" not in text[lo:hit[0]] and _GAP_OK.match(text[lo:hit[0]]):
-                yield hit
+                yield hit + (_obfuscated(kind, kw, text[lo:hit[0]]),)
                 break
 
 
@@ -220,18 +260,67 @@ _TG_LINK = re.compile(
 _TG_RESERVED = frozenset({"joinchat", "addstickers", "share", "proxy", "socks", "addtheme", "setlanguage",
                           "iv", "login", "confirmphone", "contact", "boost", "addlist", "addemoji"})
 _AT_HANDLE = re.compile(rf"(?<![A-Za-z0-9._%+\-@])@({_TG_HANDLE})(?![A-Za-z0-9_@])(?!\.[A-Za-z]{{2,}})")
-_KEYED_HANDLE = re.compile(rf"@?({_TG_HANDLE})(?![A-Za-z0-9_@])(?!\.[A-Za-z]{{2,}})")
+_KEYED_HANDLE = re.compile(rf"@?({_TG_HANDLE})(?![A-Za-z0-9_@])(?!\.[A-Za-z]{{2,}})(?!\s?[\[({{]at[\])}}])", re.I)
+# "t . me / name", "t[.]me/name", "t(dot)me/name", "t me/name", "telegram . me / name"; the plain link
+# at the same place is _TG_LINK's
+_TG_LINK_DISGUISED = re.compile(
+    rf"(?<![\w.'’@/-])(?:https?{SP}:{SP}/{SP}/{SP})?(?:t|telegram){DOT}(?P<me>me){SLASH}@?"
+    rf"(?P<h>{_TG_HANDLE})(?![A-Za-z0-9_])", re.I)
+_ME_SLASH = re.compile(rf"me{SLASH}")       # every disguised link's "me" + slash, found on lowered text
+_ME_SLASH_I = re.compile(_ME_SLASH.pattern, re.I)   # where lower() changed the offsets
 
 
 def _closest_messenger(text: str, low: str, start: int, end: int) -> str | None:
     """Which messenger word is closest before the span (40 chars), else closest after (20 chars)."""
+    words = _ANY_KW_ANY_FORM if _disguise_kinds(text) else _ANY_KW
     best = None
-    for m in _ANY_KW.finditer(text, low, max(0, start - 40), start):
+    for m in words.finditer(text, low, max(0, start - 40), start):
         best = m.lastgroup
     if best is not None:
         return best
-    m = _ANY_KW.search(text, low, end, min(len(text), end + 20))
+    m = words.search(text, low, end, min(len(text), end + 20))
     return m.lastgroup if m else None
+
+
+@per_text
+def _me_slashes(text: str) -> list[re.Match]:
+    """What `_ME_SLASH.finditer(text.lower())` yields: each disguised link has one ("t . me / x",
+    "wa[.]me/..."). "me" is everywhere ("some", "time"), a slash is not, so the search starts from
+    each "/" and "slash": the only "me" that can end at one is the last within 10 characters before."""
+    view = squashed(text)                  # spaces, dots and brackets deleted: "me [/]" is "me/" there
+    if b"me/" not in view and b"mesiash" not in view:
+        return []
+    low = lowered(text)
+    if len(low) != len(text):
+        return list(islice(_ME_SLASH_I.finditer(text), MAX_KEYWORDS))
+    slashes = occurrences(low, "/")
+    if "slash" in low:
+        slashes = sorted(slashes + occurrences(low, "slash"))
+    out: list[re.Match] = []
+    end = 0
+    for i in slashes:
+        j = low.rfind("me", max(end, i - 10), i)
+        if j >= 0 and (m := _ME_SLASH.match(low, j)) and m.end() > i:
+            out.append(m)
+            end = m.end()
+            if len(out) == MAX_KEYWORDS:
+                break
+    return out
+
+
+def _disguised_links(text: str, pattern: re.Pattern, plain: re.Pattern) -> Iterator[re.Match]:
+    """`pattern` matches whose "me" is one _ME_SLASH finds, where `plain` (the undisguised link regex)
+    does not match: those are the plain finder's."""
+    end = 0
+    for anchor in _me_slashes(text):
+        if anchor.start() < end:
+            continue
+        for m in pattern.finditer(text, max(end, anchor.start() - 64), min(len(text), anchor.end() + 80)):
+            if m.start("me") == anchor.start():
+                if not plain.match(text, m.start()):
+                    yield m
+                end = m.end()
+                break
 
 
 @signal("telegram", needles=("t.me", "telegram.", "@", "tg", "telegr", "телег", "тг", "电报", "飞机",
@@ -246,15 +335,18 @@ def find_telegram(text: str) -> Iterator[Hit]:
         handle = (m.group("h") or m.group("s")).lower()
         if handle not in _TG_RESERVED:
             yield m.start(), m.end(), handle, "telegram.link", 0.95
-    for start, end, _kw, m in _keyed(text, "telegram", _KEYED_HANDLE):
-        yield start, end, m.group(1).lower(), "telegram.keyed", 0.9
+    for m in _disguised_links(text, _TG_LINK_DISGUISED, _TG_LINK):
+        if (handle := m.group("h").lower()) not in _TG_RESERVED:
+            yield m.start(), m.end(), handle, "telegram.link+obfuscated", 0.9
+    for start, end, _kw, m, obf in _keyed(text, "telegram", _KEYED_HANDLE):
+        yield start, end, m.group(1).lower(), _rule("telegram.keyed", obf), 0.9
     if "@" in text:
         # a handle match starts at its "@" and holds no other, so matches are tried at each "@"
         for m in filter(None, (_AT_HANDLE.match(text, i) for i in occurrences(text, "@"))):
             if _closest_messenger(text, low, m.start(), m.end()) == "telegram":
                 yield m.start(), m.end(), m.group(1).lower(), "telegram.at_handle_in_context", 0.8
-    for start, end, value in _keyed_numbers(text, "telegram"):
-        yield start, end, value, "telegram.phone", 0.85
+    for start, end, value, obf in _keyed_numbers(text, "telegram"):
+        yield start, end, value, _rule("telegram.phone", obf), 0.85
 
 
 # --- whatsapp ---------------------------------------------------------------------------------
@@ -263,6 +355,10 @@ _WA_LINK = re.compile(
     r"(?<![\w.])(?:https?://)?(?:(?:api\.|www\.)?wa\.me/\+?(?P<n1>\d{7,15})"
     r"|(?:api|web)\.whatsapp\.com/send/?\?phone=\+?(?P<n2>\d{7,15})"
     r"|chat\.whatsapp\.com/(?:invite/)?(?P<inv>[A-Za-z0-9]{18,24}))(?![A-Za-z0-9])", re.I)
+# "wa . me / 15550109999", "wa[.]me/+1 555 010 9999"
+_WA_LINK_DISGUISED = re.compile(
+    rf"(?<![\w.'’@/-])(?:https?{SP}:{SP}/{SP}/{SP})?wa{DOT}(?P<me>me){SLASH}"
+    r"(?P<n>\+?\d(?:[ .\-]?\d){6,14})(?!\d)", re.I)
 
 
 @signal("whatsapp", needles=("wa.me", "whatsapp", "whats", "wats", "wapp", "wa", "вотсап", "ватсап", "вацап"))
@@ -274,8 +370,11 @@ def find_whatsapp(text: str) -> Iterator[Hit]:
             yield m.start(), m.end(), "chat:" + m.group("inv"), "whatsapp.invite_link", 0.95
         elif value := e164(m.group("n1") or m.group("n2")):
             yield m.start(), m.end(), value, "whatsapp.link", 0.95
-    for start, end, value in _keyed_numbers(text, "whatsapp"):
-        yield start, end, value, "whatsapp.keyed", 0.9
+    for m in _disguised_links(text, _WA_LINK_DISGUISED, _WA_LINK):
+        if value := e164(re.sub(r"\D", "", m.group("n"))):
+            yield m.start(), m.end(), value, "whatsapp.link+obfuscated", 0.9
+    for start, end, value, obf in _keyed_numbers(text, "whatsapp"):
+        yield start, end, value, _rule("whatsapp.keyed", obf), 0.9
 
 
 # --- signal, wickr, threema, session, wechat ----------------------------------------------------
@@ -293,10 +392,10 @@ def find_signal(text: str) -> Iterator[Hit]:
                 yield m.start(), m.end(), value, "signal.link", 0.95
         else:
             yield m.start(), m.end(), "link:" + m.group("tok"), "signal.username_link", 0.9
-    for start, end, value in _keyed_numbers(text, "signal_messenger"):
-        yield start, end, value, "signal.keyed_phone", 0.85
-    for start, end, _kw, m in _keyed(text, "signal_messenger", _SIGNAL_USER):
-        yield m.start(1), m.end(1), m.group(1).lower(), "signal.keyed_username", 0.85
+    for start, end, value, obf in _keyed_numbers(text, "signal_messenger"):
+        yield start, end, value, _rule("signal.keyed_phone", obf), 0.85
+    for start, end, _kw, m, obf in _keyed(text, "signal_messenger", _SIGNAL_USER):
+        yield m.start(1), m.end(1), m.group(1).lower(), _rule("signal.keyed_username", obf), 0.85
 
 
 _WICKR_ID = re.compile(r"@?([A-Za-z0-9][A-Za-z0-9._-]{3,30}[A-Za-z0-9_])(?![A-Za-z0-9._-]*[A-Za-z0-9_@])")
@@ -304,10 +403,10 @@ _WICKR_ID = re.compile(r"@?([A-Za-z0-9][A-Za-z0-9._-]{3,30}[A-Za-z0-9_])(?![A-Za
 
 @signal("wickr", needles=("wickr",))
 def find_wickr(text: str) -> Iterator[Hit]:
-    for start, end, _kw, m in _keyed(text, "wickr", _WICKR_ID):
+    for start, end, _kw, m, obf in _keyed(text, "wickr", _WICKR_ID):
         value = m.group(1).lower()
         if not _LABEL_WORD.fullmatch(value):
-            yield m.start(1), m.end(1), value, "wickr.keyed", 0.9
+            yield m.start(1), m.end(1), value, _rule("wickr.keyed", obf), 0.9
 
 
 _LABEL_WORD = re.compile(rf"{_LABEL}|me|only|contact|please|is|at", re.I)
@@ -320,11 +419,11 @@ _THREEMA_LINK = re.compile(r"(?<![\w.])(?:https?://)?threema\.id/([A-Za-z0-9*][A
 def find_threema(text: str) -> Iterator[Hit]:
     for m in _THREEMA_LINK.finditer(text):
         yield m.start(), m.end(), m.group(1).upper(), "threema.link", 0.95
-    for start, end, _kw, m in _keyed(text, "threema", _THREEMA_ID):
+    for start, end, _kw, m, obf in _keyed(text, "threema", _THREEMA_ID):
         ident = m.group(1)
         # IDs are random uppercase+digits; a lowercase word ("threema contact") is prose
         if ident.isupper() or ident.isdigit() or any(c.isdigit() for c in ident):
-            yield start, end, ident.upper(), "threema.keyed", 0.85
+            yield start, end, ident.upper(), _rule("threema.keyed", obf), 0.85
 
 
 _SESSION_ID = re.compile(r"(?<![0-9A-Za-z])05[0-9a-fA-F]{64}(?![0-9A-Za-z])")
@@ -349,20 +448,39 @@ _WECHAT_ID = re.compile(r"(?<![A-Za-z0-9_-])([A-Za-z][A-Za-z0-9_-]{5,19})(?![A-Z
 @signal("wechat", needles=("wechat", "we chat", "weixin", "wx", "vx", "v信", "微信", "薇信", "威信"))
 def find_wechat(text: str) -> Iterator[Hit]:
     seen = set()
-    for start, end, value in _keyed_numbers(text, "wechat"):
+    for start, end, value, obf in _keyed_numbers(text, "wechat"):
         seen.add(start)
-        yield start, end, value, "wechat.phone", 0.85
-    for start, end, _kw, m in _keyed(text, "wechat", _CN_MOBILE_OR_ID):
+        yield start, end, value, _rule("wechat.phone", obf), 0.85
+    for start, end, _kw, m, obf in _keyed(text, "wechat", _CN_MOBILE_OR_ID):
         if start in seen:
             continue
         if m.group("cn"):
-            yield start, end, "+86" + m.group("cn"), "wechat.cn_mobile", 0.85
+            yield start, end, "+86" + m.group("cn"), _rule("wechat.cn_mobile", obf), 0.85
         elif not _LABEL_WORD.fullmatch(m.group("id")):
-            yield start, end, m.group("id").lower(), "wechat.id", 0.85
+            yield start, end, m.group("id").lower(), _rule("wechat.id", obf), 0.85
 
 
 _CN_MOBILE_OR_ID = re.compile(r"(?<![0-9])(?P<cn>1[3-9]\d{9})(?![0-9])|" + _WECHAT_ID.pattern.replace(
     "([A-Za-z]", "(?P<id>[A-Za-z]", 1))
+
+
+# --- disguised names the plain needles miss ----------------------------------------------------
+
+def _when_disguised(type_: str, finder, links: bool) -> None:
+    """Register `finder` again, run only where its needles miss but a disguised name (or link) may be
+    there ("t e l e g r a m: x" has no "telegr"); where the needles hit, the plain entry runs."""
+    needles = next(ex.needles for ex in _REGISTRY if ex.find is finder)
+
+    @signal(type_)
+    def find_disguised(text: str) -> Iterator[Hit]:
+        if ((type_ in _disguise_kinds(text) or links and _me_slashes(text))
+                and not contains_any(lowered(text), needles)):
+            yield from finder(text)
+
+
+for _type, _finder in (("telegram", find_telegram), ("whatsapp", find_whatsapp), ("wickr", find_wickr),
+                       ("signal_messenger", find_signal)):
+    _when_disguised(_type, _finder, links=_type in ("telegram", "whatsapp"))
 
 
 # --- email ------------------------------------------------------------------------------------
