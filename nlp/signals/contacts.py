@@ -472,10 +472,11 @@ def _when_disguised(type_: str, finder, links: bool) -> None:
     needles = next(ex.needles for ex in _REGISTRY if ex.find is finder)
 
     @signal(type_)
-    def find_disguised(text: str) -> Iterator[Hit]:
+    def find_disguised(text: str) -> Iterable[Hit]:
         if ((type_ in _disguise_kinds(text) or links and _me_slashes(text))
                 and not contains_any(lowered(text), needles)):
-            yield from finder(text)
+            return finder(text)
+        return ()                          # not a generator: this runs for every field
 
 
 for _type, _finder in (("telegram", find_telegram), ("whatsapp", find_whatsapp), ("wickr", find_wickr),
