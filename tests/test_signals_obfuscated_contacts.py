@@ -52,6 +52,22 @@ def test_disguised_telegram_links(text, surface):
     assert (text[s.start:s.end], s.value, s.rule) == (surface, "xanplug", "telegram.link+obfuscated")
 
 
+@pytest.mark.parametrize("text,surface", [
+    ("t.me/xаnplug", "t.me/xаnplug"),                      # Cyrillic а inside a Latin handle
+    ("telegram: xаnplug", "xаnplug"),
+    ("TG: ХАNPLUG", "ХАNPLUG"),                            # Cyrillic Х, А
+    ("telegram: ｘａｎｐｌｕｇ", "ｘａｎｐｌｕｇ"),                    # fullwidth
+])
+def test_look_alike_letters_in_a_handle_fold_to_the_ascii_handle(text, surface):
+    [s] = found(text, "telegram")
+    assert (text[s.start:s.end], s.value) == (surface, "xanplug") and s.rule.endswith("+obfuscated")
+
+
+@pytest.mark.parametrize("text", ["телеграм: канал", "телеграм: сосок", "telegram: сосок"])
+def test_a_cyrillic_word_after_the_name_is_not_a_handle(text):
+    assert found(text, "telegram") == []
+
+
 def test_a_plain_link_keeps_its_plain_rule():
     [s] = found("https://t.me/xanplug", "telegram")
     assert (s.value, s.rule) == ("xanplug", "telegram.link")
@@ -134,6 +150,7 @@ def test_plain_forms_still_work_and_are_not_marked():
     "the best time/price, a home/garden kit",
     "mail sales (at) proton.me / telegram soon",
     "telegram: sales (at) proton.me",            # the e-mail's local part is not a handle
+    "Telegram: sales (AT) proton.me",
 ])
 def test_benign_text_gives_no_contact(text):
     assert [s for s in extract_signals(text, "description")

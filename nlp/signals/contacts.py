@@ -29,7 +29,7 @@ from typing import Iterable, Iterator
 
 from . import _REGISTRY, Hit, signal
 from .context import LETTERS, Words, contains_any, hex_view, lowered, occurrences, per_text
-from .disguise import DOT, SLASH, SP, disguised, may_be_disguised, squash, squashed
+from .disguise import DOT, HANDLE_LOOKALIKES, SLASH, SP, disguised, fold_handle, may_be_disguised, squash, squashed
 
 # --- phone numbers ----------------------------------------------------------------------------
 
@@ -260,12 +260,14 @@ _TG_LINK = re.compile(
 _TG_RESERVED = frozenset({"joinchat", "addstickers", "share", "proxy", "socks", "addtheme", "setlanguage",
                           "iv", "login", "confirmphone", "contact", "boost", "addlist", "addemoji"})
 _AT_HANDLE = re.compile(rf"(?<![A-Za-z0-9._%+\-@])@({_TG_HANDLE})(?![A-Za-z0-9_@])(?!\.[A-Za-z]{{2,}})")
-_KEYED_HANDLE = re.compile(rf"@?({_TG_HANDLE})(?![A-Za-z0-9_@])(?!\.[A-Za-z]{{2,}})(?!\s?[\[({{]at[\])}}])", re.I)
+# after a messenger word or in a disguised link a handle may also be written with look-alikes ("xаnplug")
+_TG_HANDLE_WIDE = _TG_HANDLE.replace("A-Za-z", "A-Za-z" + HANDLE_LOOKALIKES)
+_KEYED_HANDLE = re.compile(rf"@?({_TG_HANDLE_WIDE})(?![\w@])(?!\.[A-Za-z]{{2,}})(?!\s?[\[({{](?i:at)[\])}}])")
 # "t . me / name", "t[.]me/name", "t(dot)me/name", "t me/name", "telegram . me / name"; the plain link
 # at the same place is _TG_LINK's
 _TG_LINK_DISGUISED = re.compile(
     rf"(?<![\w.'’@/-])(?:https?{SP}:{SP}/{SP}/{SP})?(?:t|telegram){DOT}(?P<me>me){SLASH}@?"
-    rf"(?P<h>{_TG_HANDLE})(?![A-Za-z0-9_])", re.I)
+    rf"(?P<h>{_TG_HANDLE_WIDE})(?![\w])", re.I)
 _ME_SLASH = re.compile(rf"me{SLASH}")       # every disguised link's "me" + slash, found on lowered text
 _ME_SLASH_I = re.compile(_ME_SLASH.pattern, re.I)   # where lower() changed the offsets
 
@@ -336,10 +338,11 @@ def find_telegram(text: str) -> Iterator[Hit]:
         if handle not in _TG_RESERVED:
             yield m.start(), m.end(), handle, "telegram.link", 0.95
     for m in _disguised_links(text, _TG_LINK_DISGUISED, _TG_LINK):
-        if (handle := m.group("h").lower()) not in _TG_RESERVED:
-            yield m.start(), m.end(), handle, "telegram.link+obfuscated", 0.9
+        if (handle := fold_handle(m.group("h"))) and handle.lower() not in _TG_RESERVED:
+            yield m.start(), m.end(), handle.lower(), "telegram.link+obfuscated", 0.9
     for start, end, _kw, m, obf in _keyed(text, "telegram", _KEYED_HANDLE):
-        yield start, end, m.group(1).lower(), _rule("telegram.keyed", obf), 0.9
+        if handle := fold_handle(m.group(1)):
+            yield start, end, handle.lower(), _rule("telegram.keyed", obf or not m.group(1).isascii()), 0.9
     if "@" in text:
         # a handle match starts at its "@" and holds no other, so matches are tried at each "@"
         for m in filter(None, (_AT_HANDLE.match(text, i) for i in occurrences(text, "@"))):

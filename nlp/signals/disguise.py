@@ -57,6 +57,26 @@ _WIDE = str.maketrans({c: v for c, v in _CANON.items() if not c.isascii()})
 _WIDE_KEYS = frozenset(c for c in _CANON if not c.isascii())
 
 
+# non-ASCII look-alikes a handle may be written with ("xаnplug", Cyrillic а): Telegram usernames and
+# Wickr IDs are ASCII, so such a handle is a disguise and folds to its ASCII form
+_FOLD = {c: letter for letter in "abcdefghijklmnopqrstuvwxyz" for c in look_alikes(letter) if not c.isascii()}
+_FOLD.update({c.upper(): v.upper() for c, v in _FOLD.items() if len(c.upper()) == 1 and not c.upper().isascii()})
+_FOLD.update({chr(0xFF10 + d): str(d) for d in range(10)})
+HANDLE_LOOKALIKES = "".join(sorted(_FOLD))
+_FOLD_TABLE = str.maketrans(_FOLD)
+
+
+def fold_handle(handle: str) -> str | None:
+    """The ASCII handle a look-alike-written one stands for; None when it has no Latin letter (ASCII or
+    fullwidth): then it is a word in Cyrillic or Greek, not a disguised handle."""
+    if handle.isascii():
+        return handle
+    if not any("a" <= c.lower() <= "z" or "\uff21" <= c <= "\uff5a" for c in handle):
+        return None
+    folded = handle.translate(_FOLD_TABLE)
+    return folded if folded.isascii() else None
+
+
 def squash(s: str) -> bytes:
     """What the gate searches: look-alikes folded to lower-case letters, separators deleted."""
     return s.translate(_WIDE).encode("ascii", "replace").translate(_ASCII_MAP, _DELETE)
