@@ -156,7 +156,7 @@ _WORDS = {
 
 
 # names vendors disguise ("t e l e g r a m", "wh@tsapp", "sig nal"); a field's disguised forms are only
-# looked for when its squashed view (disguise.squashed) holds the name or one of its link forms
+# looked for where disguise.may_be_disguised says one can be there
 _DISGUISABLE = {"telegram": "telegram", "whatsapp": "whatsapp", "wickr": "wickr", "signal_messenger": "signal"}
 _ANY_FORM = {k: v if k not in _DISGUISABLE else f"{v}|{disguised(_DISGUISABLE[k])}" for k, v in _WORDS.items()}
 
@@ -173,6 +173,8 @@ _GRAMS = {k: (squash(name), name) for k, name in _DISGUISABLE.items()}
 def _disguise_kinds(text: str) -> frozenset[str]:
     """Messengers whose name may be disguised in the field (see disguise.may_be_disguised)."""
     return frozenset(k for k, (gram, name) in _GRAMS.items() if may_be_disguised(text, gram, name))
+
+
 # labels that may sit between a messenger word and its value: "WhatsApp ID:", "微信号：", "Wickr me -"
 _LABEL = r"(?:id|ID|no\.?|number|nr|num|#|username|user|name|handle|号|號|帐号|账号|номер|ник|me)"
 # "(at)", "[at]" and a spaced "@" stand for "@" before a handle ("tele gram @ xanplug")
