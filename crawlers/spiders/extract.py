@@ -6,9 +6,12 @@ step is bounded (text length caps) and a selector that fails at run time yields 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any, Iterable
 
 import parsel
+from lxml import etree
+from parsel.csstranslator import HTMLTranslator
 from w3lib.html import replace_entities
 
 from crawlers.siteconfig import ItemRules, Selector
@@ -47,27 +50,42 @@ def clean_text(value: str | None, multiline: bool = False, limit: int | None = N
     return value[:limit]
 
 
-def _node_strings(sel: parsel.SelectorList) -> list[str]:
+_NAMESPACES = dict(parsel.Selector._default_namespaces)     # re:, set: (EXSLT), as in parsel
+_TRANSLATOR = HTMLTranslator()
+_TEXT_XPATH = etree.XPath(_TEXT_NODES, smart_strings=False)
+
+
+@lru_cache(maxsize=1024)
+def _compiled(css: str | None, xpath: str | None) -> etree.XPath:
+    """A site's selectors run on every page: compiled once (parsel compiles the XPath on each call)."""
+    return etree.XPath(_TRANSLATOR.css_to_xpath(css) if css else xpath, namespaces=_NAMESPACES,
+                       smart_strings=False)
+
+
+def _strings(results) -> list[str]:
+    """Text of what a selector matched: strings as they are, elements as their visible text nodes."""
+    if not isinstance(results, list):          # count(), boolean() ... give one value
+        return [str(results)]
     out = []
-    for s in sel:
-        root = s.root
-        if isinstance(root, str):
-            out.append(root)
+    for r in results:
+        if isinstance(r, str):
+            out.append(r)
+        elif isinstance(r, etree._Element):
+            out.append("\n".join(_TEXT_XPATH(r)))
         else:
-            out.append("\n".join(t for t in s.xpath(_TEXT_NODES).getall()))
+            out.append(str(r))
     return out
 
 
 def select_all(node: parsel.Selector, rule: Selector) -> list[str]:
     """Every string the rule yields from `node` (regex applied per string; first group if it has one)."""
+    root = node.root
     try:
-        if rule.css:
-            strings = _node_strings(node.css(rule.css))
-        elif rule.xpath:
-            strings = _node_strings(node.xpath(rule.xpath))
+        if rule.css or rule.xpath:
+            strings = _strings(_compiled(rule.css, rule.xpath)(root))
         else:
-            strings = ["\n".join(node.xpath(_TEXT_NODES).getall())]
-    except (ValueError, TypeError):     # lxml/xpath runtime errors on hostile markup
+            strings = ["\n".join(_TEXT_XPATH(root))] if isinstance(root, etree._Element) else [str(root)]
+    except (ValueError, TypeError, etree.XPathError):     # lxml/xpath runtime errors on hostile markup
         return []
     if rule.regex:
         rx = re.compile(rule.regex)
@@ -278,10 +296,16 @@ def extract_fields(node: parsel.Selector, rules: ItemRules, page_url: str, html:
         if not price_text:
             wanted.add("price")
         if wanted:
-            # Parsed only when a field is missing, on the tree parsel already built for the selectors.
-            products = structured if structured is not None else \
-                structured_products(html, page_url, node.root, tuple(rules.fallback))
-            products = [p for p in products if p["_syntax"] in rules.fallback]
+            # Parsed only when a field is missing, on the tree parsel already built for the selectors; the
+            # syntaxes in the site's order of preference, the next one only if this one found no product.
+            if structured is not None:
+                products = [p for p in structured if p["_syntax"] in rules.fallback]
+            else:
+                products = []
+                for syntax in rules.fallback:
+                    products = structured_products(html, page_url, node.root, (syntax,))
+                    if products:
+                        break
             if len(products) == 1 or (products and out.get("listing_id")):
                 prod = next((p for p in products if p.get("listing_id") == out.get("listing_id")), products[0])
                 used = []
