@@ -46,6 +46,8 @@ def test_the_reported_listing_links_by_the_plain_handles():
     ("https : / / t . me / xanplug", "https : / / t . me / xanplug"),
     ("telegram . me / xanplug", "telegram . me / xanplug"),
     ("t . me / @xanplug", "t . me / @xanplug"),
+    ("t。me/xanplug", "t。me/xanplug"),
+    ("t．me／xanplug", "t．me／xanplug"),
 ])
 def test_disguised_telegram_links(text, surface):
     [s] = found(text, "telegram")
@@ -161,7 +163,7 @@ def test_benign_text_gives_no_contact(text):
 
 PIECES = ["t", "e", "l", "1", "3", "g", "r", "a", "m", "w", "h", "s", "p", "i", "c", "k", "n", " ", ".", "-",
           "'", "’", "е", "а", "ｔ", "ſ", "\u212a", "İ", "T", "E", "telegram", "whatsapp", "wickr", "signal", "@",
-          "/", "me", "[", "]", "(", "dot", "slash", "★"]
+          "/", "me", "[", "]", "(", "dot", "slash", "★", "。", "／"]
 
 
 @settings(max_examples=500, deadline=None)

@@ -290,7 +290,7 @@ def _closest_messenger(text: str, low: str, start: int, end: int) -> str | None:
 def _me_slashes(text: str) -> list[re.Match]:
     """What `_ME_SLASH.finditer(text.lower())` yields: each disguised link has one ("t . me / x",
     "wa[.]me/..."). "me" is everywhere ("some", "time"), a slash is not, so the search starts from
-    each "/" and "slash": the only "me" that can end at one is the last within 10 characters before."""
+    each "/", "／" and "slash": the only "me" that can end at one is the last within 10 characters before."""
     view = squashed(text)                  # spaces, dots and brackets deleted: "me [/]" is "me/" there
     if b"me/" not in view and b"mesiash" not in view:
         return []
@@ -298,8 +298,9 @@ def _me_slashes(text: str) -> list[re.Match]:
     if len(low) != len(text):
         return list(islice(_ME_SLASH_I.finditer(text), MAX_KEYWORDS))
     slashes = occurrences(low, "/")
-    if "slash" in low:
-        slashes = sorted(slashes + occurrences(low, "slash"))
+    for other in ("slash", "\uff0f"):
+        if other in low:
+            slashes = sorted(slashes + occurrences(low, other))
     out: list[re.Match] = []
     end = 0
     for i in slashes:

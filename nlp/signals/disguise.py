@@ -51,6 +51,7 @@ _CANON.update({c: "i" for c in "1!|l"})
 _CANON.update({c.upper(): v for c, v in _CANON.items() if len(c.upper()) == 1})
 # what an IGNORECASE regex also takes for a letter ("ſ" for s, the Kelvin sign for k)
 _CANON.update({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+_CANON["\uff0f"] = "/"                   # a fullwidth slash in "t．me／name"
 _ASCII_MAP = bytes(ord(_CANON.get(chr(b), chr(b))) if b < 128 else b for b in range(256))
 _DELETE = bytes(sorted({ord(c) for c in SEPARATORS + "[](){}?" if c.isascii()}))
 _WIDE = str.maketrans({c: v for c, v in _CANON.items() if not c.isascii()})
@@ -97,8 +98,9 @@ def squashed(text: str) -> bytes:
 # ---- links written with the dot and slash spelled out or spaced: "t . me / x", "wa[.]me/1555..." ----
 
 SP = "[ \\t\\u00a0]{0,3}"       # spaces around a spelled-out dot or slash
-DOT = rf"(?:{SP}(?:[\[({{]{SP}(?:\.|dot){SP}[\])}}]|\.|dot){SP}|[ \t\u00a0]{{1,3}})"
-SLASH = rf"{SP}(?:[\[({{]{SP}(?:/|slash){SP}[\])}}]|/|slash){SP}"
+_DOT = "[.\u3002\uff0e]"      # also the ideographic and fullwidth full stops
+DOT = rf"(?:{SP}(?:[\[({{]{SP}(?:{_DOT}|dot){SP}[\])}}]|{_DOT}|dot){SP}|[ \t\u00a0]{{1,3}})"
+SLASH = rf"{SP}(?:[\[({{]{SP}(?:[/\uff0f]|slash){SP}[\])}}]|[/\uff0f]|slash){SP}"
 
 
 def may_be_disguised(text: str, gram: bytes, plain: str) -> bool:
