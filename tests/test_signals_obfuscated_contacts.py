@@ -65,9 +65,9 @@ def test_look_alike_letters_in_a_handle_fold_to_the_ascii_handle(text, surface):
     assert (text[s.start:s.end], s.value) == (surface, "xanplug") and s.rule.endswith("+obfuscated")
 
 
-@pytest.mark.parametrize("text", ["телеграм: канал", "телеграм: сосок", "telegram: сосок"])
+@pytest.mark.parametrize("text", ["телеграм: канал", "телеграм: сосок", "telegram: сосок", "wickr: сосок"])
 def test_a_cyrillic_word_after_the_name_is_not_a_handle(text):
-    assert found(text, "telegram") == []
+    assert [s for s in found(text) if s.type in ("telegram", "wickr")] == []
 
 
 def test_a_plain_link_keeps_its_plain_rule():
@@ -116,6 +116,7 @@ def test_whatsapp_links(text, rule):
     ("w1ckr - xanplug88", "wickr", "xanplug88"),
     ("wickr (at) xanplug88", "wickr", "xanplug88"),
     ("TG: xanplug", "telegram", "xanplug"),
+    ("wickr: xаnplug88", "wickr", "xanplug88"),            # Cyrillic а
 ])
 def test_other_messengers(text, type_, value):
     assert [s.value for s in found(text, type_)] == [value]

@@ -404,15 +404,16 @@ def find_signal(text: str) -> Iterator[Hit]:
         yield m.start(1), m.end(1), m.group(1).lower(), _rule("signal.keyed_username", obf), 0.85
 
 
-_WICKR_ID = re.compile(r"@?([A-Za-z0-9][A-Za-z0-9._-]{3,30}[A-Za-z0-9_])(?![A-Za-z0-9._-]*[A-Za-z0-9_@])")
+_WICKR_ID = re.compile(r"@?([A-Za-z0-9][A-Za-z0-9._-]{3,30}[A-Za-z0-9_])(?![A-Za-z0-9._-]*[A-Za-z0-9_@])"
+                       .replace("A-Za-z", "A-Za-z" + HANDLE_LOOKALIKES))   # "xаnplug88": see fold_handle
 
 
 @signal("wickr", needles=("wickr",))
 def find_wickr(text: str) -> Iterator[Hit]:
     for start, end, _kw, m, obf in _keyed(text, "wickr", _WICKR_ID):
-        value = m.group(1).lower()
-        if not _LABEL_WORD.fullmatch(value):
-            yield m.start(1), m.end(1), value, _rule("wickr.keyed", obf), 0.9
+        value = fold_handle(m.group(1))
+        if value and not _LABEL_WORD.fullmatch(value):
+            yield m.start(1), m.end(1), value.lower(), _rule("wickr.keyed", obf or value != m.group(1)), 0.9
 
 
 _LABEL_WORD = re.compile(rf"{_LABEL}|me|only|contact|please|is|at", re.I)
