@@ -111,6 +111,11 @@ def test_offers_keep_their_substances(analyzer, title, description, expected):
     assert a.flagged and a.listing_type == "substance_offer", a.explanation
 
 
+def test_a_drug_test_guide_names_no_substance_on_offer(analyzer):
+    a = analyse(analyzer, "Pass Marijuana Urine Test", "Detox guide, PDF.")
+    assert offered(a) == [] and not a.flagged, a.explanation
+
+
 @pytest.mark.parametrize("title", ["Heroin cut with fentanyl", "Heroin #4 tested positive for fentanyl, be careful"])
 def test_fentanyl_present_in_the_offer_is_kept(analyzer, title):
     a = analyse(analyzer, title)
