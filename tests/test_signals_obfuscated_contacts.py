@@ -196,3 +196,25 @@ def test_link_anchors_find_what_the_regex_finds(text):
 def test_squash_folds_the_normalisers_look_alikes():
     assert squash("T.E.L.E.G.R.A.M") == squash("telegram") == squash("te1egram") == squash("tеlеgram")
     assert squash("wh@ts app") == squash("whatsapp")
+
+
+HOSTILE = {
+    "spaced links": "t . me / " * 110_000,
+    "split names": "w h a t s a p p " * 62_000,
+    "slashes after me": "me / " * 200_000,
+    "linked handles": "t . me / xanplug " * 60_000,
+    "at separators": "telegram (at) " * 70_000,
+    "leet names": "te1egram s1gnal w1ckr wh@tsapp " * 33_000,
+    "look-alike handle": "telegram: " + "xа" * 500_000,
+}
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_one_megabyte_of_disguises_completes_with_bounded_hits(name):
+    """Linear regexes and capped anchors: pytest-timeout guards it, no timer in the test."""
+    text = HOSTILE[name]
+    out = extract_signals(text, "description")
+    assert len(out) <= 200 * 8
+    for s in out[:50]:
+        assert 0 <= s.start < s.end <= len(text)
