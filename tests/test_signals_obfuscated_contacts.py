@@ -90,7 +90,8 @@ def test_disguised_telegram_names_and_separators(text):
 @pytest.mark.parametrize("text", [
     "w h a t s a p p +1 555 010 9999", "what's app: +1 555 010 9999", "what’s app +1 555 010 9999",
     "wh@tsapp +1 555 010 9999", "WHATS-APP: +1 555 010 9999", "whatsapp: +1.555.010.9999",
-    "whatsapp +1-555-010-9999", "whatsapp: + 1 5 5 5 0 1 0 9 9 9 9", "whatsapp: １ ５５５ ０１０ ９９９９", "whatsapp +١ ٥٥٥ ٠١٠ ٩٩٩٩",
+    "whatsapp +1-555-010-9999", "whatsapp: + 1 5 5 5 0 1 0 9 9 9 9",
+    "whatsapp: １ ５５５ ０１０ ９９９９", "whatsapp +١ ٥٥٥ ٠١٠ ٩٩٩٩",          # fullwidth, Arabic-Indic digits
     "WA: +1 555 010 9999", "whats app 1 555 010 9999",
 ])
 def test_whatsapp_numbers_however_written(text):
