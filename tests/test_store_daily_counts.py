@@ -125,6 +125,20 @@ def test_days_without_listings_are_zero(store):
     assert later == ([TODAY + timedelta(days=8 + i) for i in range(3)], {})
 
 
+def test_more_day_and_group_pairs_than_one_aggregation_page(store):
+    """ES pages its buckets 1,000 at a time: 100 days x 12 platforms x 2 classes all arrive, each once."""
+    store.upsert(listing(i, platform=f"p{i % 12}", substances=[("mdma", "entactogen"), ("lsd", "psychedelic")],
+                         at=midnight(TODAY - timedelta(days=(i // 12) % 100)) + timedelta(minutes=i % 7))
+                 for i in range(1200))
+    store.refresh()
+    got = store.daily_counts(SearchQuery(), "platform", 100, TODAY)
+    assert got == scanned(store, SearchQuery(), "platform", 100, TODAY)
+    assert len(got[1]) == 12 and all(counts == [1] * 100 for counts in got[1].values())
+    got = store.daily_counts(SearchQuery(), "class", 100, TODAY)
+    assert got == scanned(store, SearchQuery(), "class", 100, TODAY)
+    assert got[1] == {"entactogen": [12] * 100, "psychedelic": [12] * 100}
+
+
 def test_unknown_grouping_or_window_is_a_clear_error(store):
     with pytest.raises(StoreError, match="by 'vendor'"):
         store.daily_counts(SearchQuery(), "vendor", 30, TODAY)
