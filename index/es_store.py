@@ -35,8 +35,8 @@ from pydantic_core import to_json
 from index import query as Q
 from index import settings
 from index.documents import (FACET_FIELDS, FACET_SIZE, KEYWORD_MAX, check_lease, chunks, day_series, day_window,
-                             decode_cursor, encode_cursor, from_ms, gc_paused, in_background, ms, new_review, review_audit_data,
-                             normalise, redact_url, unique_runs)
+                             decode_cursor, encode_cursor, from_ms, gc_paused, in_background, ms, new_review,
+                             review_audit_data, normalise, redact_url, unique_runs)
 from index.models import AuditEvent, CrawlRun, Listing, ListingVersion, Review, StoredListing, UpsertReport
 from index.store import (ConflictError, ListingStore, NotFound, SearchHit, SearchQuery, SearchResult,
                          StoreError, StoreUnavailable)

@@ -21,8 +21,8 @@ from typing import Any, Iterable, Iterator
 
 from index import query as Q
 from index.documents import (DAY_MS, FACET_FIELDS, FACET_SIZE, KEYWORD_MAX, check_lease, chunks, day_series,
-                             day_window, decode_cursor, encode_cursor, from_ms, gc_paused, in_background, keyword_terms, ms, new_review, normalise,
-                             review_audit_data, unique_runs)
+                             day_window, decode_cursor, encode_cursor, from_ms, gc_paused, in_background,
+                             keyword_terms, ms, new_review, normalise, review_audit_data, unique_runs)
 from index.models import AuditEvent, CrawlRun, Listing, ListingVersion, Review, StoredListing, UpsertReport
 from index.store import (ConflictError, ListingStore, NotFound, SearchHit, SearchQuery, SearchResult,
                          StoreError, StoreUnavailable)

@@ -113,7 +113,8 @@ def test_the_window_is_whole_utc_days_by_first_seen(seeded):
 
 
 def test_days_without_listings_are_zero(store):
-    store.upsert([listing(1, flagged=True, substances=[("lsd", "psychedelic")], at=midnight(TODAY) + timedelta(hours=3)),
+    store.upsert([listing(1, flagged=True, substances=[("lsd", "psychedelic")],
+                          at=midnight(TODAY) + timedelta(hours=3)),
                   listing(2, flagged=True, substances=[("lsd", "psychedelic"), ("mdma", "entactogen")],
                           at=midnight(TODAY - timedelta(days=6)) + timedelta(hours=1))])
     store.refresh()
