@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 
+from nlp.datafile import read_yaml
 from nlp.normalize import fold
 
 DEFAULT_PATH = Path(__file__).parent / "data" / "context.yaml"
@@ -53,11 +53,7 @@ class ContextRules:
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "ContextRules":
-        p = Path(path) if path else DEFAULT_PATH
-        try:
-            data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ValueError(f"{p}: cannot read context rules ({exc})") from None
+        p, data = read_yaml(path or DEFAULT_PATH, "context rules")
         negative = {fold(str(k)).strip() if k != "*" else "*": frozenset(fold(str(w)).strip() for w in v or ())
                     for k, v in (data.get("negative") or {}).items()}
         return cls(

@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
+from nlp.datafile import read_yaml
+
 
 DEFAULT_PATH = Path(__file__).parent / "data" / "mentions.yaml"
 BEFORE = 48          # characters before a name that a `before` cue may span
@@ -36,11 +37,7 @@ class MentionRules:
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "MentionRules":
-        p = Path(path) if path else DEFAULT_PATH
-        try:
-            data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ValueError(f"{p}: cannot read mention rules ({exc})") from None
+        p, data = read_yaml(path or DEFAULT_PATH, "mention rules")
 
         def rx(value, where: str) -> re.Pattern | None:
             if not value:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 
 from index.models import Signal, SubstanceHit
+from nlp.datafile import read_yaml
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "config" / "scoring.yaml"
 
@@ -35,11 +35,7 @@ class ScoringConfig:
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "ScoringConfig":
-        p = Path(path) if path else DEFAULT_PATH
-        try:
-            data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ValueError(f"{p}: cannot read scoring config ({exc})") from None
+        p, data = read_yaml(path or DEFAULT_PATH, "scoring config")
         for key in ("policy", "base", "listing_type_factor", "signals"):
             if not isinstance(data.get(key), dict):
                 raise ValueError(f"{p}: {key}: missing or not a mapping")

@@ -1,0 +1,18 @@
+"""Reading the nlp's YAML rule files: one place that turns an unreadable file into an error naming it."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+
+def read_yaml(path: str | Path, what: str) -> tuple[Path, dict]:
+    """(path, mapping) of a rule file; ValueError "<path>: cannot read <what> (<reason>)" if it cannot be read."""
+    p = Path(path)
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"{p}: cannot read {what} ({exc})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{p}: cannot read {what} (the file is not a mapping)")
+    return p, data
