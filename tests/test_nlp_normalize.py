@@ -115,7 +115,8 @@ def obfuscate(word: str, how: str) -> str:
        after=st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40))
 def test_property_offsets_slice_original_to_matched_surface(analyzer, form, how, before, after):
     """Whatever surrounds it, an obfuscated name is found and its offsets slice the original text
-    to exactly `matched`; so does every other hit."""
+    to exactly `matched`; so does every other hit. Random surroundings can make it a mention that is not an
+    offer ("NO fentanyl", nlp/mentions.py): then it is dropped with an explanation, never silently."""
     word = obfuscate(form, how)
     text = f"{before} {word} 5g {after}"
     a = analyzer.analyze_text(text, "")
@@ -126,7 +127,9 @@ def test_property_offsets_slice_original_to_matched_surface(analyzer, form, how,
         assert 0 <= sig.start <= sig.end <= len(text)
     spans = [(h.start, h.end) for h in a.substances]
     wstart = len(before) + 1
-    assert any(s <= wstart < e or wstart <= s < wstart + len(word) for s, e in spans), (text, a.substances)
+    found = any(s <= wstart < e or wstart <= s < wstart + len(word) for s, e in spans)
+    explained = any(" not read as an offer of " in line for line in a.explanation)
+    assert found or explained, (text, a.substances, a.explanation)
 
 
 @settings(max_examples=200, deadline=None)
