@@ -32,6 +32,7 @@ class ScoringConfig:
     flagged_min: int = 60
     watch_precursors: frozenset[str] = field(default_factory=frozenset)
     lawful_products: frozenset[str] = field(default_factory=frozenset)
+    rule_marks: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "ScoringConfig":
@@ -55,6 +56,7 @@ class ScoringConfig:
             flagged_min=int(data.get("flagged_min", 60)),
             watch_precursors=frozenset(str(x) for x in policy.get("watch_precursors") or ()),
             lawful_products=frozenset(str(x) for x in policy.get("lawful_products") or ()),
+            rule_marks={str(k): str(v) for k, v in (data.get("rule_marks") or {}).items()},
         )
 
 
@@ -85,12 +87,25 @@ class Verdict:
     explanation: list[str]
 
 
+def signal_types(signals: list[Signal], cfg: ScoringConfig) -> dict[str, Signal]:
+    """Each signal type present, with its first signal. A signal whose rule carries a mark of `rule_marks`
+    ("+obfuscated": a contact disguised against platform filters) counts as the mark's type too."""
+    out: dict[str, Signal] = {}
+    for s in signals:
+        out.setdefault(s.type, s)
+        for mark, type_ in cfg.rule_marks.items():
+            if mark in s.rule:
+                out.setdefault(type_, s)
+    return out
+
+
 def score(listing_type: str, substances: list[SubstanceHit], substance_ids: list[str],
           signals: list[Signal], cfg: ScoringConfig) -> Verdict:
     """Apply the policy to one listing's analysis parts (substances ordered by importance)."""
     pol = cfg.policy
     expl: list[str] = []
-    sig_types = sorted({s.type for s in signals})
+    first_of = signal_types(signals, cfg)
+    sig_types = sorted(first_of)
     risk_sigs = [t for t in sig_types if t in cfg.risk_signal_types]
     n_risk = len(risk_sigs)
 
@@ -143,7 +158,7 @@ def score(listing_type: str, substances: list[SubstanceHit], substance_ids: list
         w = cfg.signals.get(t, 0.0)
         if w:
             sig_total += w
-            first = next(s for s in signals if s.type == t)
+            first = first_of[t]
             expl.append(f"+{w:g} signal {t}: {first.value!r} in {first.field}")
     if sig_total > cfg.signals_cap:
         expl.append(f"signals capped at {cfg.signals_cap:g}")

@@ -93,3 +93,36 @@ def test_scoring_watch_list_names_lexicon_substances():
     from nlp.risk import ScoringConfig
     missing = sorted(ScoringConfig.load().watch_precursors - set(load_kb().substances))
     assert not missing, f"config/scoring.yaml watch_precursors not in the lexicon: {missing}"
+
+
+PRECURSOR = "Ephedrine HCl 99% powder"
+
+
+def test_a_disguised_contact_raises_the_risk_and_says_why(analyzer):
+    plain = analyzer.analyze_text("Xanax 2mg bars", "order on telegram: xanplug")
+    disguised = analyzer.analyze_text("Xanax 2mg bars", "order on t . me / xanplug")
+    assert plain.flagged and disguised.flagged
+    assert disguised.risk > plain.risk
+    assert any("signal obfuscated_contact: 'xanplug'" in line for line in disguised.explanation)
+    assert not any("obfuscated_contact" in line for line in plain.explanation)
+
+
+def test_a_precursor_seller_hiding_a_contact_is_flagged(analyzer):
+    """UN-1988 Table I chemicals need a risk signal to be flagged; a WhatsApp number alone is ordinary B2B
+    trade, one written to dodge the platform's filters is not."""
+    plain = analyzer.analyze_text(PRECURSOR, "Factory supply, contact whatsapp: +86 138 0013 8000")
+    disguised = analyzer.analyze_text(PRECURSOR, "Factory supply, contact w h a t s a p p +86 138 0013 8000")
+    assert not plain.flagged
+    assert disguised.flagged and "obfuscated_contact" in disguised.explanation[0]
+
+
+def test_rule_marks_come_from_the_scoring_config(analyzer):
+    """Operators can turn the mark off in config/scoring.yaml: without `rule_marks` nothing changes."""
+    import dataclasses
+    from nlp.risk import ScoringConfig, score
+    cfg = ScoringConfig.load()
+    a = analyzer.analyze_text(PRECURSOR, "Factory supply, contact w h a t s a p p +86 138 0013 8000")
+    ids = [h.canonical for h in a.substances]
+    off = score("substance_offer", a.substances, ids, a.signals, dataclasses.replace(cfg, rule_marks={}))
+    on = score("substance_offer", a.substances, ids, a.signals, cfg)
+    assert on.flagged and not off.flagged and on.risk > off.risk
