@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 import re
 
-from crawlers.analyse_worker import shared_analyser
-from crawlers.runstate import RunContext
 from pydantic import TypeAdapter
 
+from crawlers.analyse_worker import READY, shared_analyser
+from crawlers.runstate import RunContext
 from index.models import Analysis, Listing
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,6 @@ class AnalyserProcess:
         """Block until the child has built its pipeline (its first line), or raise if it died building it."""
         if self.ready:
             return
-        from crawlers.analyse_worker import READY
         line = self.proc.stdout.readline()
         if line.strip() != READY:
             raise RuntimeError(f"analysis process did not start (code {self.proc.poll()}): {line.strip()[:200]}")

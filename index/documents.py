@@ -61,6 +61,11 @@ DAILY_GROUPS = ("class", "platform")     # what store.daily_counts groups by
 MAX_DAILY_DAYS = 3660
 
 
+def _day_ms(d: date) -> int:
+    """Epoch ms of the UTC midnight starting day `d`."""
+    return ms(datetime(d.year, d.month, d.day, tzinfo=timezone.utc))
+
+
 def day_window(by: str, days: int, today: date | None) -> tuple[list[date], int, int]:
     """The axis of a daily count (the `days` UTC days ending with `today`) and its [start, end) in epoch ms."""
     if by not in DAILY_GROUPS:
@@ -69,14 +74,14 @@ def day_window(by: str, days: int, today: date | None) -> tuple[list[date], int,
         raise StoreError(f"days must be between 1 and {MAX_DAILY_DAYS}, not {days}")
     today = today or utcnow().date()
     axis = [today - timedelta(days=days - 1 - i) for i in range(days)]
-    start = ms(datetime(axis[0].year, axis[0].month, axis[0].day, tzinfo=timezone.utc))
+    start = _day_ms(axis[0])
     return axis, start, start + days * DAY_MS
 
 
 def day_series(axis: list[date], rows: Iterable[tuple[int, str | None, int]]) -> dict[str, list[int]]:
     """Dense per-group series from a backend's (epoch ms of the day, group or None, count) rows; a listing
     without a class is counted under "unknown"."""
-    first = ms(datetime(axis[0].year, axis[0].month, axis[0].day, tzinfo=timezone.utc)) // DAY_MS
+    first = _day_ms(axis[0]) // DAY_MS
     series: dict[str, list[int]] = {}
     for day_ms, group, n in rows:
         i = day_ms // DAY_MS - first
@@ -125,13 +130,13 @@ def new_review(current: Review, to_status: str, *, actor: str, reason: str | Non
                   decided_at=now, reason=reason, legal_basis=legal_basis)
 
 
-def review_audit_data(review: Review, legal_basis: str | None, evidence: dict,
-                      extra: dict | None = None) -> dict:
+def review_audit_data(review: Review, legal_basis: str | None, evidence_sha256: str | None,
+                      snapshot_ref: str | None, extra: dict | None = None) -> dict:
     """The audit event's structured facts for a review transition: what the decision rests on (legal basis,
     the archived evidence's hash) and anything the caller measured (a takedown's time to removal)."""
     data = {"legal_basis": legal_basis,
             "lease_until": review.lease_until.isoformat() if review.lease_until else None,
-            "evidence_sha256": evidence.get("sha256"), "snapshot_ref": evidence.get("snapshot_ref")}
+            "evidence_sha256": evidence_sha256, "snapshot_ref": snapshot_ref}
     data.update(extra or {})
     return {k: v for k, v in data.items() if v is not None}
 

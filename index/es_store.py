@@ -36,7 +36,7 @@ from index import query as Q
 from index import settings
 from index.documents import (FACET_FIELDS, FACET_SIZE, KEYWORD_MAX, check_lease, chunks, day_series, day_window,
                              decode_cursor, encode_cursor, from_ms, gc_paused, in_background, ms, new_review,
-                             review_audit_data, normalise, redact_url, unique_runs)
+                             normalise, redact_url, review_audit_data, unique_runs)
 from index.models import AuditEvent, CrawlRun, Listing, ListingVersion, Review, StoredListing, UpsertReport
 from index.store import (ConflictError, ListingStore, NotFound, SearchHit, SearchQuery, SearchResult,
                          StoreError, StoreUnavailable)
@@ -528,7 +528,8 @@ class ElasticsearchStore(ListingStore):
             self.append_audit(AuditEvent(
                 actor=actor, action=action, key=key, tenant=src["listing"].get("tenant"),
                 from_status=current.status, to_status=review.status, reason=reason,
-                data=review_audit_data(review, legal_basis, evidence, data)))
+                data=review_audit_data(review, legal_basis, evidence.get("sha256"),
+                                       evidence.get("snapshot_ref"), data)))
             return self.get(key)
         raise ConflictError(f"listing {key} keeps changing; try again")
 

@@ -294,7 +294,7 @@ class SqliteStore(ListingStore):
             self._append_audit(db, AuditEvent(
                 actor=actor, action=action, key=key, tenant=tenant, from_status=current.status,
                 to_status=review.status, reason=reason,
-                data=review_audit_data(review, legal_basis, evidence.model_dump(mode="json"), data)))
+                data=review_audit_data(review, legal_basis, evidence.sha256, evidence.snapshot_ref, data)))
         return self.get(key)
 
     def append_audit(self, event: AuditEvent) -> AuditEvent:

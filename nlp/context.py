@@ -12,8 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-
-from nlp.datafile import read_yaml
+from nlp.datafile import compile_regex, read_yaml
 from nlp.normalize import fold
 
 DEFAULT_PATH = Path(__file__).parent / "data" / "context.yaml"
@@ -27,12 +26,7 @@ def _phrase_regex(words) -> re.Pattern | None:
 
 
 def _regex(data: dict, key: str, path: Path) -> re.Pattern | None:
-    if not data.get(key):
-        return None
-    try:
-        return re.compile(str(data[key]))
-    except re.error as exc:
-        raise ValueError(f"{path}: {key}: bad regular expression ({exc})") from None
+    return compile_regex(data.get(key), path, key)
 
 
 @dataclass

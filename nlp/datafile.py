@@ -1,6 +1,8 @@
-"""Reading the nlp's YAML rule files: one place that turns an unreadable file into an error naming it."""
+"""Reading the nlp's YAML rule files: one place that turns an unreadable file or a bad regex into an error
+naming the file (and the field)."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -16,3 +18,13 @@ def read_yaml(path: str | Path, what: str) -> tuple[Path, dict]:
     if not isinstance(data, dict):
         raise ValueError(f"{p}: cannot read {what} (the file is not a mapping)")
     return p, data
+
+
+def compile_regex(value, path: Path, where: str) -> re.Pattern | None:
+    """A rule file's regex (None when empty); ValueError "<path>: <where>: bad regular expression (...)"."""
+    if not value:
+        return None
+    try:
+        return re.compile(str(value))
+    except re.error as exc:
+        raise ValueError(f"{path}: {where}: bad regular expression ({exc})") from None

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from nlp.datafile import read_yaml
+from nlp.datafile import compile_regex, read_yaml
 
 
 DEFAULT_PATH = Path(__file__).parent / "data" / "mentions.yaml"
@@ -40,12 +40,7 @@ class MentionRules:
         p, data = read_yaml(path or DEFAULT_PATH, "mention rules")
 
         def rx(value, where: str) -> re.Pattern | None:
-            if not value:
-                return None
-            try:
-                return re.compile(str(value))
-            except re.error as exc:
-                raise ValueError(f"{p}: {where}: bad regular expression ({exc})") from None
+            return compile_regex(value, p, where)
 
         rules = []
         for i, r in enumerate(data.get("rules") or []):

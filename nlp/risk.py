@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
 from index.models import Signal, SubstanceHit
 from nlp.datafile import read_yaml
 

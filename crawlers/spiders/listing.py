@@ -94,11 +94,11 @@ def classify_failure(failure) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()[:40]
 
 
-
 # Higher first. Index pages run ahead of the listings they reveal, so every concurrency slot always has a
 # listing to fetch (index last would leave the slots idle while each next index page downloads: ~30% fewer
 # pages/s at 50 ms per response). Vendor pages come first of all: listings wait in memory for their profile.
 _PRIORITY = {"vendor": 30, "index": 20, "listing": 10, "recheck": 5}
+
 
 class ListingSpider(scrapy.Spider):
     name = "listing"

@@ -292,7 +292,7 @@ def _me_slashes(text: str) -> list[re.Match]:
     "wa[.]me/..."). "me" is everywhere ("some", "time"), a slash is not, so the search starts from
     each "/", "／" and "slash": the only "me" that can end at one is the last within 10 characters before."""
     view = squashed(text)                  # spaces, dots and brackets deleted: "me [/]" is "me/" there
-    if b"me/" not in view and b"mesiash" not in view:
+    if b"me/" not in view and b"mesiash" not in view:     # "slash" squashes to "siash" (l reads as i)
         return []
     low = lowered(text)
     if len(low) != len(text):
