@@ -9,12 +9,11 @@ from __future__ import annotations
 import csv
 import random
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 from index.models import Analysis, Listing, Signal, SubstanceHit
+from tests.shared_data import SHARED_DATA
 
-ROOT = Path(__file__).resolve().parent.parent
-AGORA = ROOT.parent / "shared" / "data" / "agora-2014-dev.csv"
+AGORA = SHARED_DATA / "agora-2014-dev.csv"
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=timezone.utc)
 
 SUBSTANCES = [("fentanyl", "opioid"), ("heroin", "opioid"), ("carfentanil", "opioid"),

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import re
 import sys
 from collections import defaultdict
@@ -28,7 +29,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-DEFAULT_TTL = REPO.parent / "shared" / "data" / "reference" / "drug-abuse-ontology.ttl"
+DEFAULT_TTL = (Path(os.environ.get("INTERDICT_SHARED_DIR") or REPO.parent / "shared") / "data" / "reference"
+               / "drug-abuse-ontology.ttl")
 CSV_PATH = HERE / "substances.csv"
 
 # DAO individual or class -> our row id, where names alone do not line up.
