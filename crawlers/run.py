@@ -78,64 +78,66 @@ def run_crawl(site_id: str, store_spec: str | None = None, run_id: str | None = 
         site_lock = crawl_lock(site.id, run_id, data_dir)
     except SiteBusy as exc:
         raise CrawlError(str(exc)) from None
-    if batch_size is None:
-        from index import settings as index_settings
-        batch_size = int(index_settings.get("crawl_batch_size", 50))
+    try:   # released however the crawl ends (the kernel would, but only when this process exits)
+        if batch_size is None:
+            from index import settings as index_settings
+            batch_size = int(index_settings.get("crawl_batch_size", 50))
 
-    from scrapy import signals
-    from scrapy.crawler import CrawlerProcess
-    from crawlers.runstate import RunContext
-    from crawlers.settings import crawl_settings
-    from crawlers.spiders.listing import ListingSpider
+        from scrapy import signals
+        from scrapy.crawler import CrawlerProcess
+        from crawlers.runstate import RunContext
+        from crawlers.settings import crawl_settings
+        from crawlers.spiders.listing import ListingSpider
 
-    ctx = RunContext(site, store_spec=store_spec, run_id=run_id, jobdir=jobdir, data_dir=data_dir,
-                     trigger=trigger, progress=progress, analyse=analyse)
-    remaining_items = None
-    if site.limits.max_items:
-        remaining_items = max(1, site.limits.max_items - ctx.counts.get("items", 0))
-    settings = crawl_settings(site, ctx=ctx, scrapy_jobdir=ctx.scrapy_jobdir, batch_size=batch_size,
-                              remaining_items=remaining_items, log_level=log_level)
-    settings["LOG_FILE"] = str(ctx.archive.dir / "crawl.log")
-    settings["LOG_FILE_APPEND"] = True
-    state = {"reason": "unknown"}
-    try:
-        settings["LOG_INSTALL_ROOT_HANDLER"] = True
-        process = CrawlerProcess(settings)
-        crawler = process.create_crawler(ListingSpider)
+        ctx = RunContext(site, store_spec=store_spec, run_id=run_id, jobdir=jobdir, data_dir=data_dir,
+                         trigger=trigger, progress=progress, analyse=analyse)
+        remaining_items = None
+        if site.limits.max_items:
+            remaining_items = max(1, site.limits.max_items - ctx.counts.get("items", 0))
+        settings = crawl_settings(site, ctx=ctx, scrapy_jobdir=ctx.scrapy_jobdir, batch_size=batch_size,
+                                  remaining_items=remaining_items, log_level=log_level)
+        settings["LOG_FILE"] = str(ctx.archive.dir / "crawl.log")
+        settings["LOG_FILE_APPEND"] = True
+        state = {"reason": "unknown"}
+        try:
+            settings["LOG_INSTALL_ROOT_HANDLER"] = True
+            process = CrawlerProcess(settings)
+            crawler = process.create_crawler(ListingSpider)
 
-        def closed(spider, reason):
-            state["reason"] = reason
-            if reason == "closespider_itemcount" and not ctx.truncated:
-                ctx.truncated = f"max_items ({site.limits.max_items}) reached"
-            elif reason == "closespider_timeout" and not ctx.truncated:
-                ctx.truncated = f"max_run_time ({site.limits.max_run_time}s) reached"
-                ctx.error("max_run_time", None, ctx.truncated)
-        crawler.signals.connect(closed, signal=signals.spider_closed, weak=False)
-        ticker: dict = {}
+            def closed(spider, reason):
+                state["reason"] = reason
+                if reason == "closespider_itemcount" and not ctx.truncated:
+                    ctx.truncated = f"max_items ({site.limits.max_items}) reached"
+                elif reason == "closespider_timeout" and not ctx.truncated:
+                    ctx.truncated = f"max_run_time ({site.limits.max_run_time}s) reached"
+                    ctx.error("max_run_time", None, ctx.truncated)
+            crawler.signals.connect(closed, signal=signals.spider_closed, weak=False)
+            ticker: dict = {}
 
-        def engine_started():
-            from twisted.internet import task    # LoopingCall binds the reactor: only once it is installed
-            ticker["call"] = task.LoopingCall(ctx.report)
-            ticker["call"].start(progress_interval, now=True)
+            def engine_started():
+                from twisted.internet import task    # LoopingCall binds the reactor: only once it is installed
+                ticker["call"] = task.LoopingCall(ctx.report)
+                ticker["call"].start(progress_interval, now=True)
 
-        def engine_stopped():
-            call = ticker.get("call")
-            if call is not None and call.running:
-                call.stop()
-        crawler.signals.connect(engine_started, signal=signals.engine_started, weak=False)
-        crawler.signals.connect(engine_stopped, signal=signals.engine_stopped, weak=False)
-        process.crawl(crawler, site=site, ctx=ctx)
-        process.start()
-    except BaseException:
-        ctx.fatal = ctx.fatal or "crawler crashed (see crawl.log)"
-        ctx.finish("crashed")
-        raise
-    run = ctx.finish(state["reason"])
-    if site_lock is not None:
-        site_lock.release()
-    if progress:
-        progress({**ctx.snapshot(), "status": run.status})
-    return run
+            def engine_stopped():
+                call = ticker.get("call")
+                if call is not None and call.running:
+                    call.stop()
+            crawler.signals.connect(engine_started, signal=signals.engine_started, weak=False)
+            crawler.signals.connect(engine_stopped, signal=signals.engine_stopped, weak=False)
+            process.crawl(crawler, site=site, ctx=ctx)
+            process.start()
+        except BaseException:
+            ctx.fatal = ctx.fatal or "crawler crashed (see crawl.log)"
+            ctx.finish("crashed")
+            raise
+        run = ctx.finish(state["reason"])
+        if progress:
+            progress({**ctx.snapshot(), "status": run.status})
+        return run
+    finally:
+        if site_lock is not None:
+            site_lock.release()
 
 
 def main(argv: list[str] | None = None) -> int:
