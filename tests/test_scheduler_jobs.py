@@ -273,3 +273,28 @@ def test_each_run_takes_its_timeout_and_error_threshold_from_the_site(tmp_path, 
         assert not runner.lock_for(site_id).is_held()
         again = runner.run(site_id, "scheduled", scheduled_for=datetime(2025, 1, 1, tzinfo=timezone.utc))
         assert again == run   # the slot has its record: never run twice
+
+
+def test_lock_holder_is_never_read_half_written(tmp_path):
+    """The runner rewrites the holder record (the crawl's pid) while another trigger may be reading it to say
+    who it overlapped with: a reader must always see a whole record, never an empty file."""
+    import threading
+    lock = SiteLock(tmp_path, "site")
+    assert lock.acquire(run_id="run-1")
+    done = threading.Event()
+
+    def rewrite():
+        i = 0
+        while not done.is_set():
+            lock.update(pid=i)
+            i += 1
+    writer = threading.Thread(target=rewrite)
+    writer.start()
+    try:
+        reader = SiteLock(tmp_path, "site")
+        seen = [reader.holder().get("run_id") for _ in range(20_000)]
+    finally:
+        done.set()
+        writer.join()
+        lock.release()
+    assert set(seen) == {"run-1"}

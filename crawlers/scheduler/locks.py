@@ -42,8 +42,7 @@ class SiteLock:
         self.previous = self.holder()
         info = {"pid": os.getpid(), "host": socket.gethostname(),
                 "since": datetime.now(timezone.utc).isoformat(), **holder}
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(info).encode(), 0)
+        _write_record(fd, info)
         self.fd = fd
         return True
 
@@ -51,9 +50,7 @@ class SiteLock:
         """Add to the holder record (e.g. the crawl's pid once it is started)."""
         if self.fd is None:
             return
-        info = {**self.holder(), **holder}
-        os.ftruncate(self.fd, 0)
-        os.pwrite(self.fd, json.dumps(info).encode(), 0)
+        _write_record(self.fd, {**self.holder(), **holder})
 
     def release(self) -> None:
         if self.fd is not None:
@@ -64,7 +61,8 @@ class SiteLock:
     def holder(self) -> dict:
         """Who holds (or last held) the lock; {} if never taken or unreadable."""
         try:
-            return json.loads(self.path.read_text(encoding="utf-8") or "{}")
+            text = self.path.read_text(encoding="utf-8")
+            return json.JSONDecoder().raw_decode(text)[0] if text.strip() else {}
         except (OSError, ValueError):
             return {}
 
@@ -88,6 +86,16 @@ class SiteLock:
 
     def __exit__(self, *exc):
         self.release()
+
+
+def _write_record(fd: int, info: dict) -> None:
+    """Rewrite the holder record in place with no moment where it is empty: the new JSON is written over
+    the old, then the file is cut to its length. A reader in between sees the new record followed by a tail
+    of the old one, and `holder()` parses only the first JSON value. (Truncating first let a concurrent
+    `holder()` read an empty file and report "another process".)"""
+    data = json.dumps(info).encode()
+    os.pwrite(fd, data, 0)
+    os.ftruncate(fd, len(data))
 
 
 # A crawl the scheduler starts inherits its site lock; the scheduler tells it so through this variable.
