@@ -19,6 +19,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from index.documents import from_ms, ms
 from index.models import StoredListing
 from index.store import ConflictError, ListingStore, SearchQuery
 
@@ -80,7 +81,9 @@ class TakedownVerifier:
     def __init__(self, store: ListingStore, platform: str, run_started: datetime):
         self.store = store
         self.platform = platform
-        self.run_started = _aware(run_started)
+        # at the store's precision: decision times are kept to the millisecond, so a decision in the crawl's
+        # first millisecond would otherwise compare as earlier than the crawl and count as seen after it
+        self.run_started = from_ms(ms(_aware(run_started)))
         self.pending: set[str] = set()
 
     def load(self) -> list[Outcome]:
