@@ -1,7 +1,8 @@
 """Who is asking and what they may do: argon2 passwords, server-side sessions, API tokens, CSRF, roles.
 
 Roles: an *admin* does everything; a *reviewer* reads and decides only its own tenants (platforms); an
-*investigator* reads every tenant and may annotate, but decides only for tenants it belongs to.
+*investigator* reads every tenant and may annotate, but never decides (claim, confirm, dismiss, escalate, takedown
+exports), whatever tenants it is given: `Principal.can_decide` and `decide_tenants` are the one place that rule lives.
 A state-changing request authenticated by the session cookie must carry the CSRF token (form field
 `csrf_token` or header `X-CSRF-Token`); only `Authorization: Bearer` requests are exempt, because a
 browser never attaches that header on its own.
@@ -22,6 +23,7 @@ from interdict.web.appdb import AppDB, User
 SESSION_COOKIE = "interdict_session"
 PRE_COOKIE = "interdict_pre"        # anonymous CSRF seed for the login form
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+DECIDING_ROLES = ("admin", "reviewer")
 
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not a password: equalises timing for unknown users")
@@ -79,14 +81,22 @@ class Principal:
     def can_read(self, tenant: str) -> bool:
         return self.reads_all or tenant in self.tenants
 
+    @property
+    def decides(self) -> bool:
+        """Takedown decisions belong to admins and the platforms' reviewers, never to investigators."""
+        return self.role in DECIDING_ROLES
+
     def can_decide(self, tenant: str) -> bool:
-        return self.is_admin or tenant in self.tenants
+        return self.is_admin or (self.decides and tenant in self.tenants)
 
     def can_annotate(self, tenant: str) -> bool:
         return self.can_read(tenant)
 
     def decide_tenants(self) -> list[str] | None:
-        return None if self.is_admin else sorted(self.tenants)
+        """The SearchQuery.tenants scope of decisions and takedown exports: None = every tenant, [] = none."""
+        if self.is_admin:
+            return None
+        return sorted(self.tenants) if self.decides else []
 
 
 def principal_for(user: User, via: str, csrf: str = "") -> Principal:

@@ -59,6 +59,14 @@ def lease_holder(item: StoredListing) -> str | None:
     return None
 
 
+def decision_scope(principal: Principal) -> list[str] | None:
+    """The tenants whose takedowns the caller decides and exports (None = all); 403 for one that decides none."""
+    scope = principal.decide_tenants()
+    if scope == []:
+        raise ReviewError(403, f"{principal.username} ({principal.role}) does not decide or export takedowns")
+    return scope
+
+
 def _decidable(principal: Principal, item: StoredListing) -> None:
     if not principal.can_decide(tenant_of(item)):
         raise ReviewError(403, f"{principal.username} may not decide for platform {tenant_of(item)!r}")

@@ -256,9 +256,9 @@ def bundle(key: str, request: Request, me: Principal = Depends(require_user)):
 # ---------------------------------------------------------------------------------------------- exports
 def takedown_items(request: Request, me: Principal, platform: str | None, statuses: list[str]):
     st = _st(request)
-    q = SearchQuery(tenants=me.read_tenants(), platforms=[platform] if platform else [], statuses=statuses or list(exports.TAKEDOWN_STATUSES),
-                    sort="recent", facets=False, highlight=False)
-    return (it for it in st.store.iter_listings(q) if me.can_read(review.tenant_of(it)))
+    q = SearchQuery(tenants=review.decision_scope(me), platforms=[platform] if platform else [],
+                    statuses=statuses or list(exports.TAKEDOWN_STATUSES), sort="recent", facets=False, highlight=False)
+    return (it for it in st.store.iter_listings(q) if me.can_decide(review.tenant_of(it)))
 
 
 @router.get("/exports/takedowns", tags=["exports"],

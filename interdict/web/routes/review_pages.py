@@ -137,6 +137,6 @@ def annotate_form(key: str, request: Request, note: str = Form("", max_length=40
 @router.get("/exports")
 def exports_page(request: Request, me: Principal = Depends(require_user)):
     st = request.app.state
-    res = st.store.search(SearchQuery(tenants=me.read_tenants(), statuses=["confirmed", "still_online", "removed"],
-                                      size=0, facets=True, highlight=False))
+    res = st.store.search(SearchQuery(tenants=review.decision_scope(me), size=0, facets=True, highlight=False,
+                                      statuses=["confirmed", "still_online", "removed"]))
     return render(request, "exports.html", {"platforms": res.facets.get("platform", {}), "total": res.total})
