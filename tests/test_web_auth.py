@@ -138,19 +138,16 @@ def test_secret_key_from_env_or_generated_private(tmp_path, monkeypatch):
     assert load_secret_key(tmp_path / "other") == "from-the-environment-1234"
 
 
-def test_users_cli_and_demo_users(tmp_path, monkeypatch):
+def test_users_cli(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
     from interdict.cli import app as cli
-    from interdict.cli.serve_cmd import create_demo_users
     monkeypatch.setenv("INTERDICT_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("INTERDICT_NEW_PASSWORD", "a long password")
     runner = CliRunner()
-    r = runner.invoke(cli, ["users", "add", "alice", "--role", "reviewer", "-t", "shopa"])
+    r = runner.invoke(cli, ["users", "add", "alice", "--role", "reviewer", "-t", "quayside-trust-safety"])
     assert r.exit_code == 0, r.output
     r = runner.invoke(cli, ["users", "add", "bob", "--role", "reviewer"])
     assert r.exit_code == 2 and "tenants" in r.output
-    users = create_demo_users(password="demo password", tenants=["shopa", "shopb"])
-    assert {u["username"] for u in users} == {"admin", "investigator", "reviewer-shopa", "reviewer-shopb"}
     listing = runner.invoke(cli, ["users", "list"]).output
-    assert "alice\treviewer\tshopa" in listing and "reviewer-shopb\treviewer\tshopb" in listing
+    assert "alice\treviewer\tquayside-trust-safety" in listing and "bob" not in listing

@@ -10,12 +10,6 @@ users_app = typer.Typer(help="Web app users: add admins, reviewers and investiga
                         no_args_is_help=True)
 
 
-def create_demo_users(*args, **kwargs):
-    """Demo logins for `make demo` (see interdict.web.demo); imported lazily so --help stays fast."""
-    from interdict.web.demo import create_demo_users as create
-    return create(*args, **kwargs)
-
-
 def _db():
     from interdict.web.appdb import AppDB
     from interdict.web.config import WebSettings
@@ -51,16 +45,22 @@ def register(app: typer.Typer) -> None:
 
     @users_app.command("add")
     def users_add(username: str, role: str = typer.Option(..., help="admin, reviewer or investigator"),
-                  tenant: list[str] = typer.Option([], "--tenant", "-t", help="Platform id (repeat)"),
+                  tenant: list[str] = typer.Option([], "--tenant", "-t", help="Tenant a site config declares (repeat)"),
                   password_env: str = typer.Option("INTERDICT_NEW_PASSWORD",
                                                    help="Environment variable holding the password; "
                                                         "without it you are prompted")):
         """Create a user. The password is read from the environment or prompted, never from argv."""
         from interdict.web.auth import hash_password
+        from interdict.web.tenants import check_tenants
+        try:
+            tenants = check_tenants(tenant)
+        except ValueError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2)
         password = os.environ.get(password_env) or typer.prompt("password", hide_input=True,
                                                                 confirmation_prompt=True)
         try:
-            user = _db().add_user(username, hash_password(password), role, tenant)
+            user = _db().add_user(username, hash_password(password), role, tenants)
         except ValueError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2)

@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse
 from interdict.web import review
 from interdict.web.app import render
 from interdict.web.auth import Principal, hash_password, require_admin, require_user
+from interdict.web.tenants import check_tenants, declared_tenants
 
 router = APIRouter(include_in_schema=False)
 
@@ -37,7 +38,8 @@ def revoke_token(token_id: int, request: Request, me: Principal = Depends(requir
 
 @router.get("/admin/users")
 def users_page(request: Request, me: Principal = Depends(require_admin)):
-    return render(request, "users.html", {"users": request.app.state.db.users(), "error": ""})
+    return render(request, "users.html", {"users": request.app.state.db.users(), "error": "",
+                                          "declared": declared_tenants()})
 
 
 @router.post("/admin/users")
@@ -45,9 +47,10 @@ def add_user(request: Request, username: str = Form(..., max_length=100), passwo
              role: str = Form(...), tenants: str = Form("", max_length=2000), me: Principal = Depends(require_admin)):
     db = request.app.state.db
     try:
-        db.add_user(username.strip(), hash_password(password), role, tenants.split(","))
+        db.add_user(username.strip(), hash_password(password), role, check_tenants(tenants.split(",")))
     except ValueError as exc:
-        return render(request, "users.html", {"users": db.users(), "error": str(exc)}, status=422)
+        return render(request, "users.html", {"users": db.users(), "error": str(exc),
+                                              "declared": declared_tenants()}, status=422)
     return RedirectResponse("/admin/users?msg=" + quote(f"added {username.strip()}"), status_code=303)
 
 
@@ -58,7 +61,8 @@ def update_user(username: str, request: Request, role: str = Form(...), tenants:
     if db.get_user(username) is None:
         raise review.ReviewError(404, f"no user {username!r}")
     try:
-        db.update_user(username, role=role, tenants=tenants.split(","), disabled=bool(disabled))
+        db.update_user(username, role=role, tenants=check_tenants(tenants.split(",")), disabled=bool(disabled))
     except ValueError as exc:
-        return render(request, "users.html", {"users": db.users(), "error": str(exc)}, status=422)
+        return render(request, "users.html", {"users": db.users(), "error": str(exc),
+                                              "declared": declared_tenants()}, status=422)
     return RedirectResponse("/admin/users?msg=" + quote(f"updated {username}"), status_code=303)

@@ -17,6 +17,7 @@ from interdict.web import entities, exports, review
 from interdict.web.auth import Forbidden, Principal, hash_password, require_admin, require_user
 from interdict.web.evidence import EvidenceError, display_html, read_snapshot, resolve_ref
 from interdict.web.queries import filters_from, parse_filters, to_query
+from interdict.web.tenants import check_tenants
 from interdict.web.views import listing_json, listing_view
 
 router = APIRouter(prefix="/api")
@@ -394,7 +395,8 @@ def users(request: Request, me: Principal = Depends(require_admin)):
 @router.post("/users", tags=["admin"], summary="Create a user (admin)")
 def add_user(body: UserBody, request: Request, me: Principal = Depends(require_admin)):
     try:
-        u = _st(request).db.add_user(body.username, hash_password(body.password), body.role, body.tenants)
+        u = _st(request).db.add_user(body.username, hash_password(body.password), body.role,
+                                     check_tenants(body.tenants))
     except ValueError as exc:
         raise review.ReviewError(422, str(exc)) from exc
     return _user_json(u)
@@ -406,7 +408,8 @@ def patch_user(username: str, body: UserPatch, request: Request, me: Principal =
     if db.get_user(username) is None:
         raise review.ReviewError(404, f"no user {username!r}")
     try:
-        db.update_user(username, role=body.role, tenants=body.tenants, disabled=body.disabled)
+        tenants = None if body.tenants is None else check_tenants(body.tenants)
+        db.update_user(username, role=body.role, tenants=tenants, disabled=body.disabled)
         if body.password:
             db.set_password(username, hash_password(body.password))
     except ValueError as exc:

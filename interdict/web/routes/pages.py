@@ -11,6 +11,7 @@ from interdict.web import auth
 from interdict.web.app import render
 from interdict.web.auth import Principal, require_user
 from interdict.web.charts import line_chart, top_series
+from interdict.web.tenants import site_tenants
 
 router = APIRouter(include_in_schema=False)
 
@@ -78,13 +79,21 @@ def dashboard_data(store, me: Principal, days: int = 30) -> dict:
     today = datetime.now(timezone.utc).date()           # one axis for both charts, even across midnight
     axis, by_class = store.daily_counts(scope_flagged, "class", days, today)
     _, by_platform = store.daily_counts(scope_flagged, "platform", days, today)
-    runs = store.list_runs(limit=100)
-    if scope is not None:
-        runs = [r for r in runs if r.site_id in scope]
+    runs = recent_runs(store, me)
     return {"total": overview.total, "flagged": flagged.total, "facets": flagged.facets,
             "status_counts": overview.facets.get("status", {}),
             "axis": axis, "by_class": top_series(by_class), "by_platform": top_series(by_platform),
-            "runs": runs[:20]}
+            "runs": runs}
+
+
+def recent_runs(store, me: Principal, limit: int = 20) -> list:
+    """The latest crawl runs the caller may see: every run for admins and investigators, the runs of its
+    tenants' sites (as the site configs declare them) for a reviewer."""
+    if me.reads_all:
+        return store.list_runs(limit=limit)
+    sites = [site_id for site_id, tenant in site_tenants().items() if tenant in me.tenants]
+    runs = [run for site_id in sites for run in store.list_runs(site_id=site_id, limit=limit)]
+    return sorted(runs, key=lambda r: (r.started_at, r.id), reverse=True)[:limit]
 
 
 @router.get("/")

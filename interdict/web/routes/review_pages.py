@@ -17,6 +17,7 @@ from interdict.web.auth import Principal, require_user
 from interdict.web.highlight import safe_snippet
 from interdict.web.queries import filters_from, to_query
 from interdict.web.routes.api import BulkBody, run_bulk
+from interdict.web.tenants import declared_tenants
 from interdict.web.views import listing_view
 
 router = APIRouter(include_in_schema=False)
@@ -39,7 +40,7 @@ def queue_page(request: Request, me: Principal = Depends(require_user)):
     return render(request, "queue.html", {
         "hits": res.hits, "total": res.total, "facets": res.facets, "next_cursor": res.next_cursor,
         "f": f, "params": f.params(), "statuses": REVIEW_STATUSES, "classes": SUBSTANCE_CLASSES,
-        "tenants": sorted(me.tenants) if not me.reads_all else sorted(res.facets.get("platform", {})),
+        "tenants": sorted(declared_tenants()) if me.reads_all else sorted(me.tenants),
         "snippet": safe_snippet, "tenant_of": review.tenant_of, "lease_holder": review.lease_holder})
 
 
