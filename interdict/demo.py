@@ -77,14 +77,27 @@ def main() -> int:
     return 0
 
 
+def print_logins() -> None:
+    """Create the demo users (one reviewer per tenant with a non-empty queue) and print each login once."""
+    from index import open_store
+    from interdict.web.demo import create_demo_users
+    with open_store() as store:
+        users, idle = create_demo_users(store)
+    console.print("\nlogins (each its own password, shown only now):")
+    for u in users:
+        scope = ", ".join(u["tenants"]) or "all tenants"
+        console.print(f"login {u['username']} {u['password']}  ({u['role']}, {scope}, {u['queue']} in the queue)",
+                      soft_wrap=True, markup=False, highlight=False)
+    for tenant in idle:
+        console.print(f"no reviewer for tenant {tenant}: nothing in its queue", soft_wrap=True, markup=False)
+
+
 def serve_app() -> None:
-    """Create the demo users and print the login; serve the review app when a person is at the terminal
-    (in scripts and CI the demo ends after the summary)."""
-    from interdict.web.demo import demo_login
-    user, password = demo_login()
+    """Print the logins; serve the review app when a person is at the terminal (in scripts and CI the demo
+    ends after the summary)."""
+    print_logins()
     port = int(os.environ.get("INTERDICT_DEMO_PORT", "8800"))
-    console.print(f"\nreview app: [bold]http://127.0.0.1:{port}/[/bold]  login [bold]{user}[/bold] / "
-                  f"[bold]{password}[/bold]  (reviewers: reviewer-<platform>, same password)")
+    console.print(f"\nreview app: [bold]http://127.0.0.1:{port}/[/bold]")
     if not sys.stdin.isatty() or os.environ.get("INTERDICT_DEMO_SERVE", "1") == "0":
         console.print(f"(not a terminal: start it with [bold].venv/bin/interdict serve --port {port}[/bold])")
         return
