@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import secrets
 import sqlite3
 import threading
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -47,11 +49,13 @@ CREATE TABLE IF NOT EXISTS saved_searches (
   params TEXT NOT NULL,
   created_at TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS login_failures (
+CREATE TABLE IF NOT EXISTS login_attempts (
   scope TEXT NOT NULL,
-  at REAL NOT NULL
+  at REAL NOT NULL,
+  attempt TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS login_failures_scope ON login_failures(scope, at);
+CREATE INDEX IF NOT EXISTS login_attempts_scope ON login_attempts(scope, at);
+DROP TABLE IF EXISTS login_failures;
 """
 
 
@@ -61,6 +65,27 @@ def _now() -> datetime:
 
 def sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# Scripts that legitimately mix inside one name (Japanese, Korean); any other mix is a look-alike risk.
+MIXABLE_SCRIPTS = ({"CJK", "HIRAGANA", "KATAKANA"}, {"CJK", "HANGUL"})
+
+
+def _script(ch: str) -> str:
+    return unicodedata.name(ch, "UNKNOWN").split(" ")[0]
+
+
+def normalise_username(raw: str) -> str:
+    """The NFKC form of a username; ValueError for characters outside letters, digits and '-_.@', and for
+    letters from more than one script (a Cyrillic 'а' in 'аdmin' would impersonate 'admin')."""
+    name = unicodedata.normalize("NFKC", raw or "").strip()
+    if not name or len(name) > 100 or not name.replace("-", "").replace("_", "").replace(".", "").replace("@", "").isalnum():
+        raise ValueError(f"username: {raw!r} may only hold letters, digits, '-', '_', '.', '@' (1-100 characters)")
+    scripts = {_script(ch) for ch in name if ch.isalpha()}
+    if len(scripts) > 1 and not any(scripts <= ok for ok in MIXABLE_SCRIPTS):
+        raise ValueError(f"username: {raw!r} mixes letters of the {', '.join(sorted(scripts))} scripts "
+                         "(look-alike of another name)")
+    return name
 
 
 @dataclass(frozen=True)
@@ -76,7 +101,11 @@ class AppDB:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # password hashes and session hashes: readable by the app's own user only (SQLite gives its -wal and
+        # -shm files the same mode)
+        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+        os.chmod(self.path, 0o600)
         self._lock = threading.RLock()
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
@@ -97,8 +126,7 @@ class AppDB:
     def add_user(self, username: str, password_hash: str, role: str, tenants: list[str]) -> User:
         if role not in ROLES:
             raise ValueError(f"role: {role!r} is not one of {', '.join(ROLES)}")
-        if not username or not username.replace("-", "").replace("_", "").replace(".", "").replace("@", "").isalnum():
-            raise ValueError(f"username: {username!r} may only hold letters, digits, '-', '_', '.', '@'")
+        username = normalise_username(username)
         if role == "reviewer" and not tenants:
             raise ValueError("tenants: a reviewer needs at least one tenant (platform)")
         tenants = sorted({t.strip() for t in tenants if t.strip()})
@@ -210,15 +238,39 @@ class AppDB:
         return bool(self._q("DELETE FROM saved_searches WHERE id=? AND username=? RETURNING id", (search_id, username)))
 
     # login rate limiting -----------------------------------------------------------------------------
-    def failures(self, scope: str, window_seconds: int) -> int:
-        cutoff = _now().timestamp() - window_seconds
-        self._q("DELETE FROM login_failures WHERE at < ?", (cutoff,))
-        return self._q("SELECT COUNT(*) AS n FROM login_failures WHERE scope=? AND at >= ?", (scope, cutoff))[0]["n"]
+    def reserve_login(self, limits: dict[str, int], window_seconds: int, backoff_seconds: float) -> tuple[str, float]:
+        """Count one login attempt against every scope (scope -> free attempts), atomically, before the password
+        is checked: parallel guesses cannot all pass the check first. Past its free attempts a scope waits
+        `backoff_seconds * 2**(extra attempts)` (at most the window) after its latest one.
+        Returns (attempt id, 0) or ("", seconds to wait) when a scope is locked (nothing is recorded then)."""
+        now = _now().timestamp()
+        cutoff = now - window_seconds
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")        # one writer across processes, too
+            try:
+                self._db.execute("DELETE FROM login_attempts WHERE at < ?", (cutoff,))
+                wait = 0.0
+                for scope, free in limits.items():
+                    n, latest = self._db.execute("SELECT COUNT(*), MAX(at) FROM login_attempts WHERE scope=?",
+                                                 (scope,)).fetchone()
+                    if n >= free:
+                        delay = min(backoff_seconds * 2 ** (n - free), window_seconds)
+                        wait = max(wait, latest + delay - now)
+                if wait > 0:
+                    self._db.execute("COMMIT")
+                    return "", wait
+                attempt = secrets.token_hex(8)
+                self._db.executemany("INSERT INTO login_attempts(scope, at, attempt) VALUES (?,?,?)",
+                                     [(scope, now, attempt) for scope in limits])
+                self._db.execute("COMMIT")
+                return attempt, 0.0
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
 
-    def record_failure(self, *scopes: str) -> None:
-        at = _now().timestamp()
-        for scope in scopes:
-            self._q("INSERT INTO login_failures(scope, at) VALUES (?,?)", (scope, at))
+    def login_succeeded(self, attempt: str, scope: str) -> None:
+        """A right password: the attempt was no failure, and the scope's earlier failures are forgiven."""
+        self._q("DELETE FROM login_attempts WHERE attempt=? OR scope=?", (attempt, scope))
 
-    def clear_failures(self, scope: str) -> None:
-        self._q("DELETE FROM login_failures WHERE scope=?", (scope,))
+    def login_attempts(self, scope: str) -> int:
+        return self._q("SELECT COUNT(*) AS n FROM login_attempts WHERE scope=?", (scope,))[0]["n"]

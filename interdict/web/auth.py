@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 from dataclasses import dataclass, field
 
@@ -18,7 +19,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from fastapi import Request
 
-from interdict.web.appdb import AppDB, User
+from interdict.web.appdb import AppDB, User, normalise_username
 
 SESSION_COOKIE = "interdict_session"
 PRE_COOKIE = "interdict_pre"        # anonymous CSRF seed for the login form
@@ -181,20 +182,26 @@ def client_ip(request: Request) -> str:
     return host
 
 
-def login(db: AppDB, settings, username: str, password: str, ip: str) -> User:
-    """Check a password with rate limiting per username and per client address."""
-    user_scope, ip_scope = f"user:{username.lower()}", f"ip:{ip}"
-    window = settings.login_window_seconds
-    if (db.failures(user_scope, window) >= settings.login_max_failures
-            or db.failures(ip_scope, window) >= settings.login_max_failures_ip):
-        raise RateLimited(window)
-    stored = db.password_hash(username)
+def login(db: AppDB, settings, username: str, password: str, ip: str) -> User | None:
+    """Check a password. Each attempt is counted before the check, per (username, client address) and per
+    client address, with exponential backoff past the free attempts: guesses from one address cannot lock the
+    same user out at another address. The username is NFKC-normalised; a look-alike never matches."""
+    try:
+        name = normalise_username(username)
+    except ValueError:
+        name = None
+    pair_scope = f"user-ip:{(name or username).casefold()}|{ip}"
+    attempt, wait = db.reserve_login({pair_scope: settings.login_max_failures,
+                                      f"ip:{ip}": settings.login_max_failures_ip},
+                                     settings.login_window_seconds, settings.login_backoff_seconds)
+    if wait:
+        raise RateLimited(math.ceil(wait))
+    stored = db.password_hash(name) if name else None
     ok = verify_password(stored or _DUMMY_HASH, password) and stored is not None
-    user = db.get_user(username) if ok else None
+    user = db.get_user(name) if ok else None
     if not user or user.disabled:
-        db.record_failure(user_scope, ip_scope)
         return None
-    db.clear_failures(user_scope)
+    db.login_succeeded(attempt, pair_scope)
     return user
 
 

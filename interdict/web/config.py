@@ -48,9 +48,10 @@ class WebSettings:
     trusted_proxies: list[str] = field(default_factory=list)   # IPs / CIDRs whose X-Forwarded-Proto we believe
     session_hours: float = 12.0
     lease_seconds: int = 900
-    login_max_failures: int = 5          # per username, inside the window
-    login_max_failures_ip: int = 20      # per client address, inside the window
-    login_window_seconds: int = 900
+    login_max_failures: int = 5          # free attempts per (username, client address), inside the window
+    login_max_failures_ip: int = 20      # free attempts per client address, inside the window
+    login_window_seconds: int = 900      # attempts are forgotten after it; also the longest lockout
+    login_backoff_seconds: float = 30.0  # first lockout past the free attempts, doubling with each further one
     notifier_name: str = "interdict"
     notifier_email: str = ""
     page_size: int = 50
@@ -96,6 +97,9 @@ class WebSettings:
             session_hours=float(g("web_session_hours", 12)),
             lease_seconds=int(g("web_lease_seconds", 900)),
             login_max_failures=int(g("web_login_max_failures", 5)),
+            login_max_failures_ip=int(g("web_login_max_failures_ip", 20)),
+            login_window_seconds=int(g("web_login_window_seconds", 900)),
+            login_backoff_seconds=float(g("web_login_backoff_seconds", 30)),
             notifier_name=str(g("notifier_name", "interdict")),
             notifier_email=str(g("notifier_email", "") or ""),
         )
