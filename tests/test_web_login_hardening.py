@@ -14,6 +14,7 @@ import time
 import httpx
 import pytest
 import uvicorn
+from fastapi.testclient import TestClient
 
 from index.sqlite_store import SqliteStore
 from interdict.web.app import create_app
@@ -107,7 +108,6 @@ def test_backoff_doubles_past_the_free_attempts(tmp_path):
                            login_window_seconds=600, login_backoff_seconds=2)
     app = create_app(store, settings)
     app.state.db.add_user("admin", hash_password(PASSWORD), "admin", [])
-    from fastapi.testclient import TestClient
 
     def attempt(c, password):
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text).group(1)

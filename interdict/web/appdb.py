@@ -1,4 +1,4 @@
-"""The app's own SQLite database (users, sessions, API tokens, saved searches, login failures).
+"""The app's own SQLite database (users, sessions, API tokens, saved searches, login attempts).
 
 Kept apart from the listing store so either store backend can sit behind the app. Session ids and API
 tokens are stored only as SHA-256 hashes: a copy of this file logs nobody in.
@@ -128,7 +128,7 @@ class AppDB:
             raise ValueError(f"role: {role!r} is not one of {', '.join(ROLES)}")
         username = normalise_username(username)
         if role == "reviewer" and not tenants:
-            raise ValueError("tenants: a reviewer needs at least one tenant (platform)")
+            raise ValueError("tenants: a reviewer needs at least one tenant")
         tenants = sorted({t.strip() for t in tenants if t.strip()})
         try:
             self._q("INSERT INTO users(username, password_hash, role, tenants, created_at) VALUES (?,?,?,?,?)",
