@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from index.sqlite_store import SqliteStore
 from interdict.web.app import create_app
 from interdict.web.config import WebSettings
-from interdict.web.tenants import declared_tenants, site_tenants
+from interdict.web.tenants import check_tenants, declared_tenants, site_tenants
 
 ROOT = Path(__file__).resolve().parent.parent
 LOGIN_LINE = re.compile(r"^login (\S+) (\S+)  \((admin|reviewer|investigator), ([^,]+), (\d+) in the queue\)$", re.M)
@@ -184,3 +184,14 @@ def test_an_investigator_never_decides_whatever_its_tenants(demo):
                 f"/api/exports/bundle?platform={site}", "/exports"):
         assert inv.get(url).status_code == 403, url
     assert 'href="/exports"' not in inv.get("/").text
+
+
+def test_declared_tenants_follow_the_site_files(tmp_path):
+    from tests.crawl_helpers import site_yaml
+    site_yaml("shop", tmp_path, tenant="shop-team")
+    site_yaml("b2b", tmp_path, tenant="shop-team")
+    assert declared_tenants(tmp_path) == {"shop-team": ["b2b", "shop"]}
+    site_yaml("b2b", tmp_path, tenant="chemicals-team")        # an edited config is read again
+    assert declared_tenants(tmp_path) == {"chemicals-team": ["b2b"], "shop-team": ["shop"]}
+    with pytest.raises(ValueError, match=r"'nosuch' is not declared .* \(declared: chemicals-team, shop-team\)"):
+        check_tenants(["shop-team", "nosuch"], tmp_path)

@@ -4,15 +4,24 @@ offers them, and a reviewer's dashboard shows the crawl runs of its tenants' sit
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
-from crawlers.siteconfig import load_sites, sites_dir
+from crawlers.siteconfig import load_sites, site_files, sites_dir
 
 
 def site_tenants(directory: Path | None = None) -> dict[str, str]:
-    """site id -> tenant, for every valid site config (invalid ones: `interdict sites check`)."""
-    sites, _ = load_sites(directory)
-    return {site.id: site.tenant for site in sites.values()}
+    """site id -> tenant, for every valid site config (invalid ones: `interdict sites check`). Parsed again
+    only when a file changes: validating the configs costs far more than a page view may."""
+    directory = Path(directory) if directory else sites_dir()
+    stamp = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in site_files(directory))
+    return dict(_parsed(str(directory), stamp))
+
+
+@lru_cache(maxsize=8)
+def _parsed(directory: str, stamp: tuple) -> tuple[tuple[str, str], ...]:
+    sites, _ = load_sites(Path(directory))
+    return tuple(sorted((site.id, site.tenant) for site in sites.values()))
 
 
 def declared_tenants(directory: Path | None = None) -> dict[str, list[str]]:
