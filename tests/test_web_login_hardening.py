@@ -6,14 +6,11 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import socket
 import stat
-import threading
 import time
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from index.sqlite_store import SqliteStore
@@ -21,35 +18,23 @@ from interdict.web.app import create_app
 from interdict.web.appdb import normalise_username
 from interdict.web.auth import hash_password
 from interdict.web.config import WebSettings
+from tests.live_server import serving
 
 PASSWORD = "the admin's long password"
 FREE = 5
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(tmp_path):
-    """The web app under uvicorn on 127.0.0.1 (a thread of this process); yields (base url, app)."""
+    """The web app under uvicorn on 127.0.0.1; yields (base url, app)."""
     store = SqliteStore(tmp_path / "interdict.db")
     store.init()
     settings = WebSettings(data_dir=tmp_path, secret_key="test-secret-key-0123456789", login_max_failures=FREE,
                            login_max_failures_ip=100, login_window_seconds=7200, login_backoff_seconds=3600)
     app = create_app(store, settings)
     app.state.db.add_user("admin", hash_password(PASSWORD), "admin", [])
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    while not srv.started:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", app
-    srv.should_exit = True
-    thread.join(10)
+    with serving(app) as base:
+        yield base, app
     store.close()
 
 
