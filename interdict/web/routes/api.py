@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
+from index.query import compile_search
 from index.store import SearchQuery
 from interdict.web import entities, exports, review
 from interdict.web.auth import Forbidden, Principal, hash_password, require_admin, require_user
@@ -311,6 +312,7 @@ def search(request: Request, format: Literal["page", "json", "csv"] = "page", me
         return {"total": res.total, "items": [hit_json(h) for h in res.hits], "facets": res.facets,
                 "next_cursor": res.next_cursor}
     q = to_query(me, f, facets=False)
+    compile_search(q)       # a bad query is a 400 now, not an exception in the middle of a started download
     rows = ({k: (";".join(v) if isinstance(v, list) else v) for k, v in item_json(it).items()}
             for it in st.store.iter_listings(q) if me.can_read(review.tenant_of(it)))
     if format == "csv":
