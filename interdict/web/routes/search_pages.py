@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse
 from index.query import ALL_FIELDS, QuerySyntaxError
 from interdict.web import entities, review
 from interdict.web.app import render
+from interdict.web.appdb import RowId
 from interdict.web.auth import Principal, require_user
 from interdict.web.highlight import safe_snippet
 from interdict.web.queries import LIST_FIELDS, Filters, filters_from, parse_filters, to_query
@@ -46,7 +47,7 @@ async def save_search(request: Request, name: str = Form(..., min_length=1, max_
 
 
 @router.post("/search/saved/{search_id}/delete")
-def delete_saved(search_id: int, request: Request, me: Principal = Depends(require_user)):
+def delete_saved(search_id: RowId, request: Request, me: Principal = Depends(require_user)):
     request.app.state.db.delete_saved_search(me.username, search_id)
     return RedirectResponse("/search?msg=" + quote("deleted"), status_code=303)
 
