@@ -18,6 +18,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator)
 
+from index import yamlfile
+
 KINDS = ("ecommerce", "b2b", "darknet", "forum")
 LISTING_FIELDS = ("listing_id", "title", "description", "vendor", "price", "currency",
                   "ships_from", "ships_to", "category")
@@ -623,12 +625,10 @@ def parse_site(text: str, file: str | Path = "<string>", expect_id: str | None =
     """Validate one site document; raise SiteConfigErrors listing every problem with its line."""
     file = str(file)
     try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise SiteConfigErrors([SiteConfigError(file, mark.line + 1 if mark else 0, "", f"YAML syntax: {reason}")])
+        root = yamlfile.compose(text, file)
+        data = yamlfile.construct(root)
+    except yamlfile.YamlFileError as exc:
+        raise SiteConfigErrors([SiteConfigError(file, exc.line, exc.field, exc.reason)]) from None
     if not isinstance(data, dict):
         raise SiteConfigErrors([SiteConfigError(file, 1, "", "a site file must be a mapping of fields")])
     errors: list[SiteConfigError] = []
@@ -678,9 +678,11 @@ def site_files(directory: Path | None = None) -> list[Path]:
 
 def load_site_file(path: Path) -> SiteConfig:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = yamlfile.read_text(path)
+    except OSError as exc:
         raise SiteConfigErrors([SiteConfigError(path, 0, "", f"cannot read: {exc}")]) from None
+    except yamlfile.YamlFileError as exc:
+        raise SiteConfigErrors([SiteConfigError(exc.file, exc.line, exc.field, exc.reason)]) from None
     return parse_site(text, path, expect_id=path.stem)
 
 
