@@ -34,19 +34,8 @@ _BYTE_UNITS = {None: 1, "b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1
 
 # ---------------------------------------------------------------------------------------------- errors
 
-class SiteConfigError(Exception):
+class SiteConfigError(yamlfile.ConfigFileError):
     """One problem in one site file: `file:line: field: reason` (line 0 when unknown)."""
-
-    def __init__(self, file: str | Path, line: int, field: str, reason: str):
-        self.file, self.line, self.field, self.reason = str(file), line, field, reason
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.field or '(top level)'}: {self.reason}"
-
-    def as_dict(self) -> dict:
-        return {"file": self.file, "line": self.line, "field": self.field, "reason": self.reason}
 
 
 class SiteConfigErrors(Exception):

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Union
 
+from index.documents import DAY_MS
 from index.store import SearchQuery, StoreError
 from index.text import lower, tokens
 
@@ -182,7 +183,6 @@ _REL_DATE = re.compile(r"now(?:([+-])(\d+)([smhdw]))?$")
 _UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 _INT = re.compile(r"[+-]?[0-9]+")
 _FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-DAY_MS = 86_400_000
 MIN_MS = -62_135_596_800_000    # 0001-01-01T00:00:00Z
 MAX_MS = 253_402_300_800_000    # 10000-01-01T00:00:00Z, the end of 9999-12-31
 

@@ -18,8 +18,9 @@ MAX_DEPTH = 64
 MAX_NODES = 100_000           # the largest config file has ~2,000
 
 
-class YamlFileError(yaml.YAMLError):
-    """`file:line: field: reason` (line 0 when unknown; field empty at the top level)."""
+class ConfigFileError(Exception):
+    """One problem in one config file: `file:line: field: reason` (line 0 when unknown; field empty at the top
+    level). The project's error style for every file an operator writes."""
 
     def __init__(self, file: str | Path, line: int, field: str, reason: str):
         self.file, self.line, self.field, self.reason = str(file), line, field, reason
@@ -28,6 +29,13 @@ class YamlFileError(yaml.YAMLError):
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
         return f"{where}: {self.field or '(top level)'}: {self.reason}"
+
+    def as_dict(self) -> dict:
+        return {"file": self.file, "line": self.line, "field": self.field, "reason": self.reason}
+
+
+class YamlFileError(ConfigFileError, yaml.YAMLError):
+    """The YAML itself is unreadable, malformed or beyond the limits."""
 
 
 class _BoundedLoader(yaml.SafeLoader):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import uuid
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,10 +15,9 @@ from markupsafe import escape
 from typer.testing import CliRunner
 
 from index.query import MAX_DEPTH, MAX_TERMS, QuerySyntaxError
-from index.sqlite_store import SqliteStore
 from index.store import SearchQuery
 from interdict.cli import app as cli
-from tests.store_corpus import agora
+from tests.test_query_backends import both  # noqa: F401 - the same Agora corpus in SQLite and ES
 from tests.web_helpers import login, make_app
 
 pytestmark = pytest.mark.es
@@ -55,22 +53,6 @@ HEAVY = [
     "last_seen:[0001-01-01 TO 9999-12-31]", "last_seen:<=9999-12", "first_seen:>=now-700000d",
     "last_seen:<now+100000w", "price:<=1000000000000000", "risk:>=-2147483648",
 ]
-
-
-@pytest.fixture(scope="module")
-def both(tmp_path_factory, es_url):
-    from index.es_store import ElasticsearchStore
-    corpus = agora(300)
-    stores = [SqliteStore(tmp_path_factory.mktemp("bad") / "q.db"),
-              ElasticsearchStore(es_url, prefix=f"test-bad-{uuid.uuid4().hex[:8]}")]
-    stores[1].init()
-    for s in stores:
-        assert not s.upsert(corpus).errors
-        s.refresh()
-    yield stores
-    stores[1].drop()
-    for s in stores:
-        s.close()
 
 
 @pytest.mark.parametrize("text", list(HOSTILE), ids=[t[:40] for t in HOSTILE])
