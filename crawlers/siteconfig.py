@@ -26,6 +26,7 @@ LISTING_FIELDS = ("listing_id", "title", "description", "vendor", "price", "curr
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
+MAX_DURATION = 366 * 86400
 _DURATION_UNITS = {"ms": 0.001, "s": 1, None: 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _BYTES = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.I)
 _BYTE_UNITS = {None: 1, "b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2,
@@ -61,6 +62,8 @@ def parse_duration(value: Any) -> float:
         seconds = float(m.group(1)) * _DURATION_UNITS[m.group(2)]
     if seconds < 0:
         raise ValueError("a duration cannot be negative")
+    if not seconds <= MAX_DURATION:         # also nan and inf: timers and dates overflow beyond this
+        raise ValueError(f"a duration is at most {MAX_DURATION // 86400}d, got {str(value)[:40]!r}")
     return seconds
 
 
@@ -429,7 +432,7 @@ class Schedule(_Strict):
     """When the scheduler runs this site: a cron expression or an interval, plus jitter and timezone."""
     cron: str | None = None
     interval: float | None = None
-    jitter: int = Field(0, ge=0)
+    jitter: int = Field(0, ge=0, le=MAX_DURATION)
     timezone: str = "UTC"
     enabled: bool = True
     timeout: float | None = None                            # hard timeout of one crawl (default: settings)

@@ -47,6 +47,10 @@ def test_api_ids_beyond_sqlite_integers_are_422(app, huge):
         assert c.delete(f"/api/saved-searches/{saved.json()['id']}", headers=auth).status_code == 200
         assert c.delete(f"/api/tokens/{token.json()['id']}", headers=auth).status_code == 200
         assert c.get(f"/api/runs/{huge}", headers=auth).status_code == 404
+        assert c.patch(f"/api/users/{huge}", json={"disabled": True}, headers=auth).status_code == 404
+        assert c.get("/api/audit", params={"key": str(huge)}, headers=auth).status_code in (200, 404)
+        r = c.put("/api/schedules/shop", json={"interval": "1h", "jitter": huge}, headers=auth)
+        assert r.status_code in (404, 422), r.text
         assert c.get("/api/audit", params={"limit": huge}, headers=auth).status_code == 422
         assert c.get("/api/search", params={"size": huge}, headers=auth).status_code == 422
 

@@ -112,3 +112,14 @@ def test_anchors_and_aliases_within_limits_still_work(tmp_path):
     for path in [*(ROOT / "config").rglob("*.yaml"), *(ROOT / "nlp" / "data").glob("*.yaml")]:
         import yaml
         assert yamlfile.load_file(path) == yaml.safe_load(path.read_text(encoding="utf-8")), path
+
+
+def test_schedule_durations_beyond_what_timers_hold_are_field_errors(tmp_path):
+    d = tmp_path / "sites"
+    d.mkdir()
+    (d / "forever.yaml").write_text(SITE_HEAD.format(id="forever") + "schedule:\n  interval: .inf\n"
+                                    "  jitter: 99999999999999999999\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["sites", "check", "--dir", str(d), "--json"])
+    errors = {(e["line"], e["field"]): e["reason"] for e in json.loads(result.stdout)["errors"]}
+    assert errors[(6, "schedule.interval")] == "a duration is at most 366d, got 'inf'"
+    assert errors[(7, "schedule.jitter")] == "Input should be less than or equal to 31622400"
