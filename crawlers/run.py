@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from crawlers.siteconfig import SiteConfig, SiteConfigErrors, load_site
+from index import STORE_HELP
 from index.models import CrawlRun
 from index.store import StoreError
 
@@ -143,7 +144,7 @@ def run_crawl(site_id: str, store_spec: str | None = None, run_id: str | None = 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m crawlers.run", description="Run one crawl in this process.")
     ap.add_argument("site_id")
-    ap.add_argument("--store", default=None, help="sqlite, sqlite:PATH or an Elasticsearch URL")
+    ap.add_argument("--store", default=None, help=STORE_HELP)
     ap.add_argument("--run-id", default=None)
     ap.add_argument("--jobdir", default=None, help="resumable state directory (resumes an unfinished run)")
     ap.add_argument("--trigger", default="manual")

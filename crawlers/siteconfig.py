@@ -18,12 +18,15 @@ from typing import Any, Literal
 import yaml
 from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator)
 
+from index import yamlfile
+
 KINDS = ("ecommerce", "b2b", "darknet", "forum")
 LISTING_FIELDS = ("listing_id", "title", "description", "vendor", "price", "currency",
                   "ships_from", "ships_to", "category")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
+MAX_DURATION = 366 * 86400
 _DURATION_UNITS = {"ms": 0.001, "s": 1, None: 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _BYTES = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.I)
 _BYTE_UNITS = {None: 1, "b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2,
@@ -32,19 +35,8 @@ _BYTE_UNITS = {None: 1, "b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1
 
 # ---------------------------------------------------------------------------------------------- errors
 
-class SiteConfigError(Exception):
+class SiteConfigError(yamlfile.ConfigFileError):
     """One problem in one site file: `file:line: field: reason` (line 0 when unknown)."""
-
-    def __init__(self, file: str | Path, line: int, field: str, reason: str):
-        self.file, self.line, self.field, self.reason = str(file), line, field, reason
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.field or '(top level)'}: {self.reason}"
-
-    def as_dict(self) -> dict:
-        return {"file": self.file, "line": self.line, "field": self.field, "reason": self.reason}
 
 
 class SiteConfigErrors(Exception):
@@ -70,6 +62,8 @@ def parse_duration(value: Any) -> float:
         seconds = float(m.group(1)) * _DURATION_UNITS[m.group(2)]
     if seconds < 0:
         raise ValueError("a duration cannot be negative")
+    if not seconds <= MAX_DURATION:         # also nan and inf: timers and dates overflow beyond this
+        raise ValueError(f"a duration is at most {MAX_DURATION // 86400}d, got {str(value)[:40]!r}")
     return seconds
 
 
@@ -438,7 +432,7 @@ class Schedule(_Strict):
     """When the scheduler runs this site: a cron expression or an interval, plus jitter and timezone."""
     cron: str | None = None
     interval: float | None = None
-    jitter: int = Field(0, ge=0)
+    jitter: int = Field(0, ge=0, le=MAX_DURATION)
     timezone: str = "UTC"
     enabled: bool = True
     timeout: float | None = None                            # hard timeout of one crawl (default: settings)
@@ -623,12 +617,10 @@ def parse_site(text: str, file: str | Path = "<string>", expect_id: str | None =
     """Validate one site document; raise SiteConfigErrors listing every problem with its line."""
     file = str(file)
     try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise SiteConfigErrors([SiteConfigError(file, mark.line + 1 if mark else 0, "", f"YAML syntax: {reason}")])
+        root = yamlfile.compose(text, file)
+        data = yamlfile.construct(root)
+    except yamlfile.YamlFileError as exc:
+        raise SiteConfigErrors([SiteConfigError(file, exc.line, exc.field, exc.reason)]) from None
     if not isinstance(data, dict):
         raise SiteConfigErrors([SiteConfigError(file, 1, "", "a site file must be a mapping of fields")])
     errors: list[SiteConfigError] = []
@@ -678,9 +670,11 @@ def site_files(directory: Path | None = None) -> list[Path]:
 
 def load_site_file(path: Path) -> SiteConfig:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = yamlfile.read_text(path)
+    except OSError as exc:
         raise SiteConfigErrors([SiteConfigError(path, 0, "", f"cannot read: {exc}")]) from None
+    except yamlfile.YamlFileError as exc:
+        raise SiteConfigErrors([SiteConfigError(exc.file, exc.line, exc.field, exc.reason)]) from None
     return parse_site(text, path, expect_id=path.stem)
 
 

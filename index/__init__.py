@@ -1,21 +1,90 @@
 """Storage: one ListingStore contract (index.store), two backends (SQLite default, Elasticsearch)."""
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+# URL scheme -> (backend, scheme used to connect). A new backend is one row here plus its opener below.
+STORE_SCHEMES: dict[str, tuple[str, str]] = {
+    "http": ("elasticsearch", "http"),
+    "https": ("elasticsearch", "https"),
+    "es": ("elasticsearch", "http"),
+}
+# A SQLite file that does not exist yet is created only under a name that says it is a database, so a
+# typo ("localhost:9200", "http//h") never becomes a new empty store.
+SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+STORE_FORMS = ("sqlite (the default file <data_dir>/interdict.db), sqlite:PATH or a PATH ending in "
+               f"{'/'.join(SQLITE_SUFFIXES)} (or an existing file), "
+               + ", ".join(f"{s}://HOST[:PORT]" for s in STORE_SCHEMES) + " (Elasticsearch)")
+STORE_HELP = "sqlite, sqlite:PATH, PATH.db or an Elasticsearch URL (http://, https://, es://)"
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
+
+
+@dataclass(frozen=True)
+class StoreSpec:
+    backend: str            # "sqlite" or "elasticsearch"
+    location: str           # a file path, or the URL to connect to
+
+
+def parse_store_spec(spec: str) -> StoreSpec:
+    """The one reading of a store spec (--store, INTERDICT_STORE, settings `store`); a spec that is none of
+    the accepted forms raises StoreError naming them, before anything is opened or created."""
+    from index import settings
+    from index.store import StoreError
+
+    def bad(reason: str) -> StoreError:
+        shown = re.sub(r"//[^/@]*@", "//***@", spec)          # never echo a password given in the URL
+        return StoreError(f"store {shown!r}: {reason}; accepted: {STORE_FORMS}")
+
+    spec = spec.strip()
+    if not spec:
+        raise bad("empty")
+    if spec == "sqlite":
+        return StoreSpec("sqlite", str(Path(str(settings.get("data_dir", "var"))) / "interdict.db"))
+    m = _SCHEME.match(spec)
+    if m and m.group(1).lower() == "sqlite":
+        path = spec[m.end():]
+        if not path or path.startswith("//"):
+            raise bad("sqlite: takes a file path, e.g. sqlite:var/interdict.db or sqlite:/srv/interdict.db")
+        return StoreSpec("sqlite", _sqlite_path(path, bad))
+    if m:
+        scheme = m.group(1).lower()
+        if scheme not in STORE_SCHEMES:
+            raise bad(f"unknown scheme {m.group(1)!r}")
+        return StoreSpec(STORE_SCHEMES[scheme][0], _url(spec, STORE_SCHEMES[scheme][1], bad))
+    return StoreSpec("sqlite", _sqlite_path(spec, bad))
+
+
+def _sqlite_path(path: str, bad) -> str:
+    p = Path(path)
+    if not (p.is_file() or p.suffix.lower() in SQLITE_SUFFIXES):
+        raise bad(f"no such SQLite file, and a new one must end in {'/'.join(SQLITE_SUFFIXES)}")
+    return str(p)
+
+
+def _url(spec: str, connect_scheme: str, bad) -> str:
+    parts = urlsplit(spec)
+    try:
+        parts.port
+    except ValueError:
+        raise bad("the port is not a number from 0 to 65535") from None
+    if not parts.hostname or not spec.split(":", 1)[1].startswith("//"):
+        raise bad("no host (write http://HOST:PORT)")
+    return urlunsplit((connect_scheme, parts.netloc, parts.path, parts.query, parts.fragment))
 
 
 def open_store(spec: str | None = None):
-    """Open the configured store: "sqlite" (default, under the data dir), "sqlite:PATH", or an ES URL.
+    """Open the configured store (see parse_store_spec; default: settings `store`, INTERDICT_STORE).
 
-    The Elasticsearch URL may also come from INTERDICT_STORE; credentials, if any, from the environment
-    (INTERDICT_ES_API_KEY), never from files in the repo.
+    Credentials for Elasticsearch come from the environment (INTERDICT_ES_API_KEY), never from files in the
+    repo.
     """
     from index import settings
-    spec = spec or str(settings.get("store", "sqlite"))
-    if spec.startswith(("http://", "https://")):
+    parsed = parse_store_spec(spec if spec is not None else str(settings.get("store", "sqlite")))
+    if parsed.backend == "elasticsearch":
         from index.es_store import ElasticsearchStore
-        return ElasticsearchStore(spec, prefix=str(settings.get("es_index_prefix", "interdict")))
+        return ElasticsearchStore(parsed.location, prefix=str(settings.get("es_index_prefix", "interdict")))
     from index.sqlite_store import SqliteStore
-    if spec == "sqlite":
-        return SqliteStore(settings.data_dir() / "interdict.db")
-    return SqliteStore(Path(spec.removeprefix("sqlite:")))
+    return SqliteStore(Path(parsed.location))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import gc
 import json
+import math
 import queue
 import threading
 from contextlib import contextmanager
@@ -159,12 +160,23 @@ def decode_cursor(cursor: str, sort: str) -> list[Any]:
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         values = data["v"]
-        ok = data["s"] == sort and isinstance(values, list)
+        ok = data["s"] == sort and isinstance(values, list) and all(map(_cursor_value, values))
     except Exception:  # noqa: BLE001 - any garbage is the same user error
         ok = False
     if not ok:
         raise StoreError("invalid search cursor (it belongs to another sort or was altered); start again")
     return values
+
+
+def _cursor_value(v: Any) -> bool:
+    """What encode_cursor writes (a sort value): a string, None, or a number both backends can take."""
+    if isinstance(v, bool):
+        return False
+    if isinstance(v, int):
+        return -2**63 <= v < 2**63
+    if isinstance(v, float):
+        return math.isfinite(v)
+    return v is None or isinstance(v, str)
 
 
 def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:

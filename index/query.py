@@ -16,6 +16,10 @@ same thing on SQLite and Elasticsearch.
 Precedence: NOT > AND (also implicit) > OR. Words are analysed like Elasticsearch's standard analyzer
 (index.text); a word that splits into several tokens ("3-MMC") is matched as a phrase. Dates are UTC;
 a bare date as an upper bound includes that whole day. Errors raise QuerySyntaxError with the position.
+
+Hostile input is refused here, before any backend sees it, so both fail alike with one line: numbers must
+be plain, finite and within the field's range, dates within years 1-9999, nesting (parentheses, NOT)
+at most MAX_DEPTH levels and at most MAX_TERMS terms (bounded work on both backends).
 """
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Union
 
+from index.documents import DAY_MS
 from index.store import SearchQuery, StoreError
 from index.text import lower, tokens
 
@@ -51,6 +56,11 @@ SIGNAL_VALUE_TYPES = (
     "email", "btc", "eth", "xmr", "ltc", "trx", "pgp_key", "pgp_fingerprint", "onion",
 )
 NUMERIC_FIELDS = {"risk": int, "price": float, "version": int}
+# Accepted bounds per numeric field: the backends' number types (ES integer, double; SQLite INTEGER, REAL),
+# so a value either side of them never reaches a backend (OverflowError on SQLite, a 400 on ES).
+NUMERIC_LIMITS = {"risk": (-2**31, 2**31 - 1), "price": (-10**15, 10**15), "version": (-2**31, 2**31 - 1)}
+MAX_DEPTH = 64                  # nested parentheses and NOTs
+MAX_TERMS = 1000                # leaves of the query (words, phrases, field values, ranges)
 DATE_FIELDS = {"last_seen": "last_seen", "seen": "last_seen", "first_seen": "first_seen"}
 FLAG_FIELDS = ("flagged", "online")
 ALL_FIELDS = sorted({*TEXT_FIELDS, *KEYWORD_FIELDS, *ENTITY_GROUPS, "entity", *SIGNAL_VALUE_TYPES,
@@ -170,12 +180,28 @@ _FIELD = re.compile(r"([A-Za-z][A-Za-z0-9_]*):")
 _WORD_END = re.compile(r"[\s()\"]")
 _VALUE_END = re.compile(r"[\s()]")
 _REL_DATE = re.compile(r"now(?:([+-])(\d+)([smhdw]))?$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+_INT = re.compile(r"[+-]?[0-9]+")
+_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+MIN_MS = -62_135_596_800_000    # 0001-01-01T00:00:00Z
+MAX_MS = 253_402_300_800_000    # 10000-01-01T00:00:00Z, the end of 9999-12-31
 
 
 class _Parser:
     def __init__(self, text: str, now: datetime):
         self.s, self.i, self.now = text, 0, now
+        self.depth = self.terms = 0
+
+    def nest(self, pos: int) -> None:
+        """Enter one nesting level (a group or a NOT); deep nesting is refused, never a RecursionError."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error(f"query nests deeper than {MAX_DEPTH} levels of parentheses or NOT", pos)
+
+    def leaf(self, pos: int) -> None:
+        self.terms += 1
+        if self.terms > MAX_TERMS:
+            raise self.error(f"query has more than {MAX_TERMS} terms", pos)
 
     def error(self, message: str, pos: int | None = None) -> QuerySyntaxError:
         return QuerySyntaxError(message, self.s, self.i if pos is None else pos)
@@ -236,8 +262,11 @@ class _Parser:
         if self.at_end():
             raise self.error("expected a term")
         if (op := self.peek_op("NOT", "!")):
+            self.nest(self.i)
             self.take(op)
-            return not_(self.unary(field))
+            node = not_(self.unary(field))
+            self.depth -= 1
+            return node
         c = self.s[self.i]
         if c in "-+" and self.i + 1 < len(self.s) and not self.s[self.i + 1].isspace() \
                 and self.s[self.i + 1] not in ")-+":
@@ -246,22 +275,30 @@ class _Parser:
             return not_(inner) if c == "-" else inner
         return self.primary(field)
 
+    def group(self, field: str | None) -> Node:
+        """`( ... )` at the cursor, as a whole or for one field."""
+        open_at = self.i
+        self.nest(open_at)
+        self.i += 1
+        if self.at_end():
+            raise self.error("unclosed '('", open_at)
+        node = self.or_expr(field)
+        if self.at_end() or self.s[self.i] != ")":
+            raise self.error("unclosed '('", open_at)
+        self.i += 1
+        self.depth -= 1
+        return node
+
     def primary(self, field: str | None) -> Node:
         self.ws()
         start = self.i
         c = self.s[self.i]
         if c == "(":
-            self.i += 1
-            if self.at_end():
-                raise self.error("unclosed '('", start)
-            node = self.or_expr(field)
-            if self.at_end() or self.s[self.i] != ")":
-                raise self.error("unclosed '('", start)
-            self.i += 1
-            return node
+            return self.group(field)
         if c == ")":
             raise self.error("unexpected ')'")
         if c == '"':
+            self.leaf(start)
             return self.field_value(field, self.phrase(), start, quoted=True)
         if field is None and (m := _FIELD.match(self.s, self.i)):
             name = m.group(1).lower()
@@ -273,6 +310,7 @@ class _Parser:
         word = self.word(_WORD_END)
         if field is None and word in ("AND", "OR"):
             raise self.error(f"{word} needs a term on both sides", start)
+        self.leaf(start)
         return self.field_value(field, word, start, quoted=False)
 
     def word(self, end_re: re.Pattern) -> str:
@@ -304,15 +342,8 @@ class _Parser:
             raise self.error(f"missing value after '{name}:'", start)
         c = self.s[self.i]
         if c == "(":
-            open_at = self.i
-            self.i += 1
-            if self.at_end():
-                raise self.error("unclosed '('", open_at)
-            node = self.or_expr(name)
-            if self.at_end() or self.s[self.i] != ")":
-                raise self.error("unclosed '('", open_at)
-            self.i += 1
-            return node
+            return self.group(name)
+        self.leaf(start)
         if c in "[{":
             return self.range_(name)
         for op in (">=", "<=", ">", "<"):
@@ -375,38 +406,56 @@ class _Parser:
     def bound(self, name: str, raw: str, pos: int, *, upper: bool):
         """(number, False) for numeric fields; (epoch ms, is_whole_day) for dates, rounded as documented."""
         if name in NUMERIC_FIELDS:
-            try:
-                return NUMERIC_FIELDS[name](raw), False
-            except ValueError:
-                raise self.error(f"{name} needs a number, got {raw!r}", pos) from None
+            return self.number(name, raw, pos), False
         return self.date(raw, pos, upper)
 
+    def number(self, name: str, raw: str, pos: int) -> int | float:
+        """A plain decimal number (no inf/nan, no 1_000) within NUMERIC_LIMITS[name]."""
+        kind, (lo, hi) = NUMERIC_FIELDS[name], NUMERIC_LIMITS[name]
+        if not _FLOAT.fullmatch(raw):
+            raise self.error(f"{name} needs a number, got {_short(raw)}", pos)
+        if kind is int and not _INT.fullmatch(raw):
+            raise self.error(f"{name} needs a whole number, got {_short(raw)}", pos)
+        value = float(raw)              # never overflows: 1e400 is inf, caught below
+        if not lo <= value <= hi:
+            raise self.error(f"{name} must be between {lo:,} and {hi:,}, got {_short(raw)}", pos)
+        return int(raw) if kind is int else value
+
     def date(self, raw: str, pos: int, upper: bool) -> tuple[int, bool]:
+        """Epoch ms, computed in integers so no date is out of Python's range; years 1-9999 only."""
         m = _REL_DATE.match(raw)
         if m:
-            at = self.now
+            at = _ms(self.now)
             if m.group(1):
-                delta = timedelta(**{_UNITS[m.group(3)]: int(m.group(2))})
+                amount = m.group(2)
+                delta = int(amount) * _UNIT_MS[m.group(3)] if len(amount) <= 15 else MAX_MS - MIN_MS + 1
                 at = at + delta if m.group(1) == "+" else at - delta
-            return _ms(at), False
+            return self.in_range(at, raw, pos), False
         if re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", raw):
             try:
                 d = date.fromisoformat(raw if len(raw) == 10 else raw + "-01")
             except ValueError:
-                raise self.error(f"invalid date {raw!r}", pos) from None
-            if len(raw) == 7:                       # a month: 2024-01
-                nxt = date(d.year + (d.month == 12), d.month % 12 + 1, 1)
-                day = nxt if upper else d
-            else:
-                day = d + timedelta(days=1) if upper else d
-            return _ms(datetime(day.year, day.month, day.day, tzinfo=timezone.utc)), True
+                raise self.error(f"invalid date {_short(raw)}", pos) from None
+            start = _ms(datetime(d.year, d.month, d.day, tzinfo=timezone.utc))
+            if not upper:
+                return start, True
+            if len(raw) == 7:                       # a month: 2024-01 ends where the next month starts
+                year, month = (d.year + 1, 1) if d.month == 12 else (d.year, d.month + 1)
+                return (_ms(datetime(year, month, 1, tzinfo=timezone.utc)) if year <= 9999 else MAX_MS), True
+            return start + DAY_MS, True
         try:
             dt = datetime.fromisoformat(raw.replace("Z", "+00:00"))
         except ValueError:
-            raise self.error(f"invalid date {raw!r} (use 2024-01-31, 2024-01-31T10:00Z or now-7d)", pos) from None
+            raise self.error(f"invalid date {_short(raw)} (use 2024-01-31, 2024-01-31T10:00Z or now-7d)",
+                             pos) from None
         if dt.tzinfo is None:
             dt = dt.replace(tzinfo=timezone.utc)
-        return _ms(dt), False
+        return self.in_range(_ms(dt), raw, pos), False
+
+    def in_range(self, ms: int, raw: str, pos: int) -> int:
+        if not MIN_MS <= ms <= MAX_MS:
+            raise self.error(f"date {_short(raw)} is out of range (years 0001 to 9999)", pos)
+        return ms
 
     def field_value(self, field: str | None, value: str, pos: int, *, quoted: bool) -> Node:
         """A bare word or phrase, for free text or for a field."""
@@ -434,7 +483,7 @@ class _Parser:
             return Keyword("entity", tuple(f"{t}:{v}" for t in types))
         if field in NUMERIC_FIELDS or field in DATE_FIELDS:
             if field in NUMERIC_FIELDS:
-                v, _ = self.bound(field, value, pos, upper=False)
+                v = self.number(field, value, pos)
                 return Range(field, gte=v, lte=v)
             return self.mk_range(field, self.date(value, pos, False), True, self.date(value, pos, True), True)
         if field in FLAG_FIELDS:
@@ -451,6 +500,11 @@ def entity_value(value: str, *, phone: bool = False) -> str:
     if phone:
         v = re.sub(r"[\s\-.()/]", "", v)
     return lower(v)
+
+
+def _short(raw: str, limit: int = 40) -> str:
+    """A value quoted for an error message, cut so a hostile 10,000-character value stays one short line."""
+    return repr(raw if len(raw) <= limit else raw[:limit] + "…")
 
 
 def _ms(dt: datetime) -> int:

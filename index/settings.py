@@ -5,16 +5,14 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
 
 CONFIG_DIR = Path(os.environ.get("INTERDICT_CONFIG_DIR", Path(__file__).resolve().parent.parent / "config"))
 
 
 @lru_cache(maxsize=None)
 def _defaults() -> dict:
-    path = CONFIG_DIR / "settings.yaml"
-    with open(path, encoding="utf-8") as fh:
-        return yaml.safe_load(fh) or {}
+    from index import yamlfile
+    return yamlfile.load_file(CONFIG_DIR / "settings.yaml") or {}
 
 
 def get(key: str, default=None):

@@ -537,13 +537,21 @@ def _where(node: Q.Node) -> tuple[str, list]:
             return ("l.flagged = 1" if node.value else "l.flagged = 0"), []
         return ("l.removed_at IS NULL" if node.value else "l.removed_at IS NOT NULL"), []
     if isinstance(node, (Q.And, Q.Or)):
-        parts = [_where(c) for c in node.children]
-        joiner = " AND " if isinstance(node, Q.And) else " OR "
-        return "(" + joiner.join(p for p, _ in parts) + ")", [x for _, ps in parts for x in ps]
+        return _balanced([_where(c) for c in node.children], " AND " if isinstance(node, Q.And) else " OR ")
     if isinstance(node, Q.Not):
         sql, params = _where(node.child)
         return f"(NOT {sql})", params
     raise TypeError(node)
+
+
+def _balanced(parts: list[tuple[str, list]], joiner: str) -> tuple[str, list]:
+    """`a AND b AND c ...` as a balanced tree: SQLite parses a flat chain of N terms N levels deep and
+    refuses beyond 1000 ("Expression tree is too large"); balanced, a query of MAX_TERMS stays shallow."""
+    if len(parts) <= 8:
+        return "(" + joiner.join(p for p, _ in parts) + ")", [x for _, ps in parts for x in ps]
+    half = len(parts) // 2
+    left, right = _balanced(parts[:half], joiner), _balanced(parts[half:], joiner)
+    return f"({left[0]}{joiner}{right[0]})", [*left[1], *right[1]]
 
 
 def _fts_expr(node: Q.Text) -> str:

@@ -6,6 +6,7 @@ per input record, an error dict in place of a bad record. `Analyzer.analyze_list
 """
 from __future__ import annotations
 
+import re
 from itertools import islice
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -24,6 +25,11 @@ class RecordError(ValueError):
     """A record that cannot be analysed; the message names the field."""
 
 
+# JSON may escape half of a UTF-16 pair ("\ud800"): Python decodes it to a lone surrogate, which is no
+# character, cannot be encoded to UTF-8 and would crash the writer of this record's result line.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def validate_record(rec: Any) -> dict:
     """Check one parsed JSON record against the contract: `id` and at least one of title/description."""
     if not isinstance(rec, dict):
@@ -36,6 +42,10 @@ def validate_record(rec: Any) -> dict:
     for f in present:
         if not isinstance(rec[f], str):
             raise RecordError(f"field {f!r}: expected a string, got {type(rec[f]).__name__}")
+    for f in ("id", *present):
+        if isinstance(rec[f], str) and (m := _SURROGATE.search(rec[f])):
+            raise RecordError(f"field {f!r}: lone surrogate \\u{ord(m.group()):04x} at offset {m.start()} "
+                              "(not valid Unicode text)")
     return rec
 
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
+from index import yamlfile
 
 
 def read_yaml(path: str | Path, what: str) -> tuple[Path, dict]:
     """(path, mapping) of a rule file; ValueError "<path>: cannot read <what> (<reason>)" if it cannot be read."""
     p = Path(path)
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
+        data = yamlfile.load_file(p) or {}
+    except (OSError, yamlfile.YamlFileError) as exc:
         raise ValueError(f"{p}: cannot read {what} ({exc})") from None
     if not isinstance(data, dict):
         raise ValueError(f"{p}: cannot read {what} (the file is not a mapping)")

@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-import yaml
-
+from index import yamlfile
 from index.models import Analysis
 from nlp.analyze import Analyzer
 
@@ -90,7 +89,7 @@ class EvalReport:
 class AgoraMapping:
     def __init__(self, path: Path | None = None):
         p = path or MAPPING_PATH
-        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        data = yamlfile.load_file(p) or {}
         self.unscored = {s.lower() for s in data.get("unscored") or ()}
         self.positive = {s.lower() for s in data.get("flag_positive") or ()}
         self.categories = {k.lower(): v or {} for k, v in (data.get("categories") or {}).items()}

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
+from index import yamlfile
 
 DEFAULT_PATH = Path(__file__).parent / "data" / "listing_types.yaml"
 ORDER = ("harm_reduction", "information", "paraphernalia")
@@ -29,9 +29,9 @@ class ListingTypeRules:
     def load(cls, path: str | Path | None = None) -> "ListingTypeRules":
         p = Path(path) if path else DEFAULT_PATH
         try:
-            data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+            data = yamlfile.load_file(p) or {}
             rules = {name: _compile(data[name]) for name in ORDER if data.get(name)}
-        except (OSError, yaml.YAMLError, re.error) as exc:
+        except (OSError, yamlfile.YamlFileError, re.error) as exc:
             raise ValueError(f"{p}: cannot load listing-type rules ({exc})") from None
         return cls(rules)
 

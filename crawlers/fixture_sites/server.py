@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import parse_qs, urlsplit
 
-import yaml
+from index import yamlfile
 
 HERE = Path(__file__).resolve().parent
 DATA_DIR = HERE / "data"
@@ -105,8 +105,7 @@ def _flat(qs: dict[str, list[str]]) -> dict[str, str]:
 # ---------------------------------------------------------------------------------------------- site base
 
 def load_data(name: str) -> dict:
-    with open(DATA_DIR / f"{name}.yaml", encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+    return yamlfile.load_file(DATA_DIR / f"{name}.yaml")
 
 
 def slugify(text: str) -> str:

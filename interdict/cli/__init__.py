@@ -43,8 +43,9 @@ def fail(message: str, code: int = 2) -> "typer.Exit":
 
 def main() -> None:
     from index.store import StoreError
+    from index.yamlfile import YamlFileError
     try:
         app()
-    except StoreError as exc:
+    except (StoreError, YamlFileError) as exc:      # YamlFileError: a broken config/settings.yaml
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)

@@ -7,10 +7,12 @@ from typing import Optional
 
 import typer
 
+from index import STORE_HELP
+
 
 def crawl(
     site_id: str = typer.Argument(..., help="Site id = the name of config/sites/<id>.yaml."),
-    store: Optional[str] = typer.Option(None, "--store", help="sqlite, sqlite:PATH or an Elasticsearch URL "
+    store: Optional[str] = typer.Option(None, "--store", help=f"{STORE_HELP} "
                                                               "(default: settings / INTERDICT_STORE)."),
     as_json: bool = typer.Option(False, "--json", help="Print the run record (CrawlRun) as JSON, no progress."),
     run_id: Optional[str] = typer.Option(None, "--run-id", help="Id for this run (default: generated)."),

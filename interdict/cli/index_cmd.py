@@ -6,11 +6,13 @@ from typing import Optional
 
 import typer
 
+from index import STORE_HELP
+
 index_app = typer.Typer(help="Create and inspect the listing store (SQLite file or Elasticsearch indices).",
                         no_args_is_help=True)
 
 StoreOpt = typer.Option(None, "--store", envvar="INTERDICT_STORE",
-                        help="sqlite, sqlite:PATH or an Elasticsearch URL (default: settings / INTERDICT_STORE).")
+                        help=f"{STORE_HELP} (default: settings / INTERDICT_STORE).")
 
 
 def open_cli_store(spec: Optional[str]):

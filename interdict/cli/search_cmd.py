@@ -49,11 +49,11 @@ def search(
     store: Optional[str] = StoreOpt,
 ) -> None:
     """Search the index. Example: interdict search 'fentanyl OR carfentanil' --class opioid --risk-min 50"""
-    from datetime import time, timedelta
+    from datetime import time
 
     from index.store import SearchQuery, StoreError
     if until is not None and until.time() == time(0):      # a bare date includes that whole day
-        until = until + timedelta(days=1) - timedelta(milliseconds=1)
+        until = until.replace(hour=23, minute=59, second=59, microsecond=999000)
     if sort not in ("risk", "recent", "relevance"):
         typer.echo(f"error: --sort: expected risk, recent or relevance, got {sort!r}", err=True)
         raise typer.Exit(2)

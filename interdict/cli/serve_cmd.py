@@ -6,6 +6,8 @@ import sys
 
 import typer
 
+from index import STORE_HELP
+
 users_app = typer.Typer(help="Web app users: add admins, reviewers and investigators; API tokens.",
                         no_args_is_help=True)
 
@@ -20,7 +22,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def serve(host: str = typer.Option("127.0.0.1", help="Address to bind (put TLS in front for anything but localhost)"),
               port: int = typer.Option(8800, help="TCP port"),
-              store: str = typer.Option(None, help="Store spec: sqlite, sqlite:PATH or an Elasticsearch URL"),
+              store: str = typer.Option(None, help=f"Store spec: {STORE_HELP}"),
               proxy: bool = typer.Option(False, help="Behind a reverse proxy: trust X-Forwarded-* from "
                                                      "INTERDICT_WEB_TRUSTED_PROXIES")):
         """Run the review and investigation web app (UI and /api, docs at /docs)."""

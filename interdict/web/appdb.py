@@ -15,8 +15,15 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Annotated
+
+from fastapi import Path as PathParam
 
 ROLES = ("admin", "reviewer", "investigator")
+# Row ids (tokens, saved searches) are SQLite INTEGERs: a path id outside 1..2^63-1 is refused with 422
+# before it reaches SQLite, which cannot even bind it (OverflowError, a 500).
+MAX_ROW_ID = 2**63 - 1
+RowId = Annotated[int, PathParam(ge=1, le=MAX_ROW_ID)]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (

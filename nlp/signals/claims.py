@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
-import yaml
+from index import yamlfile
 
 from . import Hit, signal
 from .context import lowered, non_ascii, occurrences, per_text, rarest
@@ -87,9 +87,8 @@ def compile_claims(path: Path | None = None) -> list[Phrase]:
     """Load and compile the claim rules; raises ClaimsConfigError naming the bad entry."""
     path = path or _config_path()
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh) or {}
-    except (OSError, yaml.YAMLError) as exc:
+        data = yamlfile.load_file(path) or {}
+    except (OSError, yamlfile.YamlFileError) as exc:
         raise ClaimsConfigError(f"{path}: cannot read claim phrases: {exc}") from exc
     if not isinstance(data, dict):
         raise ClaimsConfigError(f"{path}: expected a mapping of claim types")

@@ -8,6 +8,7 @@ from fastapi.responses import RedirectResponse
 
 from interdict.web import review
 from interdict.web.app import render
+from interdict.web.appdb import RowId
 from interdict.web.auth import Principal, hash_password, require_admin, require_user
 from interdict.web.tenants import check_tenants, declared_tenants
 
@@ -31,7 +32,7 @@ def create_token(request: Request, name: str = Form("api", min_length=1, max_len
 
 
 @router.post("/tokens/{token_id}/revoke")
-def revoke_token(token_id: int, request: Request, me: Principal = Depends(require_user)):
+def revoke_token(token_id: RowId, request: Request, me: Principal = Depends(require_user)):
     request.app.state.db.revoke_token(token_id, None if me.is_admin else me.username)
     return RedirectResponse("/tokens?msg=" + quote("revoked"), status_code=303)
 

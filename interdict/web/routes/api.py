@@ -12,8 +12,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
+from index.query import compile_search
 from index.store import SearchQuery
 from interdict.web import entities, exports, review
+from interdict.web.appdb import RowId
 from interdict.web.auth import Forbidden, Principal, hash_password, require_admin, require_user
 from interdict.web.evidence import EvidenceError, display_html, read_snapshot, resolve_ref
 from interdict.web.queries import filters_from, parse_filters, to_query
@@ -312,6 +314,7 @@ def search(request: Request, format: Literal["page", "json", "csv"] = "page", me
         return {"total": res.total, "items": [hit_json(h) for h in res.hits], "facets": res.facets,
                 "next_cursor": res.next_cursor}
     q = to_query(me, f, facets=False)
+    compile_search(q)       # a bad query is a 400 now, not an exception in the middle of a started download
     rows = ({k: (";".join(v) if isinstance(v, list) else v) for k, v in item_json(it).items()}
             for it in st.store.iter_listings(q) if me.can_read(review.tenant_of(it)))
     if format == "csv":
@@ -339,7 +342,7 @@ def save_search(body: SavedSearchBody, request: Request, me: Principal = Depends
 
 
 @router.delete("/saved-searches/{search_id}", tags=["search"], summary="Delete one of your saved searches")
-def delete_search(search_id: int, request: Request, me: Principal = Depends(require_user)):
+def delete_search(search_id: RowId, request: Request, me: Principal = Depends(require_user)):
     if not _st(request).db.delete_saved_search(me.username, search_id):
         raise review.ReviewError(404, f"no saved search {search_id}")
     return {"deleted": search_id}
@@ -433,7 +436,7 @@ def create_token(body: TokenCreate, request: Request, me: Principal = Depends(re
 
 
 @router.delete("/tokens/{token_id}", tags=["auth"], summary="Revoke an API token")
-def revoke_token(token_id: int, request: Request, me: Principal = Depends(require_user)):
+def revoke_token(token_id: RowId, request: Request, me: Principal = Depends(require_user)):
     if not _st(request).db.revoke_token(token_id, None if me.is_admin else me.username):
         raise review.ReviewError(404, f"no token {token_id}")
     return {"revoked": token_id}

@@ -10,7 +10,8 @@ from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
 from index.models import REVIEW_STATUSES, SUBSTANCE_CLASSES
-from index.store import SearchQuery
+from index.query import QuerySyntaxError
+from index.store import SearchQuery, SearchResult
 from interdict.web import review
 from interdict.web.app import render
 from interdict.web.auth import Principal, require_user
@@ -36,12 +37,17 @@ def _back(request: Request, fallback: str) -> str:
 def queue_page(request: Request, me: Principal = Depends(require_user)):
     st = request.app.state
     f = filters_from(request)
-    res = st.store.search(to_query(me, f, queue=True))
+    query_error = None
+    try:
+        res = st.store.search(to_query(me, f, queue=True))
+    except QuerySyntaxError as exc:           # shown next to the filters, which keep what was typed
+        res, query_error = SearchResult(total=0, hits=[]), str(exc)
     return render(request, "queue.html", {
         "hits": res.hits, "total": res.total, "facets": res.facets, "next_cursor": res.next_cursor,
         "f": f, "params": f.params(), "statuses": REVIEW_STATUSES, "classes": SUBSTANCE_CLASSES,
         "tenants": sorted(declared_tenants()) if me.reads_all else sorted(me.tenants),
-        "snippet": safe_snippet, "tenant_of": review.tenant_of, "lease_holder": review.lease_holder})
+        "snippet": safe_snippet, "tenant_of": review.tenant_of, "lease_holder": review.lease_holder,
+        "query_error": query_error}, status=400 if query_error else 200)
 
 
 @router.post("/queue/bulk")

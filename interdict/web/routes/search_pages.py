@@ -6,9 +6,10 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
-from index.query import ALL_FIELDS
+from index.query import ALL_FIELDS, QuerySyntaxError
 from interdict.web import entities, review
 from interdict.web.app import render
+from interdict.web.appdb import RowId
 from interdict.web.auth import Principal, require_user
 from interdict.web.highlight import safe_snippet
 from interdict.web.queries import LIST_FIELDS, Filters, filters_from, parse_filters, to_query
@@ -20,12 +21,17 @@ router = APIRouter(include_in_schema=False)
 def search_page(request: Request, me: Principal = Depends(require_user)):
     st = request.app.state
     f = filters_from(request, sort="relevance") if request.query_params.get("q") else filters_from(request)
-    res = st.store.search(to_query(me, f)) if request.query_params else None
+    res, query_error = None, None
+    if request.query_params:
+        try:
+            res = st.store.search(to_query(me, f))
+        except QuerySyntaxError as exc:       # shown next to the form, which keeps what was typed
+            query_error = str(exc)
     params = f.params()
     return render(request, "search.html", {
-        "f": f, "res": res, "params": params, "qs": urlencode(params, doseq=True),
+        "f": f, "res": res, "query_error": query_error, "params": params, "qs": urlencode(params, doseq=True),
         "saved": st.db.saved_searches(me.username), "snippet": safe_snippet, "fields": ALL_FIELDS,
-        "tenant_of": review.tenant_of})
+        "tenant_of": review.tenant_of}, status=400 if query_error else 200)
 
 
 @router.post("/search/save")
@@ -41,7 +47,7 @@ async def save_search(request: Request, name: str = Form(..., min_length=1, max_
 
 
 @router.post("/search/saved/{search_id}/delete")
-def delete_saved(search_id: int, request: Request, me: Principal = Depends(require_user)):
+def delete_saved(search_id: RowId, request: Request, me: Principal = Depends(require_user)):
     request.app.state.db.delete_saved_search(me.username, search_id)
     return RedirectResponse("/search?msg=" + quote("deleted"), status_code=303)
 
