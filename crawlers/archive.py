@@ -23,7 +23,7 @@ import os
 import queue
 import threading
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,7 @@ _DROP_HEADERS = {"set-cookie", "cookie", "authorization", "proxy-authorization"}
 
 
 def evidence_root(data_dir: Path) -> Path:
+    """The root every evidence ref is relative to (see resolve_ref)."""
     return Path(data_dir) / "evidence"
 
 
@@ -154,11 +155,33 @@ class EvidenceArchive:
             self._manifest.close()
 
 
+def resolve_ref(root: Path, ref: str | None) -> Path | None:
+    """The file an evidence ref names under the archive `root` (evidence_root(data_dir)), or None.
+
+    Refs are the paths this archive writes (`<site>/<run_id>/…`, relative to the root) and they come back
+    from stores that scraped content shares: absolute paths, `..`, empty parts, backslashes, NUL bytes and
+    anything that leaves the root after resolving symlinks are refused, as is anything but a regular file.
+    """
+    if not ref or "\x00" in ref or "\\" in ref or len(ref) > 1024:
+        return None
+    pure = PurePosixPath(ref)
+    if pure.is_absolute() or any(part in ("..", "") for part in pure.parts):
+        return None
+    try:
+        base = Path(root).resolve()
+        path = (base / pure).resolve()
+    except (OSError, RuntimeError):
+        return None
+    if not path.is_relative_to(base) or not path.is_file():
+        return None
+    return path
+
+
 def read_body(root: Path, ref: str) -> bytes:
     """The archived body for a snapshot_ref, verified against the SHA-256 in its file name."""
-    path = (Path(root) / ref).resolve()
-    if not str(path).startswith(str(Path(root).resolve()) + os.sep):
-        raise ValueError(f"evidence ref {ref!r} escapes the archive")
+    path = resolve_ref(root, ref)
+    if path is None:
+        raise ValueError(f"evidence ref {ref!r} is missing or escapes the archive")
     body = gzip.decompress(path.read_bytes())
     if hashlib.sha256(body).hexdigest() != path.name.removesuffix(".gz"):
         raise ValueError(f"evidence {ref} does not match its SHA-256")

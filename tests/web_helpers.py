@@ -9,6 +9,7 @@ import zlib
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from crawlers.archive import EvidenceArchive, evidence_root
 from index.models import Analysis, Evidence, Listing, Signal, SubstanceHit
 from interdict.web.app import create_app
 from interdict.web.auth import hash_password
@@ -35,13 +36,14 @@ def tiny_png() -> bytes:
 
 
 def write_evidence(data_dir: Path, site: str, run: str, name: str, body: bytes) -> tuple[str, str, str]:
-    """Archive a body like the crawler does; returns (snapshot_ref, screenshot_ref, sha256)."""
-    folder = Path(data_dir) / "evidence" / site / run
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{name}.html.gz").write_bytes(gzip.compress(body))
-    (folder / f"{name}.png").write_bytes(tiny_png())
-    rel = f"evidence/{site}/{run}"
-    return f"{rel}/{name}.html.gz", f"{rel}/{name}.png", hashlib.sha256(body).hexdigest()
+    """Archive a body with the crawler's own archive; returns (snapshot_ref, screenshot_ref, sha256)."""
+    archive = EvidenceArchive(evidence_root(data_dir), site, run)
+    try:
+        ev = archive.record_response(url=f"http://127.0.0.1:9/{site}/{name}", status=200,
+                                     headers={"Content-Type": ["text/html"]}, body=body, screenshot=tiny_png())
+    finally:
+        archive.close()
+    return ev.snapshot_ref, ev.screenshot_ref, ev.sha256
 
 
 def _text_hits(text: str, field: str, needle: str, canonical: str, cls: str, controls: list[str]):
