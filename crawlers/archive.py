@@ -5,6 +5,8 @@ Layout under <data_dir>/evidence/ (refs in Listing.evidence are relative to that
     <site>/<run_id>/manifest.jsonl          one JSON line per fetched response and per stored listing
     <site>/<run_id>/bodies/<aa>/<sha256>.gz the body exactly as received (after transfer decoding), gzip
     <site>/<run_id>/screenshots/<sha256>.png browser mode: what the page looked like
+    <site>/<run_id>/rendered/<sha256>.png    HTTP mode, optional: the archived snapshot rendered offline
+                                            (crawlers/rendered_screenshots.py)
 
 Bodies are content-addressed (an identical body is stored once per run). The SHA-256 is computed when the
 response arrives; compressing, writing the body and appending the manifest happen on the archive's own writer
@@ -32,6 +34,18 @@ from index.models import Evidence, utcnow
 
 # Headers worth keeping; cookies are session secrets of the operator and never archived.
 _DROP_HEADERS = {"set-cookie", "cookie", "authorization", "proxy-authorization"}
+
+
+RENDERED_DIR = "rendered"
+RENDERED_LABEL = "rendered from archived snapshot"
+CAPTURED_LABEL = "captured from the live page"
+
+
+def screenshot_label(ref: str | None) -> str | None:
+    """How a screenshot came about: the live page in browser mode, or the archived snapshot rendered offline."""
+    if not ref:
+        return None
+    return RENDERED_LABEL if PurePosixPath(ref).parent.name == RENDERED_DIR else CAPTURED_LABEL
 
 
 def evidence_root(data_dir: Path) -> Path:
@@ -133,6 +147,16 @@ class EvidenceArchive:
         return Evidence(url=url, fetched_at=fetched_at, status=status, sha256=sha,
                         snapshot_ref=body_rel.as_posix(),
                         screenshot_ref=shot_rel.as_posix() if shot_rel else None, run_id=run_id)
+
+    def record_rendered_screenshot(self, png: bytes, *, key: str, body_sha256: str | None) -> str:
+        """A PNG rendered offline from an archived snapshot (crawlers/rendered_screenshots.py); returns its ref."""
+        sha = hashlib.sha256(png).hexdigest()
+        rel = (self.rel_dir / RENDERED_DIR / f"{sha}.png").as_posix()
+        self._queue.put((self.root / rel, png, None))
+        self.write_line({"kind": "rendered_screenshot", "key": key, "body_sha256": body_sha256, "sha256": sha,
+                         "bytes": len(png), "screenshot_ref": rel, "label": RENDERED_LABEL,
+                         "rendered_at": utcnow().isoformat()})
+        return rel
 
     def record_listing(self, key: str, evidence: Evidence, content_hash: str, outcome: str) -> None:
         """Links a stored listing to the response it came from (outcome: new|changed|unchanged|removed)."""
