@@ -15,6 +15,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from w3lib.encoding import html_to_unicode
+
 from crawlers.archive import EvidenceArchive, read_body, read_manifest
 from index import settings
 
@@ -77,7 +79,8 @@ class SnapshotRenderer:
         page = self._ctx.new_page()
         try:
             page.set_default_timeout(self.timeout_ms)
-            page.set_content(body.decode("utf-8", errors="replace"), wait_until="load")
+            _, text = html_to_unicode(None, body)      # BOM, then <meta charset>, then a guess: as a browser does
+            page.set_content(text, wait_until="load")
             height = page.evaluate("Math.max(document.documentElement.scrollHeight, document.body ? "
                                    "document.body.scrollHeight : 0)")
             clip = {"x": 0, "y": 0, "width": VIEWPORT["width"],
