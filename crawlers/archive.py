@@ -5,6 +5,8 @@ Layout under <data_dir>/evidence/ (refs in Listing.evidence are relative to that
     <site>/<run_id>/manifest.jsonl          one JSON line per fetched response and per stored listing
     <site>/<run_id>/bodies/<aa>/<sha256>.gz the body exactly as received (after transfer decoding), gzip
     <site>/<run_id>/screenshots/<sha256>.png browser mode: what the page looked like
+    <site>/<run_id>/rendered/<sha256>.png    HTTP mode, optional: the archived snapshot rendered offline
+                                            (crawlers/rendered_screenshots.py)
 
 Bodies are content-addressed (an identical body is stored once per run). The SHA-256 is computed when the
 response arrives; compressing, writing the body and appending the manifest happen on the archive's own writer
@@ -23,7 +25,7 @@ import os
 import queue
 import threading
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -34,7 +36,20 @@ from index.models import Evidence, utcnow
 _DROP_HEADERS = {"set-cookie", "cookie", "authorization", "proxy-authorization"}
 
 
+RENDERED_DIR = "rendered"
+RENDERED_LABEL = "rendered from archived snapshot"
+CAPTURED_LABEL = "captured from the live page"
+
+
+def screenshot_label(ref: str | None) -> str | None:
+    """How a screenshot came about: the live page in browser mode, or the archived snapshot rendered offline."""
+    if not ref:
+        return None
+    return RENDERED_LABEL if PurePosixPath(ref).parent.name == RENDERED_DIR else CAPTURED_LABEL
+
+
 def evidence_root(data_dir: Path) -> Path:
+    """The root every evidence ref is relative to (see resolve_ref)."""
     return Path(data_dir) / "evidence"
 
 
@@ -133,6 +148,16 @@ class EvidenceArchive:
                         snapshot_ref=body_rel.as_posix(),
                         screenshot_ref=shot_rel.as_posix() if shot_rel else None, run_id=run_id)
 
+    def record_rendered_screenshot(self, png: bytes, *, key: str, body_sha256: str | None) -> str:
+        """A PNG rendered offline from an archived snapshot (crawlers/rendered_screenshots.py); returns its ref."""
+        sha = hashlib.sha256(png).hexdigest()
+        rel = (self.rel_dir / RENDERED_DIR / f"{sha}.png").as_posix()
+        self._queue.put((self.root / rel, png, None))
+        self.write_line({"kind": "rendered_screenshot", "key": key, "body_sha256": body_sha256, "sha256": sha,
+                         "bytes": len(png), "screenshot_ref": rel, "label": RENDERED_LABEL,
+                         "rendered_at": utcnow().isoformat()})
+        return rel
+
     def record_listing(self, key: str, evidence: Evidence, content_hash: str, outcome: str) -> None:
         """Links a stored listing to the response it came from (outcome: new|changed|unchanged|removed)."""
         self.write_line({"kind": "listing", "key": key, "url": evidence.url, "sha256": evidence.sha256,
@@ -154,11 +179,33 @@ class EvidenceArchive:
             self._manifest.close()
 
 
+def resolve_ref(root: Path, ref: str | None) -> Path | None:
+    """The file an evidence ref names under the archive `root` (evidence_root(data_dir)), or None.
+
+    Refs are the paths this archive writes (`<site>/<run_id>/…`, relative to the root) and they come back
+    from stores that scraped content shares: absolute paths, `..`, empty parts, backslashes, NUL bytes and
+    anything that leaves the root after resolving symlinks are refused, as is anything but a regular file.
+    """
+    if not ref or "\x00" in ref or "\\" in ref or len(ref) > 1024:
+        return None
+    pure = PurePosixPath(ref)
+    if pure.is_absolute() or any(part in ("..", "") for part in pure.parts):
+        return None
+    try:
+        base = Path(root).resolve()
+        path = (base / pure).resolve()
+    except (OSError, RuntimeError):
+        return None
+    if not path.is_relative_to(base) or not path.is_file():
+        return None
+    return path
+
+
 def read_body(root: Path, ref: str) -> bytes:
     """The archived body for a snapshot_ref, verified against the SHA-256 in its file name."""
-    path = (Path(root) / ref).resolve()
-    if not str(path).startswith(str(Path(root).resolve()) + os.sep):
-        raise ValueError(f"evidence ref {ref!r} escapes the archive")
+    path = resolve_ref(root, ref)
+    if path is None:
+        raise ValueError(f"evidence ref {ref!r} is missing or escapes the archive")
     body = gzip.decompress(path.read_bytes())
     if hashlib.sha256(body).hexdigest() != path.name.removesuffix(".gz"):
         raise ValueError(f"evidence {ref} does not match its SHA-256")

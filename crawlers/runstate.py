@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 COUNT_KEYS = ("pages", "items", "listings_new", "listings_changed", "listings_unchanged", "listings_removed",
               "flagged", "substance_hits", "skipped_committed", "rechecked", "takedowns_removed",
-              "takedowns_still_online")
+              "takedowns_still_online", "screenshots_rendered")
 
 
 def new_run_id(site_id: str) -> str:
@@ -240,6 +240,8 @@ class RunContext:
     # ---- end
     def finish(self, close_reason: str) -> CrawlRun:
         self.archive.sync()
+        if close_reason != "shutdown" and not self.fatal:
+            self.render_screenshots()
         if self.archive.write_errors:
             self.errors["evidence_write"] += self.archive.write_errors
         run = self.snapshot_run()
@@ -263,6 +265,22 @@ class RunContext:
         finally:
             self.close()
         return run
+
+    def render_screenshots(self) -> None:
+        """HTTP-mode listings get a screenshot rendered from their snapshot, after the crawl (if enabled)."""
+        from crawlers.rendered_screenshots import RenderSettings, render_run_screenshots
+        cfg = RenderSettings.from_settings()
+        if not cfg.enabled:
+            return
+        try:
+            got = self.call(render_run_screenshots, self.store, self.archive, self.run.id, cfg)
+        except Exception as exc:   # evidence the crawl already has stays; the run says what is missing
+            log.exception("rendering screenshots failed")
+            self.error("screenshot_render", None, f"{type(exc).__name__}: {exc}")
+            return
+        self.counts["screenshots_rendered"] += got["rendered"]
+        if got["failed"]:
+            self.error("screenshot_render", None, f"{got['failed']} snapshot(s) would not render", n=got["failed"])
 
     def close(self) -> None:
         self.archive.close()

@@ -91,7 +91,7 @@ class Evidence(_Model):
     status: int | None = None
     sha256: str | None = None
     snapshot_ref: str | None = None     # path of the gzip body inside the evidence archive
-    screenshot_ref: str | None = None   # path of the PNG screenshot (browser mode)
+    screenshot_ref: str | None = None   # path of the PNG screenshot (browser mode, or rendered from the snapshot)
     run_id: str | None = None
 
 

@@ -45,7 +45,8 @@ def main() -> int:
         console.print("[yellow]chromium not found: skipping the JavaScript-only storefront "
                       "(apt-get install chromium, or run make test once)[/yellow]")
     with start_all(names=sites) as fx:
-        env = {**os.environ, **fx.env()}
+        # every listing gets a screenshot in the review app: HTTP-mode ones rendered from their archived snapshot
+        env = {"INTERDICT_EVIDENCE_RENDER_SCREENSHOTS": "1", **os.environ, **fx.env()}
         os.environ.update(fx.env())
         for name, handle in fx.sites.items():
             console.print(f"fixture [bold]{name}[/bold] at {handle.url}")

@@ -1,99 +1,28 @@
-"""Real Chromium (Playwright) against the app served by uvicorn on a free port: a reviewer logs in,
-claims, confirms with a legal basis and exports the notice; hostile scraped HTML never runs, neither in
-the snapshot viewer nor on the listing page. Screenshots go to artifacts/screenshots/ (gitignored)."""
+"""Real Chromium (Playwright) against the app served by uvicorn on a free port, on listings crawled from the
+fixture marketplaces: a reviewer logs in, claims, confirms with a legal basis and exports the notice; hostile
+scraped HTML (the shop's seller notes) never runs, neither in the snapshot viewer nor on the listing page."""
 from __future__ import annotations
 
 import json
-import os
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
-from index.sqlite_store import SqliteStore
-from tests.web_helpers import PASSWORD, make_app, seed
+from tests.browser_helpers import browser, do_login, page, server, shot  # noqa: F401 (pytest fixtures)
+from tests.web_helpers import SITE_A, crawled
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    import uvicorn
-    data = tmp_path_factory.mktemp("web")
-    store = SqliteStore(data / "interdict.db")
-    store.init()
-    keys = seed(store, data)
-    app = make_app(store, data)
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    assert srv.started, "uvicorn did not start"
-    yield {"url": f"http://127.0.0.1:{port}", "keys": keys, "store": store}
-    srv.should_exit = True
-    thread.join(timeout=10)
-    store.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} missing: run tests/support/system_deps.sh (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):
-    ctx = browser.new_context(accept_downloads=True)
-    pg = ctx.new_page()
-    pg.dialogs, pg.console, pg.errors = [], [], []
-    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
-    pg.on("console", lambda m: pg.console.append(f"{m.type}: {m.text}"))
-    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
-    yield pg
-    ctx.close()
-
-
-def shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def do_login(page, base, user):
-    page.goto(f"{base}/login?next=/queue")
-    page.fill('input[name="username"]', user)
-    page.fill('input[name="password"]', PASSWORD)
-    page.click("#login-submit")
-    page.wait_for_url(f"{base}/queue")
-
 
 def test_login_claim_confirm_export(server, page):
-    base, key = server["url"], server["keys"]["a1"]
+    base, store = server["url"], server["store"]
+    key = "shop:QM-10032"                   # the crawled shop's riskiest listing (3-MMC, risk 100)
+    basis = store.get(key).listing.analysis.substances[0].controls[0]
     do_login(page, base, "rev_a")
     shot(page, "01-queue")
-    assert page.locator("#queue tr.row").count() == 3          # only shopa's listings
-    assert "secret-b" not in page.content()
+    # only the shop's flagged listings: as many as its crawl flagged, none of the B2B tenant's
+    assert page.locator("#queue tr.row").count() == crawled().runs[SITE_A]["counts"]["flagged"]
+    assert "b2b:CB-" not in page.content() and "Wuhan Kaixin" not in page.content()
     # keyboard: j selects the first row (highest risk), o opens it
     page.keyboard.press("j")
     assert page.locator("#queue tr.row.current").get_attribute("data-key") == key
@@ -109,19 +38,19 @@ def test_login_claim_confirm_export(server, page):
     assert "needs a legal or policy basis" in page.inner_text("#error-message")
     page.goto(f"{base}/listings/{key}?decide=confirm")
     page.keyboard.press("c")
-    page.select_option("#legal-basis", "UN 1961 Schedule I")
+    page.select_option("#legal-basis", basis)
     shot(page, "02-confirm")
     page.click("#confirm-btn")
     page.wait_for_load_state()
     assert page.inner_text("#review-status") == "confirmed"
-    assert server["store"].get(key).review.legal_basis == "UN 1961 Schedule I"
+    assert store.get(key).review.legal_basis == basis
     shot(page, "03-confirmed")
     page.goto(f"{base}/exports")
     with page.expect_download() as dl:
-        page.click('a.export-json[data-platform="shopa"]')
+        page.click(f'a.export-json[data-platform="{SITE_A}"]')
     doc = json.loads(Path(dl.value.path()).read_text())
     rec = next(i for i in doc["items"] if i["listing_key"] == key)
-    assert rec["reviewer"] == "rev_a" and rec["legal_basis"] == "UN 1961 Schedule I"
+    assert rec["reviewer"] == "rev_a" and rec["legal_basis"] == basis
     assert rec["dsa_statement_of_reasons"]["category"] == "STATEMENT_CATEGORY_UNSAFE_AND_PROHIBITED_PRODUCTS"
     shot(page, "04-exports")
     assert not page.dialogs and not page.errors
@@ -134,8 +63,8 @@ def test_hostile_listing_never_executes(server, page):
     page.wait_for_load_state("load")
     frame = page.frame_locator("#snapshot")
     # the snapshot rendered (its text is there) yet none of its script ran
-    frame.locator("h1").wait_for()
-    assert "Hostile fentanyl" in frame.locator("h1").inner_text()
+    frame.locator("h1.product-title").wait_for()
+    assert "Fentanyl powder 99%" in frame.locator("h1.product-title").inner_text()
     page.wait_for_timeout(500)           # give any injected handler the chance it must not have
     shot(page, "05-hostile-listing")
     desc = page.inner_text("#description")
@@ -159,7 +88,7 @@ def test_sandbox_alone_stops_hostile_snapshot(server, page, monkeypatch):
     base, key = server["url"], server["keys"]["a3"]
     do_login(page, base, "rev_a")
     page.goto(f"{base}/listings/{key}")
-    page.frame_locator("#snapshot").locator("h1").wait_for()
+    page.frame_locator("#snapshot").locator("h1.product-title").wait_for()
     page.wait_for_timeout(500)
     page.goto(f"{base}/api/snapshot/{key}")
     page.wait_for_load_state("load")

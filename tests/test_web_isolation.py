@@ -15,12 +15,17 @@ from fastapi.testclient import TestClient
 
 from interdict.web import review
 from interdict.web.auth import principal_for
-from tests.web_helpers import WALLET, bearer, make_app, seed
+from tests.web_helpers import SITE_A, SITE_B, TENANT_A, TENANT_B, WALLET, bearer, make_app, seed
 
 PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/openapi.json")}
 SKIP_PREFIXES = ("/static",)
-MARKERS = {"shopa": ("shopa:a", "Dutch MDMA", "tulip", "Pure fentanyl"), "shopb": ("shopb:b", "secret-b", "bpills")}
-OTHER = {"shopa": "shopb", "shopb": "shopa"}
+# Text only each tenant's crawled listings hold (crawlers/fixture_sites/data/{shop,b2b}.yaml).
+MARKERS = {TENANT_A: ("shop:QM-", "Etizolam 1 mg Pellets", "PureLab Reagents", "hostile_vendor"),
+           TENANT_B: ("b2b:CB-", "Wuhan Kaixin", "Shuangxing", "N-Phenethyl-4-piperidone")}
+OTHER = {TENANT_A: TENANT_B, TENANT_B: TENANT_A}
+SITE = {TENANT_A: SITE_A, TENANT_B: SITE_B}
+OWNER = {TENANT_A: "rev_a", TENANT_B: "rev_b"}
+VENDOR = {TENANT_A: "purelab reagents", TENANT_B: "wuhan kaixin biotech co., ltd."}
 
 
 def all_routes(app):
@@ -37,16 +42,16 @@ def all_routes(app):
 
 def binder(ctx, tenant: str):
     """Values for each path parameter, pointing at `tenant`'s resources (or its reviewer's)."""
-    owner = "rev_a" if tenant == "shopa" else "rev_b"
+    owner = OWNER[tenant]
     return {
-        "key": ctx["keys"]["a1" if tenant == "shopa" else "b1"],
+        "key": ctx["keys"]["a1" if tenant == TENANT_A else "b1"],
         "kind": "vendor",
-        "value": "tulip" if tenant == "shopa" else "bpills",
+        "value": VENDOR[tenant],
         "search_id": str(ctx["saved"][owner]),
         "token_id": str(ctx["tokens"][owner]),
         "username": owner,
-        "site_id": tenant,
-        "run_id": f"run-{tenant}",
+        "site_id": SITE[tenant],
+        "run_id": ctx["runs"][SITE[tenant]],
     }
 
 
@@ -61,8 +66,8 @@ def fill(path: str, values: dict) -> str:
 
 def request(client, method, path, tenant, ctx, headers):
     """Call one endpoint with a plausible body/query aimed at `tenant`."""
-    key = ctx["keys"]["a1" if tenant == "shopa" else "b1"]
-    params = {"platform": tenant, "tenant": tenant, "key": key, "q": "fentanyl"}
+    key = ctx["keys"]["a1" if tenant == TENANT_A else "b1"]
+    params = {"platform": SITE[tenant], "tenant": tenant, "key": key, "q": "fentanyl"}
     if method in ("GET", "DELETE"):
         return client.request(method, path, params=params, headers=headers, follow_redirects=False)
     if path.startswith("/api/"):
@@ -94,7 +99,8 @@ def ctx(store, tmp_path):
     app = make_app(store, tmp_path)
     db = app.state.db
     c = {"app": app, "store": store, "keys": keys, "headers": {u: bearer(app, u) for u in
-                                                                ("admin", "rev_a", "rev_b", "inv")}}
+                                                                ("admin", "rev_a", "rev_b", "inv")},
+         "runs": {r.site_id: r.id for r in store.list_runs()}}
     c["saved"] = {u: db.save_search(u, "mine", {"q": "fentanyl"}) for u in ("rev_a", "rev_b")}
     c["tokens"] = {u: db.create_token(u, "spare")[0] for u in ("rev_a", "rev_b")}
     admin = principal_for(db.get_user("admin"), "token")
@@ -111,7 +117,7 @@ def test_every_route_is_bindable(ctx):
     assert len(routes) > 40, routes
     for method, path in routes:
         try:
-            fill(path, binder(ctx, "shopb"))
+            fill(path, binder(ctx, TENANT_B))
         except KeyError as exc:
             pytest.fail(f"route {method} {path}: no binding for path parameter {exc}; add one in binder()")
 
@@ -121,14 +127,14 @@ def test_anonymous_gets_nothing(ctx):
     for method, path in all_routes(ctx["app"]):
         if (method, path) in PUBLIC or path.startswith(SKIP_PREFIXES):
             continue
-        resp = request(client, method, fill(path, binder(ctx, "shopb")), "shopb", ctx, {})
+        resp = request(client, method, fill(path, binder(ctx, TENANT_B)), TENANT_B, ctx, {})
         if path.startswith("/api/"):
             assert resp.status_code == 401, (method, path, resp.status_code)
         else:
             assert resp.status_code in (303, 401, 403), (method, path, resp.status_code)
             if resp.status_code == 303:
                 assert resp.headers["location"].startswith("/login"), (method, path)
-        for marker in MARKERS["shopb"] + MARKERS["shopa"]:
+        for marker in MARKERS[TENANT_B] + MARKERS[TENANT_A]:
             assert marker not in body_text(resp), (method, path, marker)
 
 
@@ -136,18 +142,18 @@ def test_bad_bearer_token_is_rejected(ctx):
     for method, path in all_routes(ctx["app"]):
         if (method, path) in PUBLIC or path.startswith(SKIP_PREFIXES) or not path.startswith("/api/"):
             continue
-        resp = request(ctx["client"], method, fill(path, binder(ctx, "shopa")), "shopa", ctx,
+        resp = request(ctx["client"], method, fill(path, binder(ctx, TENANT_A)), TENANT_A, ctx,
                        {"Authorization": "Bearer idt_forged"})
         assert resp.status_code == 401, (method, path)
 
 
-@pytest.mark.parametrize("user,own", [("rev_a", "shopa"), ("rev_b", "shopb")])
+@pytest.mark.parametrize("user,own", [("rev_a", TENANT_A), ("rev_b", TENANT_B)])
 def test_reviewer_reads_and_changes_nothing_of_the_other_tenant(ctx, user, own):
     """Every endpoint, aimed at the other tenant's listing, vendor, user, token, saved search, site and run."""
     other = OTHER[own]
     store, client, headers = ctx["store"], ctx["client"], ctx["headers"][user]
-    other_keys = [k for k in ctx["keys"].values() if k.startswith(other + ":")]
-    other_owner = "rev_b" if other == "shopb" else "rev_a"
+    other_keys = [k for k in ctx["keys"].values() if k.startswith(SITE[other] + ":")]
+    other_owner = OWNER[other]
     before = state_of(store, other_keys)
     tokens_before = ctx["app"].state.db.tokens(other_owner)
     saved_before = ctx["app"].state.db.saved_searches(other_owner)
@@ -181,10 +187,10 @@ def test_reviewer_positive_control_sees_own_tenant(ctx):
     for method, path in all_routes(ctx["app"]):
         if method != "GET" or (method, path) in PUBLIC or path.startswith(SKIP_PREFIXES):
             continue
-        url = fill(path, binder(ctx, "shopa"))
-        resp = request(client, method, url, "shopa", ctx, headers)
+        url = fill(path, binder(ctx, TENANT_A))
+        resp = request(client, method, url, TENANT_A, ctx, headers)
         assert resp.status_code < 500, (url, resp.status_code)
-        if any(m in body_text(resp) for m in MARKERS["shopa"]):
+        if any(m in body_text(resp) for m in MARKERS[TENANT_A]):
             seen.add(path)
     for must in ("/api/queue", "/api/listings/{key:path}", "/api/search", "/api/exports/takedowns",
                  "/api/snapshot/{key:path}", "/api/bundle/{key:path}", "/api/entities/{kind}/{value:path}",
@@ -196,7 +202,7 @@ def test_investigator_reads_everything_but_decides_nothing(ctx):
     store, client, headers = ctx["store"], ctx["client"], ctx["headers"]["inv"]
     keys = list(ctx["keys"].values())
     statuses = {k: store.get(k).review.status for k in keys}
-    for tenant in ("shopa", "shopb"):
+    for tenant in (TENANT_A, TENANT_B):
         for method, path in all_routes(ctx["app"]):
             if (method, path) in PUBLIC or path.startswith(SKIP_PREFIXES):
                 continue
@@ -208,7 +214,7 @@ def test_investigator_reads_everything_but_decides_nothing(ctx):
     assert {k: store.get(k).review.status for k in keys} == statuses
     inv_events = [e for e in store.audit(limit=10_000) if e.actor == "inv"]
     assert inv_events and all(e.action == "annotate" and e.to_status is None for e in inv_events)
-    for tenant in ("shopa", "shopb"):   # and it does read across tenants
+    for tenant in (TENANT_A, TENANT_B):   # and it does read across tenants
         res = client.get("/api/search", params={"q": "fentanyl", "tenant": tenant}, headers=headers).json()
         assert res["total"] >= 1
 
@@ -216,10 +222,10 @@ def test_investigator_reads_everything_but_decides_nothing(ctx):
 def test_entity_page_links_across_tenants_only_for_roles_that_may_see_them(ctx):
     client = ctx["client"]
     inv = client.get(f"/api/entities/wallet/{WALLET}", headers=ctx["headers"]["inv"]).json()
-    assert inv["platforms"] == ["shopa", "shopb"]
+    assert inv["platforms"] == sorted([SITE_A, SITE_B])
     rev = client.get(f"/api/entities/wallet/{WALLET}", headers=ctx["headers"]["rev_a"]).json()
-    assert rev["platforms"] == ["shopa"] and all(x["tenant"] == "shopa" for x in rev["listings"])
-    related = client.get(f"/api/listings/{ctx['keys']['a1']}", headers=ctx["headers"]["rev_a"]).json()["related"]
-    assert all(o["platform"] == "shopa" for r in related for o in r["listings"])
-    related = client.get(f"/api/listings/{ctx['keys']['a1']}", headers=ctx["headers"]["inv"]).json()["related"]
+    assert rev["platforms"] == [SITE_A] and all(x["tenant"] == TENANT_A for x in rev["listings"])
+    related = client.get(f"/api/listings/{ctx['keys']['a3']}", headers=ctx["headers"]["rev_a"]).json()["related"]
+    assert all(o["platform"] == SITE_A for r in related for o in r["listings"])
+    related = client.get(f"/api/listings/{ctx['keys']['a3']}", headers=ctx["headers"]["inv"]).json()["related"]
     assert any(o["key"] == ctx["keys"]["b1"] for r in related for o in r["listings"])

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.web_helpers import bearer, login, make_app, seed
+from tests.web_helpers import TENANT_B, bearer, login, make_app, seed
 
 
 @pytest.fixture
@@ -72,7 +72,7 @@ def test_investigator_annotates_but_cannot_decide(env):
     key = env["keys"]["b1"]
     assert post(env, "inv", key, "claim").status_code == 403
     assert post(env, "inv", key, "decision", decision="confirm", legal_basis="x").status_code == 403
-    r = post(env, "inv", key, "annotations", note="same wallet as the shopa vendor")
+    r = post(env, "inv", key, "annotations", note="same wallet as a Quayside seller")
     assert r.status_code == 200 and r.json()["action"] == "annotate"
     assert env["store"].get(key).review.status == "new"
 
@@ -180,12 +180,13 @@ def test_forms_with_csrf_and_queue_filters(env):
     assert r.status_code == 303
     assert env["store"].get(keys["a1"]).review.status == "confirmed"
     env["store"].refresh()    # Elasticsearch search is near-real-time
-    page = client.get("/queue", params={"cls": "entactogen"})
-    assert "MDMA crystals" in page.text and "Fentanyl powder" not in page.text
-    page = client.get("/queue", params={"risk_min": 91})
-    assert "Hostile fentanyl" not in page.text and "MDMA crystals" not in page.text
+    page = client.get("/queue", params={"cls": "benzodiazepine"})         # the crawled shop's listings
+    assert "Etizolam 1 mg Pellets" in page.text and "Fentanyl powder" not in page.text
+    page = client.get("/queue", params={"risk_min": 94})
+    assert "3-MMC (3-Methylmethcathinone)" in page.text
+    assert "Fentanyl powder" not in page.text and "Etizolam 1 mg Pellets" not in page.text
     page = client.get("/queue", params={"status": "confirmed"})
-    assert "Fentanyl powder" in page.text
-    page = client.get("/queue", params={"tenant": "shopb"})
-    assert "secret-b" not in page.text
+    assert "2-FDCK Crystal" in page.text and "Etizolam 1 mg Pellets" not in page.text
+    page = client.get("/queue", params={"tenant": TENANT_B})
+    assert "Fentanyl citrate powder" not in page.text and "Wuhan Kaixin" not in page.text
     assert client.get("/queue", params={"status": "bogus"}).status_code == 422

@@ -1,98 +1,85 @@
-"""Shared fixtures data for the web tests: two tenants' listings with evidence, users, logged-in clients."""
+"""The web tests' data: two fixture marketplaces crawled for real, plus users and logged-in clients.
+
+Once per test process, the shop (tenant quayside-trust-safety) and the B2B marketplace (tenant
+chembazaar-compliance) are served on 127.0.0.1 and crawled by `python -m crawlers.run` into a SQLite store and
+an evidence archive, with screenshots rendered from the archived snapshots. `seed()` copies those listings,
+their run records and the archive into each test's store (either backend) and data dir: every test reads what
+the crawler wrote (evidence refs, tenants, analysis), never rows a helper made up.
+"""
 from __future__ import annotations
 
-import gzip
-import hashlib
+import atexit
+import functools
 import re
-import struct
-import zlib
-from datetime import datetime, timedelta, timezone
+import shutil
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
-from index.models import Analysis, Evidence, Listing, Signal, SubstanceHit
+from crawlers.siteconfig import load_site
 from interdict.web.app import create_app
 from interdict.web.auth import hash_password
 from interdict.web.config import WebSettings
+from tests.crawl_helpers import open_target, run_crawl_process
 
+SITE_A, SITE_B = "shop", "b2b"
+TENANT_A, TENANT_B = load_site(SITE_A).tenant, load_site(SITE_B).tenant
 PASSWORD = "correct horse battery"
+# Named listings of the fixture catalogues (crawlers/fixture_sites/data/{shop,b2b}.yaml).
+KEYS = {
+    "a1": "shop:QM-10030",    # 2-FDCK research chemical, Telegram @purelab_rc
+    "a2": "shop:QM-10031",    # etizolam pellets
+    "a3": "shop:QM-10041",    # hostile seller HTML; fentanyl paid to WALLET
+    "b1": "b2b:CB-50025",     # fentanyl citrate paid to the same WALLET
+    "b2": "b2b:CB-50001",     # NPP, a fentanyl precursor
+}
 WALLET = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
-HOSTILE = '<script>alert(1)</script> <img src=x onerror=alert(1)> fentanyl powder, telegram @hostile_vendor'
 USERS = {  # username: (role, tenants)
     "admin": ("admin", []),
-    "rev_a": ("reviewer", ["shopa"]),
-    "rev_a2": ("reviewer", ["shopa"]),
-    "rev_b": ("reviewer", ["shopb"]),
+    "rev_a": ("reviewer", [TENANT_A]),
+    "rev_a2": ("reviewer", [TENANT_A]),
+    "rev_b": ("reviewer", [TENANT_B]),
     "inv": ("investigator", []),
 }
 
 
-def tiny_png() -> bytes:
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-    raw = b"\x00\xff\x00\x00"
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+@dataclass
+class Crawl:
+    store: object          # the SQLite store the crawls wrote
+    data_dir: Path         # its data dir: evidence/<site>/<run_id>/…
+    runs: dict[str, dict]  # site -> CrawlRun as `crawlers.run --json` printed it
 
 
-def write_evidence(data_dir: Path, site: str, run: str, name: str, body: bytes) -> tuple[str, str, str]:
-    """Archive a body like the crawler does; returns (snapshot_ref, screenshot_ref, sha256)."""
-    folder = Path(data_dir) / "evidence" / site / run
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{name}.html.gz").write_bytes(gzip.compress(body))
-    (folder / f"{name}.png").write_bytes(tiny_png())
-    rel = f"evidence/{site}/{run}"
-    return f"{rel}/{name}.html.gz", f"{rel}/{name}.png", hashlib.sha256(body).hexdigest()
-
-
-def _text_hits(text: str, field: str, needle: str, canonical: str, cls: str, controls: list[str]):
-    return [SubstanceHit(canonical=canonical, cls=cls, controls=controls, matched=m.group(0), field=field,
-                         start=m.start(), end=m.end()) for m in re.finditer(re.escape(needle), text, re.I)]
-
-
-def listing(platform: str, lid: str, title: str, description: str, *, data_dir: Path, vendor: str | None = None,
-            risk: int = 80, wallet: str | None = None, days_ago: int = 1, hostile_snapshot: bool = False) -> Listing:
-    hits = []
-    for needle, canon, cls, controls in (("fentanyl", "fentanyl", "opioid", ["UN 1961 Schedule I"]),
-                                         ("mdma", "MDMA", "entactogen", ["UN 1971 Schedule I"])):
-        hits += _text_hits(title, "title", needle, canon, cls, controls)
-        hits += _text_hits(description, "description", needle, canon, cls, controls)
-    signals = []
-    if wallet and wallet in description:
-        i = description.index(wallet)
-        signals.append(Signal(type="btc", value=wallet, field="description", start=i, end=i + len(wallet)))
-    if "@hostile_vendor" in description:
-        i = description.index("@hostile_vendor")
-        signals.append(Signal(type="telegram", value="hostile_vendor", field="description", start=i, end=i + 15))
-    body = (f"<html><body><h1>{title}</h1><p>{description}</p>"
-            + ("<script>alert('snapshot')</script><img src=x onerror=alert(2)>" if hostile_snapshot else "")
-            + "</body></html>").encode()
-    snap, shot, sha = write_evidence(data_dir, platform, "run1", lid, body)
-    fetched = datetime.now(timezone.utc) - timedelta(days=days_ago)
-    return Listing(platform=platform, listing_id=lid, url=f"http://127.0.0.1:9/{platform}/{lid}", title=title,
-                   description=description, vendor=vendor, price=42.0, currency="EUR", fetched_at=fetched,
-                   evidence=Evidence(url=f"http://127.0.0.1:9/{platform}/{lid}", fetched_at=fetched, status=200,
-                                     sha256=sha, snapshot_ref=snap, screenshot_ref=shot, run_id="run1"),
-                   analysis=Analysis(flagged=True, risk=risk, listing_type="substance_offer", substances=hits,
-                                     signals=signals, explanation=["substance offer with price"]))
+@functools.cache
+def crawled() -> Crawl:
+    """Both sites crawled once per test process (a crawl takes seconds; the tests copy its output)."""
+    from crawlers.fixture_sites import start_all
+    tmp = Path(tempfile.mkdtemp(prefix="interdict-web-crawl-"))
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
+    target = open_target("sqlite", tmp)
+    atexit.register(target.close)
+    fx = start_all([SITE_A, SITE_B])
+    try:
+        runs = {site: run_crawl_process(site, target, tmp / "var", fx.env(), timeout=600,
+                                        INTERDICT_EVIDENCE_RENDER_SCREENSHOTS="1")[0]
+                for site in (SITE_A, SITE_B)}
+    finally:
+        fx.stop()
+    for site, run in runs.items():
+        assert run["status"] == "succeeded" and not run["errors"], (site, run)
+    return Crawl(target.store, tmp / "var", runs)
 
 
 def seed(store, data_dir: Path) -> dict[str, str]:
-    """Listings of tenants shopa and shopb; a wallet and a vendor shared across them; one hostile listing."""
-    items = {
-        "a1": listing("shopa", "a1", "Fentanyl powder 99%", f"Pure fentanyl. Pay BTC {WALLET} only.",
-                      data_dir=data_dir, vendor="Dr White", risk=95, wallet=WALLET),
-        "a2": listing("shopa", "a2", "MDMA crystals", "Dutch MDMA, stealth shipping.", data_dir=data_dir,
-                      vendor="tulip", risk=70),
-        "a3": listing("shopa", "a3", "Hostile fentanyl", HOSTILE, data_dir=data_dir, vendor="x<b>y</b>",
-                      risk=90, hostile_snapshot=True),
-        "b1": listing("shopb", "b1", "Fentanyl patches secret-b", f"Fentanyl patches, BTC {WALLET}.",
-                      data_dir=data_dir, vendor="Dr White", risk=85, wallet=WALLET),
-        "b2": listing("shopb", "b2", "MDMA pills secret-b", "MDMA pills 200mg.", data_dir=data_dir,
-                      vendor="bpills", risk=60),
-    }
-    store.upsert(items.values())
+    """The crawled listings, runs and evidence archive, copied into `store` and `data_dir`; returns KEYS."""
+    crawl = crawled()
+    shutil.copytree(crawl.data_dir / "evidence", Path(data_dir) / "evidence", dirs_exist_ok=True)
+    for site, run in crawl.runs.items():
+        keys = list(crawl.store.keys_for_platform(site, online_only=False))
+        store.upsert([crawl.store.get(k).listing for k in keys])
+        store.record_run(crawl.store.get_run(run["id"]))
     store.refresh()
-    return {k: v.key for k, v in items.items()}
+    return dict(KEYS)
 
 
 def make_app(store, data_dir: Path, **overrides):

@@ -104,6 +104,8 @@ class ShopSite(Site):
             related = [self._card(i) for i in self.catalog.values()
                        if i["category"] == item["category"] and i["id"] != listing_id][:4]
         p = self._card(item)
+        if p.get("seller_html"):
+            p["seller_html"] = p["seller_html"].replace("{base}", self.base_url)
         seller = self.sellers[item["seller"]]
         category = self.categories[item["category"]]
         url = f"{self.base_url}/p/{listing_id}-{p['slug']}"

@@ -1,8 +1,9 @@
-"""Reading archived evidence safely: refs are paths relative to the data dir, and they are hostile input.
+"""Reading archived evidence safely: refs are hostile input.
 
-A ref resolves only to a regular file under <data_dir>/evidence/ (after resolving symlinks); absolute
-paths, `..`, NUL bytes and anything escaping the archive are refused. Snapshots are gzip bodies; reading
-one is bounded so a decompression bomb cannot exhaust memory.
+Refs are relative to the evidence root <data_dir>/evidence/, as crawlers/archive.py writes them, and resolve
+through that module's `resolve_ref` only: to a regular file inside the root (after resolving symlinks);
+absolute paths, `..`, NUL bytes and anything escaping the archive are refused. Snapshots are gzip bodies;
+reading one is bounded so a decompression bomb cannot exhaust memory.
 """
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import gzip
 import re
 import hashlib
 import zlib
-from pathlib import Path, PurePosixPath
+from pathlib import Path
+
+from crawlers.archive import evidence_root, resolve_ref as archive_resolve
 
 MAX_SNAPSHOT_BYTES = 20 * 1024 * 1024
 
@@ -20,20 +23,9 @@ class EvidenceError(Exception):
 
 
 def resolve_ref(data_dir: Path, ref: str | None) -> Path | None:
-    """The file a ref points to, or None when it is missing or not safely inside the evidence archive."""
-    if not ref or "\x00" in ref or "\\" in ref or len(ref) > 1024:
-        return None
-    pure = PurePosixPath(ref)
-    if pure.is_absolute() or any(part in ("..", "") for part in pure.parts):
-        return None
-    root = (Path(data_dir) / "evidence").resolve()
-    try:
-        path = (Path(data_dir) / pure).resolve()
-    except (OSError, RuntimeError):
-        return None
-    if not path.is_relative_to(root) or not path.is_file():
-        return None
-    return path
+    """The file a listing's evidence ref points to, or None: the crawler archive's own resolver, rooted where the
+    crawler writes (<data_dir>/evidence/), so the viewer, screenshots and bundles read what the crawl wrote."""
+    return archive_resolve(evidence_root(data_dir), ref)
 
 
 def read_snapshot(path: Path, limit: int = MAX_SNAPSHOT_BYTES) -> tuple[bytes, bool]:

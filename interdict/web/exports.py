@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from crawlers.archive import screenshot_label
 from index.models import StoredListing
 from interdict.web.evidence import body_sha256, file_sha256, resolve_ref
 from interdict.web.review import tenant_of
@@ -210,6 +211,8 @@ def evidence_bundle(items: Iterable[StoredListing], data_dir: Path, *, notifier_
                 zf.write(path, arcname=name)
                 info = {"role": role, "ref": ref, "member": name, "sha256": file_sha256(path),
                         "bytes": path.stat().st_size}
+                if role == "screenshot":
+                    info["label"] = screenshot_label(ref)
                 if role == "snapshot":
                     info["body_sha256"] = body_sha256(path)
                     info["body_sha256_matches_evidence"] = bool(ev.sha256) and info["body_sha256"] == ev.sha256

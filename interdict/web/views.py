@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from crawlers.archive import screenshot_label
 from index.models import StoredListing
 from index.store import ListingStore
 from interdict.web import entities
@@ -65,6 +66,7 @@ def listing_view(store: ListingStore, principal: Principal, item: StoredListing,
         "audit": store.audit(key=item.key),
         "has_snapshot": resolve_ref(data_dir, ev.snapshot_ref) is not None,
         "has_screenshot": resolve_ref(data_dir, ev.screenshot_ref) is not None,
+        "screenshot_label": screenshot_label(ev.screenshot_ref),
         "lease_holder": lease_holder(item),
         "can_decide": principal.can_decide(tenant_of(item)),
         "legal_bases": legal_basis_choices(item),

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Install the Debian packages the project needs, only when missing (chromium for browser mode and UI tests).
+# Install the Debian packages the project needs, only when missing (chromium and CJK fonts for browser mode,
+# rendered screenshots and UI tests).
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# CJK glyphs: screenshots of Chinese-language listings (the B2B fixture) would otherwise show empty boxes
+fc-list :lang=zh 2>/dev/null | grep -q . || need+=(fonts-noto-cjk)
 command -v unzip >/dev/null 2>&1 || need+=(unzip)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
