@@ -1,0 +1,161 @@
+"""Vendor signals: the contacts, wallets, keys and claims investigators link vendors by.
+
+One signal family = one function registered with `@signal(type)`. A function receives the original
+field text and yields `(start, end, value, rule, confidence)`; offsets index that text exactly (no
+normalisation happens here, so `text[start:end]` is always the matched surface) and `value` is the
+normalised form used to link listings (lowercase bech32, E.164 phone, uppercase PGP fingerprint...).
+Wallets, onion addresses and PGP blocks are only emitted when their checksum verifies.
+
+`needles` are lowercase substrings, at least one of which must occur in the text for the function
+to run: a cheap prefilter so a 1 KB listing without "0x" never reaches the Ethereum regex.
+Every regex here is linear on hostile input (no nested quantifiers over overlapping classes).
+"""
+from __future__ import annotations
+
+import importlib
+from bisect import bisect_right
+from itertools import islice
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator
+
+from index.models import Signal
+
+from .context import _probes as probes, contains_any, lowered
+
+SIGNAL_TYPES: tuple[str, ...] = (
+    "telegram", "whatsapp", "phone", "wickr", "signal_messenger", "threema", "session", "wechat",
+    "email", "btc", "eth", "xmr", "ltc", "trx", "pgp_key", "pgp_fingerprint", "onion",
+    "customs_evasion", "stealth_shipping", "safe_delivery", "no_prescription", "research_chemical",
+    "bulk_quantity", "purity",
+)
+
+Hit = tuple[int, int, str, str, float]          # start, end, value, rule, confidence
+Finder = Callable[[str], Iterable[Hit]]
+
+
+@dataclass(frozen=True)
+class Extractor:
+    type: str
+    find: Finder
+    needles: tuple[str, ...] = ()
+    generic: bool = False     # dropped when a more specific signal covers the same span
+
+
+# A real listing has a handful of contacts; thousands of "wallets" in one field is a size bomb or
+# a scraped wallet list, so each type stops after this many hits per field (and stops scanning).
+MAX_HITS_PER_TYPE = 200
+_REGISTRY: list[Extractor] = []
+_FAMILIES = ("contacts", "crypto", "pgp", "onion", "claims", "quantity")
+_loaded = False
+
+
+def signal(type_: str, *, needles: Iterable[str] = (), generic: bool = False):
+    """Register a finder for one signal type (decorator)."""
+    if type_ not in SIGNAL_TYPES:
+        raise ValueError(f"unknown signal type {type_!r}; add it to SIGNAL_TYPES first")
+
+    def register(fn: Finder) -> Finder:
+        _REGISTRY.append(Extractor(type_, fn, tuple(n.lower() for n in needles), generic))
+        return fn
+    return register
+
+
+def extractors() -> list[Extractor]:
+    """All registered extractors (imports the family modules once)."""
+    global _loaded
+    if not _loaded:
+        for name in _FAMILIES:
+            importlib.import_module(f"{__name__}.{name}")
+        _loaded = True
+    return list(_REGISTRY)
+
+
+_PLAN: tuple[tuple, list] = ((), [])
+
+
+def _plan() -> list[tuple[Extractor, tuple, tuple]]:
+    """(extractor, its needle probes for ASCII text, for any text), rebuilt when the registry changes."""
+    global _PLAN
+    key = tuple(extractors())
+    if _PLAN[0] != key:
+        _PLAN = (key, [(ex, probes(ex.needles, True), probes(ex.needles, False)) for ex in key])
+    return _PLAN[1]
+
+
+def iter_hits(text: str, types: Iterable[str] | None = None) -> Iterator[tuple[str, Hit]]:
+    """(type, hit) for every extractor whose prefilter passes, unordered and not deduplicated."""
+    if not text:
+        return
+    wanted = set(types) if types is not None else None
+    low = lowered(text)                    # shared with the finders, which ask for it again
+    for ex in extractors():
+        if wanted is not None and ex.type not in wanted:
+            continue
+        if ex.needles and not contains_any(low, ex.needles):
+            continue
+        for hit in islice(ex.find(text), MAX_HITS_PER_TYPE):
+            yield ex.type, hit
+
+
+def extract_signals(text: str, field: str, types: Iterable[str] | None = None) -> list[Signal]:
+    """Every vendor signal in `text`, sorted by start, offsets into `text` exactly as given.
+
+    A generic hit (a bare phone number) is dropped when a specific one (a WhatsApp or Signal number)
+    covers it, and an identical (type, span) is reported once, so one number is one signal.
+    """
+    if not text:
+        return []
+    wanted = set(types) if types is not None else None
+    low = lowered(text)                    # shared with the finders, which ask for it again
+    ascii_text = low.isascii()
+    found: dict[tuple[str, int, int], Hit] = {}
+    generic_types = set()
+    for ex, ascii_probes, probes in _plan():   # iter_hits, inlined: this loop runs for every field
+        type_ = ex.type
+        if ex.generic:
+            generic_types.add(type_)
+        if wanted is not None and type_ not in wanted:
+            continue
+        if ex.needles:                     # contains_any(low, ex.needles), inlined
+            for c, n in ascii_probes if ascii_text else probes:
+                if c in low and (len(n) == 1 or n in low):
+                    break
+            else:
+                continue
+        for hit in islice(ex.find(text), MAX_HITS_PER_TYPE):
+            key = (type_, hit[0], hit[1])
+            old = found.get(key)
+            if old is None or hit[4] > old[4]:
+                found[key] = hit
+    if not found:
+        return []
+    generic = [k for k in found if k[0] in generic_types]
+    covered = _Coverage((s, e) for (t, s, e) in found if t not in generic_types) if generic else None
+    out = []
+    make = Signal.model_validate
+    for (type_, start, end), (_, _, value, rule, conf) in found.items():
+        if covered is not None and type_ in generic_types and covered.contains(start, end):
+            continue
+        out.append(make({"type": type_, "value": value, "field": field, "start": start, "end": end,
+                         "rule": rule, "confidence": round(conf, 3)}))
+    out.sort(key=lambda s: (s.start, s.end, s.type))
+    return out
+
+
+class _Coverage:
+    """Answers "does any span contain [start, end)?" in O(log n): spans sorted by start + running max end."""
+
+    def __init__(self, spans: Iterable[tuple[int, int]]):
+        spans = sorted(spans)
+        self._starts = [s for s, _ in spans]
+        self._max_end, best = [], -1
+        for _, e in spans:
+            best = max(best, e)
+            self._max_end.append(best)
+
+    def contains(self, start: int, end: int) -> bool:
+        i = bisect_right(self._starts, start) - 1
+        return i >= 0 and self._max_end[i] >= end
+
+
+__all__ = ["SIGNAL_TYPES", "Extractor", "Hit", "extract_signals", "extractors", "iter_hits", "signal"]
