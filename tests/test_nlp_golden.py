@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import csv
 import importlib.util
+import random
 from pathlib import Path
 
 import pytest
@@ -37,11 +38,21 @@ def _test_texts() -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def _bench_listings(n: int) -> list[tuple[str, str]]:
-    spec = importlib.util.spec_from_file_location("nlp_throughput", ROOT / "benchmarks" / "nlp_throughput.py")
+def _benchmark(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    return mod.make_listings(n)
+    return mod
+
+
+def _bench_listings(n: int) -> list[tuple[str, str]]:
+    return _benchmark("nlp_throughput").make_listings(n)
+
+
+def _contact_lines(n: int) -> list[str]:
+    """Contact lines with freshly generated valid wallets, onion addresses, fingerprints and phones."""
+    rnd = random.Random(13)
+    return [_benchmark("signals_throughput").fresh_extra(i, rnd) for i in range(n)]
 
 
 def _corpus() -> list[tuple[str, str, str]]:
@@ -52,6 +63,7 @@ def _corpus() -> list[tuple[str, str, str]]:
     rows += [(f"test text {t[:60]!r}", t, "") for t in _test_texts()]
     rows += [(f"test text as description {t[:60]!r}", "", t) for t in _test_texts()]
     rows += [(f"benchmark listing {i}", t, d) for i, (t, d) in enumerate(_bench_listings(400))]
+    rows += [(f"contact line {t!r}", "", t) for t in _contact_lines(200)]
     return rows
 
 
@@ -81,6 +93,6 @@ def test_signal_extractors_agree_on_every_text():
     """The extractor API (nlp.signals.extract_signals) used outside the pipeline, per field name."""
     from nlp._legacy.signals import extract_signals as old
     from nlp.signals import extract_signals as new
-    texts = _test_texts() + [t + "\n\n" + d for t, d in _bench_listings(200)]
+    texts = _test_texts() + [t + "\n\n" + d for t, d in _bench_listings(200)] + _contact_lines(400)
     diffs = [t for t in texts if new(t, "description") != old(t, "description")]
     assert not diffs, f"{len(diffs)} texts differ, e.g. {diffs[0][:200]!r}"
