@@ -120,6 +120,11 @@ ANCHORED_SPELLINGS = ["whatsapp", "whats app", "whatsap", "whatsappp", "wats app
                       "高纯", "高纯度", "alta pureza", "высокая чистота", "высокой чистоты"]
 
 
+def test_claim_join_characters_are_what_the_regex_joins_words_with():
+    join = re.compile(r"[\s\-]")
+    assert set(claims._join_chars()) == {c for c in map(chr, range(0x110000)) if join.match(c)}
+
+
 def test_declared_anchors_start_every_match():
     """Every spelling an anchored keyword alternation accepts starts with one of its anchors."""
     anchored = [w for w in list(contacts._KW.values()) + list(contacts._KW_ANY_FORM.values())

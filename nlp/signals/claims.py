@@ -179,10 +179,22 @@ def _scan(text: str) -> tuple[tuple[str, Hit], ...]:
     """All claim hits of every type, computed once per text; per type the longest match at a start wins."""
     ix = _index()
     low = lowered(text)
+    words: set[bytes] | None = None
+
+    def needled(order: int) -> bool:
+        """Is the phrase's needle one of the text's words (a Chinese needle: in the text at all)?"""
+        nonlocal words
+        needle = ix.needles[order]
+        if needle.__class__ is bytes:
+            if words is None:
+                words = _tokens_among(text, low, ix.word_set)
+            return needle in words
+        return not text.isascii() and needle in low
+
     if len(low) == len(text):          # lower() never shrinks; same length => same offsets
         found = _folded_matches(ix, low)
-    else:                              # rare: fall back to each phrase's IGNORECASE regex on the text
-        found = [(i, m) for i, p in enumerate(ix.ordered) if not p.case_sensitive
+    else:                              # rare: each phrase's IGNORECASE regex on the text
+        found = [(i, m) for i, p in enumerate(ix.ordered) if not p.case_sensitive and needled(i)
                  for m in p.regex_i.finditer(text)]
     for order, probe, p in ix.sensitive:
         if probe in text:
@@ -190,16 +202,10 @@ def _scan(text: str) -> tuple[tuple[str, Hit], ...]:
     if not found:
         return ()
     found.sort(key=lambda om: om[0])   # stable: each phrase's matches stay in text order
-    words = None
     best: dict[tuple[str, int], tuple[str, Hit]] = {}
     for order, m in found:
-        p, needle = ix.ordered[order], ix.needles[order]
-        if needle.__class__ is bytes:
-            if words is None:
-                words = _tokens_among(text, low, ix.word_set)
-            if needle not in words:
-                continue               # its needle is not one of the text's words
-        elif text.isascii() or needle not in low:
+        p = ix.ordered[order]
+        if not needled(order):
             continue
         if p.not_preceded_by and _preceded_by(text, m.start(), p.not_preceded_by):
             continue
