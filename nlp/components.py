@@ -68,13 +68,6 @@ class Substances:
     fields: set[str] = field(default_factory=set)   # fields with at least one accepted hit
 
 
-def _legacy(module: str):
-    """The pre-issue-13 implementation (nlp/_legacy), selected by `legacy = true`: only
-    tests/test_nlp_golden.py uses it, to prove the current one gives identical output."""
-    import importlib
-    return importlib.import_module(f"nlp._legacy.{module}")
-
-
 def _path(p: str | None) -> Path | None:
     if not p:
         return None
@@ -91,10 +84,8 @@ def _fields(doc: Doc) -> list[tuple[str, int, int, str]]:
     return [("title", 0, len(text), text)]
 
 
-@Language.factory("interdict_normalizer", default_config={"max_field_chars": 200000, "legacy": False})
-def make_normalizer(nlp: Language, name: str, max_field_chars: int, legacy: bool):
-    fold_field = _legacy("normalize").normalize if legacy else normalize
-
+@Language.factory("interdict_normalizer", default_config={"max_field_chars": 200000})
+def make_normalizer(nlp: Language, name: str, max_field_chars: int):
     def normalizer(doc: Doc) -> Doc:
         views = []
         for fname, start, end, text in _fields(doc):
@@ -102,7 +93,7 @@ def make_normalizer(nlp: Language, name: str, max_field_chars: int, legacy: bool
                 text = text[:max_field_chars]
                 doc.user_data.setdefault("notes", []).append(
                     f"{fname} analysed up to {max_field_chars} characters")
-            views.append(FieldView(fname, start, text, fold_field(text)))
+            views.append(FieldView(fname, start, text, normalize(text)))
         doc._.fields = views
         return doc
     return normalizer
@@ -112,10 +103,9 @@ class SubstanceComponent:
     """Lexicon and CAS matching with context disambiguation and importance ranking."""
 
     def __init__(self, kb_path: str | None, context_path: str | None, fuzzy: bool, fuzzy_min_len: int,
-                 mentions_path: str | None = None, legacy: bool = False):
+                 mentions_path: str | None = None):
         self.kb = load_kb(_path(kb_path))
-        matcher = _legacy("matcher").SubstanceMatcher if legacy else SubstanceMatcher
-        self.matcher = matcher(self.kb.forms, fuzzy=fuzzy, fuzzy_min_len=fuzzy_min_len)
+        self.matcher = SubstanceMatcher(self.kb.forms, fuzzy=fuzzy, fuzzy_min_len=fuzzy_min_len)
         self.context = ContextRules.load(_path(context_path))
         self.mentions = MentionRules.load(_path(mentions_path))
 
@@ -332,18 +322,17 @@ class SubstanceComponent:
 
 
 @Language.factory("interdict_substances", default_config={
-    "kb_path": None, "context_path": None, "mentions_path": None, "fuzzy": True, "fuzzy_min_len": 8,
-    "legacy": False})
+    "kb_path": None, "context_path": None, "mentions_path": None, "fuzzy": True, "fuzzy_min_len": 8})
 def make_substances(nlp: Language, name: str, kb_path: str | None, context_path: str | None,
-                    mentions_path: str | None, fuzzy: bool, fuzzy_min_len: int, legacy: bool):
-    return SubstanceComponent(kb_path, context_path, fuzzy, fuzzy_min_len, mentions_path, legacy)
+                    mentions_path: str | None, fuzzy: bool, fuzzy_min_len: int):
+    return SubstanceComponent(kb_path, context_path, fuzzy, fuzzy_min_len, mentions_path)
 
 
 @Language.factory("interdict_signals", default_config={"legacy": False})
 def make_signals(nlp: Language, name: str, legacy: bool):
     from nlp.signals import extract_signals
-    if legacy:
-        extract_signals = _legacy("signals").extract_signals  # noqa: F811
+    if legacy:    # the signals before issue 13 (nlp/_legacy): tests/test_nlp_golden.py compares them
+        from nlp._legacy.signals import extract_signals  # noqa: F811
 
     def signals(doc: Doc) -> Doc:
         out: list[Signal] = []

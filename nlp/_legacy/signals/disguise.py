@@ -14,7 +14,7 @@ must hold the squashed name more often than the text holds the plain one.
 """
 from __future__ import annotations
 
-from nlp._legacy.normalize import CONFUSABLES, LEET
+from nlp.normalize import CONFUSABLES, LEET
 
 from .context import ascii_bytes, lowered, non_ascii, per_text
 
