@@ -91,8 +91,10 @@ def test_new_and_legacy_paths_agree_on_every_listing(analyzers):
 
 def test_signal_extractors_agree_on_every_text():
     """The extractor API (nlp.signals.extract_signals) used outside the pipeline, per field name."""
-    from nlp._legacy.signals import extract_signals as old
+    from nlp._legacy.signals import extract_signals as old, extractors as old_extractors
     from nlp.signals import extract_signals as new
+    frozen = {ex.find.__module__ for ex in old_extractors()}
+    assert {"nlp._legacy.signals.claims", "nlp._legacy.signals.crypto"} <= frozen   # really the old code
     texts = _test_texts() + [t + "\n\n" + d for t, d in _bench_listings(200)] + _contact_lines(400)
     diffs = [t for t in texts if new(t, "description") != old(t, "description")]
     assert not diffs, f"{len(diffs)} texts differ, e.g. {diffs[0][:200]!r}"

@@ -20,7 +20,7 @@ from typing import Callable, Iterable, Iterator
 
 from index.models import Signal
 
-from .context import _probes as probes, contains_any, lowered
+from nlp.signals.context import _probes as probes, contains_any, lowered
 
 SIGNAL_TYPES: tuple[str, ...] = (
     "telegram", "whatsapp", "phone", "wickr", "signal_messenger", "threema", "session", "wechat",
@@ -45,7 +45,9 @@ class Extractor:
 # a scraped wallet list, so each type stops after this many hits per field (and stops scanning).
 MAX_HITS_PER_TYPE = 200
 _REGISTRY: list[Extractor] = []
-_FAMILIES = ("contacts", "crypto", "pgp", "onion", "claims", "quantity")
+# the families whose code issue 13 changed (claims; crypto through checksums); the others are
+# nlp.signals' own, unchanged
+_FAMILIES = ("crypto", "claims")
 _loaded = False
 
 
@@ -61,13 +63,21 @@ def signal(type_: str, *, needles: Iterable[str] = (), generic: bool = False):
 
 
 def extractors() -> list[Extractor]:
-    """All registered extractors (imports the family modules once)."""
+    """nlp.signals' extractors in their order, with this package's in place of the types it registers."""
     global _loaded
     if not _loaded:
         for name in _FAMILIES:
             importlib.import_module(f"{__name__}.{name}")
         _loaded = True
-    return list(_REGISTRY)
+    from nlp.signals import extractors as current
+    mine = {ex.type for ex in _REGISTRY}
+    out: list[Extractor] = []
+    for ex in current():
+        if ex.type not in mine:
+            out.append(ex)
+        elif not any(o.type == ex.type for o in out):
+            out.extend(o for o in _REGISTRY if o.type == ex.type)
+    return out
 
 
 _PLAN: tuple[tuple, list] = ((), [])

@@ -17,7 +17,7 @@ from typing import Iterator
 import yaml
 
 from . import Hit, signal
-from .context import lowered, non_ascii, occurrences, per_text, rarest
+from nlp.signals.context import lowered, non_ascii, occurrences, per_text, rarest
 
 CLAIM_TYPES = ("customs_evasion", "stealth_shipping", "safe_delivery", "no_prescription", "research_chemical")
 _L = r"0-9A-Za-z\u00C0-\u024F\u0400-\u04FF"          # letters that form words (CJK does not)
