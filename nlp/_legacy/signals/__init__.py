@@ -1,49 +1,16 @@
-"""Vendor signals: the contacts, wallets, keys and claims investigators link vendors by.
-
-One signal family = one function registered with `@signal(type)`. A function receives the original
-field text and yields `(start, end, value, rule, confidence)`; offsets index that text exactly (no
-normalisation happens here, so `text[start:end]` is always the matched surface) and `value` is the
-normalised form used to link listings (lowercase bech32, E.164 phone, uppercase PGP fingerprint...).
-Wallets, onion addresses and PGP blocks are only emitted when their checksum verifies.
-
-`needles` are lowercase substrings, at least one of which must occur in the text for the function
-to run: a cheap prefilter so a 1 KB listing without "0x" never reaches the Ethereum regex.
-Every regex here is linear on hostile input (no nested quantifiers over overlapping classes).
-"""
+"""The extractor loop before issue 13 (one Signal model validated at a time), over this package's
+frozen claims and crypto finders and nlp.signals' other, unchanged finders."""
 from __future__ import annotations
 
 import importlib
-from bisect import bisect_right
 from itertools import islice
-from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
+from typing import Iterable
 
 from index.models import Signal
 
-from nlp.signals.context import _probes as probes, contains_any, lowered
+from nlp.signals import MAX_HITS_PER_TYPE, SIGNAL_TYPES, Extractor, Finder, Hit, _Coverage
+from nlp.signals.context import _probes as probes, lowered
 
-SIGNAL_TYPES: tuple[str, ...] = (
-    "telegram", "whatsapp", "phone", "wickr", "signal_messenger", "threema", "session", "wechat",
-    "email", "btc", "eth", "xmr", "ltc", "trx", "pgp_key", "pgp_fingerprint", "onion",
-    "customs_evasion", "stealth_shipping", "safe_delivery", "no_prescription", "research_chemical",
-    "bulk_quantity", "purity",
-)
-
-Hit = tuple[int, int, str, str, float]          # start, end, value, rule, confidence
-Finder = Callable[[str], Iterable[Hit]]
-
-
-@dataclass(frozen=True)
-class Extractor:
-    type: str
-    find: Finder
-    needles: tuple[str, ...] = ()
-    generic: bool = False     # dropped when a more specific signal covers the same span
-
-
-# A real listing has a handful of contacts; thousands of "wallets" in one field is a size bomb or
-# a scraped wallet list, so each type stops after this many hits per field (and stops scanning).
-MAX_HITS_PER_TYPE = 200
 _REGISTRY: list[Extractor] = []
 # the families whose code issue 13 changed (claims; crypto through checksums); the others are
 # nlp.signals' own, unchanged
@@ -92,21 +59,6 @@ def _plan() -> list[tuple[Extractor, tuple, tuple]]:
     return _PLAN[1]
 
 
-def iter_hits(text: str, types: Iterable[str] | None = None) -> Iterator[tuple[str, Hit]]:
-    """(type, hit) for every extractor whose prefilter passes, unordered and not deduplicated."""
-    if not text:
-        return
-    wanted = set(types) if types is not None else None
-    low = lowered(text)                    # shared with the finders, which ask for it again
-    for ex in extractors():
-        if wanted is not None and ex.type not in wanted:
-            continue
-        if ex.needles and not contains_any(low, ex.needles):
-            continue
-        for hit in islice(ex.find(text), MAX_HITS_PER_TYPE):
-            yield ex.type, hit
-
-
 def extract_signals(text: str, field: str, types: Iterable[str] | None = None) -> list[Signal]:
     """Every vendor signal in `text`, sorted by start, offsets into `text` exactly as given.
 
@@ -152,20 +104,4 @@ def extract_signals(text: str, field: str, types: Iterable[str] | None = None) -
     return out
 
 
-class _Coverage:
-    """Answers "does any span contain [start, end)?" in O(log n): spans sorted by start + running max end."""
-
-    def __init__(self, spans: Iterable[tuple[int, int]]):
-        spans = sorted(spans)
-        self._starts = [s for s, _ in spans]
-        self._max_end, best = [], -1
-        for _, e in spans:
-            best = max(best, e)
-            self._max_end.append(best)
-
-    def contains(self, start: int, end: int) -> bool:
-        i = bisect_right(self._starts, start) - 1
-        return i >= 0 and self._max_end[i] >= end
-
-
-__all__ = ["SIGNAL_TYPES", "Extractor", "Hit", "extract_signals", "extractors", "iter_hits", "signal"]
+__all__ = ["Hit", "extract_signals", "extractors", "signal"]
