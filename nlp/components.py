@@ -110,12 +110,13 @@ class SubstanceComponent:
         self.mentions = MentionRules.load(_path(mentions_path))
 
     def __call__(self, doc: Doc) -> Doc:
-        views: list[FieldView] = doc._.fields
+        ext = doc._                     # each `doc._` builds a new accessor object: read it once
+        views: list[FieldView] = ext.fields
         for v in views:
             v.candidates, v.toks = self.matcher.find(v.norm)
             v.cas = find_cas(v.norm, self.kb)
             v.quantity_re = self.context.quantity
-        doc._.substances = self.resolve(views)
+        ext.substances = self.resolve(views)
         return doc
 
     def resolve(self, views: list[FieldView]) -> Substances:
@@ -327,15 +328,18 @@ def make_substances(nlp: Language, name: str, kb_path: str | None, context_path:
     return SubstanceComponent(kb_path, context_path, fuzzy, fuzzy_min_len, mentions_path)
 
 
-@Language.factory("interdict_signals", default_config={})
-def make_signals(nlp: Language, name: str):
+@Language.factory("interdict_signals", default_config={"legacy": False})
+def make_signals(nlp: Language, name: str, legacy: bool):
     from nlp.signals import extract_signals
+    if legacy:    # the signals before issue 13 (nlp/_legacy): tests/test_nlp_golden.py compares them
+        from nlp._legacy.signals import extract_signals  # noqa: F811
 
     def signals(doc: Doc) -> Doc:
         out: list[Signal] = []
-        for v in doc._.fields:
+        ext = doc._
+        for v in ext.fields:
             out.extend(extract_signals(v.text, v.name))
-        doc._.signals = out
+        ext.signals = out
         return doc
     return signals
 
@@ -345,9 +349,10 @@ def make_listing_type(nlp: Language, name: str, rules_path: str | None):
     rules = ListingTypeRules.load(_path(rules_path))
 
     def listing_type(doc: Doc) -> Doc:
-        subs: Substances = doc._.substances
-        fields = [(v.name, v.norm.text, v.name in subs.fields, v.has_quantity) for v in doc._.fields]
-        doc._.listing_type = rules.classify(fields)
+        ext = doc._
+        subs: Substances = ext.substances
+        fields = [(v.name, v.norm.text, v.name in subs.fields, v.has_quantity) for v in ext.fields]
+        ext.listing_type = rules.classify(fields)
         return doc
     return listing_type
 
@@ -357,13 +362,15 @@ def make_risk(nlp: Language, name: str, scoring_path: str | None):
     cfg = ScoringConfig.load(_path(scoring_path))
 
     def risk(doc: Doc) -> Doc:
-        subs: Substances = doc._.substances
-        ltype, reason = doc._.listing_type
-        verdict = score(ltype, subs.hits, subs.ids, doc._.signals or [], cfg)
+        ext = doc._
+        subs: Substances = ext.substances
+        ltype, reason = ext.listing_type
+        signals = ext.signals or []
+        verdict = score(ltype, subs.hits, subs.ids, signals, cfg)
         explanation = verdict.explanation + [f"listing type {ltype}: {reason}"] + subs.notes \
             + doc.user_data.get("notes", [])
-        doc._.analysis = Analysis(flagged=verdict.flagged, risk=verdict.risk, listing_type=ltype,
-                                  substances=subs.hits, signals=doc._.signals or [],
-                                  explanation=explanation)
+        ext.analysis = Analysis(flagged=verdict.flagged, risk=verdict.risk, listing_type=ltype,
+                                substances=subs.hits, signals=signals,
+                                explanation=explanation)
         return doc
     return risk

@@ -238,8 +238,8 @@ def test_xmr_wrong_network_byte_is_rejected():
     assert found("xmr " + make_xmr(24), "xmr") == []   # testnet prefix
 
 
-def test_c_keccak_agrees_with_the_pure_python_reference():
-    from nlp.signals.checksums import keccak256_py
-    for n in (0, 1, 40, 135, 136, 137, 300):
-        data = hashlib.sha256(str(n).encode()).digest() * (n // 32 + 1)
-        assert keccak256(data[:n]) == keccak256_py(data[:n])
+def test_keccak_is_the_pre_nist_keccak_256():
+    """Ethereum's Keccak-256 (not hashlib.sha3_256): the well-known digests of "" and "abc"."""
+    assert keccak256(b"").hex() == "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
+    assert keccak256(b"abc").hex() == "4e03657aea45a94fc7d47ba826c8d667c0d1e6e33a64a036ec44f58fa12d6c45"
+    assert keccak256(b"abc") != hashlib.sha3_256(b"abc").digest()

@@ -112,15 +112,29 @@ def test_anchored_keyword_scans(text):
             assert spans(words._anchored(low, 0, len(low))) == spans(plain)
 
 
-def test_literal_prefixes_start_every_match():
-    for pattern in [r"whats\s?app|wh?atsapp|wa", r"(?:a|b)c+d", r"[ií]x|y", r"ab?c", r"x(?=y)z", r"k{2,3}m"]:
-        prefixes = context.literal_prefixes(pattern)
-        assert prefixes
-        for s in ["whats app", "watsapp", "wa", "acd", "bccd", "íx", "y", "ac", "abc", "kkm", "kkkm"]:
-            m = re.match(pattern, s)
-            if m:
-                assert any(s.startswith(p) for p in prefixes), (pattern, s)
-    assert context.literal_prefixes(r"\w+") is None          # no literal start: no anchoring
+ANCHORED_SPELLINGS = ["whatsapp", "whats app", "whatsap", "whatsappp", "wats app", "watsap", "watsapp", "wapp",
+                      "wa", "hatsapp", "atsapp", "вотсап", "ватсап", "вацап", "ватс ап", "ватсап", "wechat",
+                      "we chat", "weixin", "wx", "vx", "v信", "微信", "薇信", "威信", "telegram", "telegramm",
+                      "telegarm", "telgram", "tlgrm", "tg", "телеграм", "телеграмм", "телега", "тг", "电报",
+                      "纸飞机", "飞机", "high purity", "highest purity", "high-pure", "ultra pure", "ultra-pure",
+                      "高纯", "高纯度", "alta pureza", "высокая чистота", "высокой чистоты"]
+
+
+def test_claim_join_characters_are_what_the_regex_joins_words_with():
+    join = re.compile(r"[\s\-]")
+    assert set(claims._join_chars()) == {c for c in map(chr, range(0x110000)) if join.match(c)}
+
+
+def test_declared_anchors_start_every_match():
+    """Every spelling an anchored keyword alternation accepts starts with one of its anchors."""
+    anchored = [w for w in list(contacts._KW.values()) + list(contacts._KW_ANY_FORM.values())
+                + [quantity._HIGH_PURITY] if w._anchors]
+    assert len(anchored) >= 4
+    for words in anchored:
+        matched = [s for s in ANCHORED_SPELLINGS if words._rx.fullmatch(s)]
+        assert matched, words.pattern
+        for s in matched:
+            assert any(s.startswith(a) for _, a in words._anchors), (words.pattern, s)
 
 
 @settings(max_examples=300, deadline=None)
@@ -130,7 +144,7 @@ def test_claim_tokens_are_the_regex_word_tokens(text):
     low = text.lower()
     words = claims._index().word_set
     want = {w.encode() for w in re.findall(r"\w+", low)} & words
-    assert claims._tokens_among(text, low, words)[0] == want
+    assert claims._tokens_among(text, low, words) == want
 
 
 @settings(max_examples=300, deadline=None)

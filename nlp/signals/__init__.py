@@ -18,6 +18,8 @@ from itertools import islice
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
+from pydantic import TypeAdapter
+
 from index.models import Signal
 
 from .context import _probes as probes, contains_any, lowered
@@ -131,15 +133,17 @@ def extract_signals(text: str, field: str, types: Iterable[str] | None = None) -
         return []
     generic = [k for k in found if k[0] in generic_types]
     covered = _Coverage((s, e) for (t, s, e) in found if t not in generic_types) if generic else None
-    out = []
-    make = Signal.model_validate
+    rows = []
     for (type_, start, end), (_, _, value, rule, conf) in found.items():
         if covered is not None and type_ in generic_types and covered.contains(start, end):
             continue
-        out.append(make({"type": type_, "value": value, "field": field, "start": start, "end": end,
-                         "rule": rule, "confidence": round(conf, 3)}))
-    out.sort(key=lambda s: (s.start, s.end, s.type))
-    return out
+        rows.append({"type": type_, "value": value, "field": field, "start": start, "end": end,
+                     "rule": rule, "confidence": round(conf, 3)})
+    rows.sort(key=lambda r: (r["start"], r["end"], r["type"]))
+    return _SIGNALS.validate_python(rows)      # one validator call for the list, not one per signal
+
+
+_SIGNALS = TypeAdapter(list[Signal])
 
 
 class _Coverage:

@@ -1,58 +1,38 @@
 """Checksum primitives the wallet, onion and PGP extractors verify candidates with.
 
-Pure Python and offline on purpose: a signal is only emitted when its checksum holds, so these
-functions decide precision. Each one is small, follows its specification, and is tested against
-the specification's own vectors (BIP173/BIP350, EIP-55, Monero, Tor rend-spec-v3, RFC 4880).
+Offline on purpose: a signal is only emitted when its checksum holds, so these functions decide
+precision. Base58Check comes from `base58` and Keccak-256 from `eth-hash`; what no maintained package
+covers is written here after its specification (bech32m: the PyPI `bech32` package predates BIP350;
+Monero's block base58; the Tor v3 checksum; the OpenPGP armor CRC-24), and everything is tested
+against the specifications' own vectors (BIP173/BIP350, EIP-55, Monero, Tor rend-spec-v3, RFC 4880).
 """
 from __future__ import annotations
 
 import base64
 import hashlib
 
-# --- base58 / base58check (Bitcoin, Litecoin, Tron) --------------------------------------------
+import base58
+from eth_hash.auto import keccak as _keccak
 
-B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-_B58_INDEX = {c: i for i, c in enumerate(B58_ALPHABET)}
+# --- base58 / base58check (Bitcoin, Litecoin, Tron): the `base58` package -------------------------
 
-
-def b58encode(data: bytes) -> str:
-    n = int.from_bytes(data, "big")
-    out = []
-    while n:
-        n, r = divmod(n, 58)
-        out.append(B58_ALPHABET[r])
-    pad = len(data) - len(data.lstrip(b"\0"))
-    return "1" * pad + "".join(reversed(out))
-
-
-def b58decode(text: str) -> bytes | None:
-    """Decode base58; None when a character is outside the alphabet."""
-    n = 0
-    for c in text:
-        v = _B58_INDEX.get(c)
-        if v is None:
-            return None
-        n = n * 58 + v
-    body = n.to_bytes((n.bit_length() + 7) // 8, "big") if n else b""
-    pad = len(text) - len(text.lstrip("1"))
-    return b"\0" * pad + body
-
-
-def _dsha256(data: bytes) -> bytes:
-    return hashlib.sha256(hashlib.sha256(data).digest()).digest()
+B58_ALPHABET = base58.BITCOIN_ALPHABET.decode()
+_B58_INDEX = {c: i for i, c in enumerate(B58_ALPHABET)}      # Monero's block encoding below
 
 
 def b58check_encode(payload: bytes) -> str:
-    return b58encode(payload + _dsha256(payload)[:4])
+    return base58.b58encode_check(payload).decode()
 
 
 def b58check_decode(text: str) -> bytes | None:
     """Payload (version byte included) when the 4-byte double-SHA256 checksum holds, else None."""
-    raw = b58decode(text)
-    if raw is None or len(raw) < 5:
+    if not text.isascii() or text.rstrip() != text:
+        return None                      # (base58 would strip trailing spaces; not part of an address)
+    try:
+        raw = base58.b58decode_check(text)
+    except ValueError:                   # a character outside the alphabet, or a bad checksum
         return None
-    payload, check = raw[:-4], raw[-4:]
-    return payload if _dsha256(payload)[:4] == check else None
+    return raw or None                   # at least a version byte before the checksum
 
 
 # --- bech32 / bech32m (BIP173, BIP350) ---------------------------------------------------------
@@ -151,60 +131,9 @@ def segwit_encode(hrp: str, version: int, program: bytes) -> str:
 
 # --- Keccak-256 (Ethereum, Monero): the pre-NIST padding, NOT hashlib.sha3_256 ----------------
 
-_RC = [
-    0x0000000000000001, 0x0000000000008082, 0x800000000000808A, 0x8000000080008000,
-    0x000000000000808B, 0x0000000080000001, 0x8000000080008081, 0x8000000000008009,
-    0x000000000000008A, 0x0000000000000088, 0x0000000080008009, 0x000000008000000A,
-    0x000000008000808B, 0x800000000000008B, 0x8000000000008089, 0x8000000000008003,
-    0x8000000000008002, 0x8000000000000080, 0x000000000000800A, 0x800000008000000A,
-    0x8000000080008081, 0x8000000000008080, 0x0000000080000001, 0x8000000080008008,
-]
-# rotation offsets r[x + 5y]
-_ROT = [0, 1, 62, 28, 27, 36, 44, 6, 55, 20, 3, 10, 43, 25, 39, 41, 45, 15, 21, 8, 18, 2, 61, 56, 14]
-_M64 = (1 << 64) - 1
-
-
-def _keccak_f(a: list[int]) -> None:
-    for rc in _RC:
-        c = [a[x] ^ a[x + 5] ^ a[x + 10] ^ a[x + 15] ^ a[x + 20] for x in range(5)]
-        d = [c[(x - 1) % 5] ^ (((c[(x + 1) % 5] << 1) | (c[(x + 1) % 5] >> 63)) & _M64) for x in range(5)]
-        for i in range(25):
-            a[i] ^= d[i % 5]
-        b = [0] * 25
-        for x in range(5):
-            for y in range(5):
-                v = a[x + 5 * y]
-                r = _ROT[x + 5 * y]
-                b[y + 5 * ((2 * x + 3 * y) % 5)] = ((v << r) | (v >> (64 - r))) & _M64 if r else v
-        for y in range(0, 25, 5):
-            row = b[y:y + 5]
-            for x in range(5):
-                a[y + x] = row[x] ^ (~row[(x + 1) % 5] & row[(x + 2) % 5])
-        a[0] ^= rc
-
-
-def keccak256_py(data: bytes) -> bytes:
-    """Reference implementation (~0.3 ms per call); keccak256 uses pycryptodome's C code when present."""
-    rate = 136
-    msg = bytearray(data) + b"\x01"
-    msg += b"\0" * (-len(msg) % rate)
-    msg[-1] |= 0x80
-    state = [0] * 25
-    for off in range(0, len(msg), rate):
-        block = msg[off:off + rate]
-        for i in range(rate // 8):
-            state[i] ^= int.from_bytes(block[8 * i:8 * i + 8], "little")
-        _keccak_f(state)
-    return b"".join(state[i].to_bytes(8, "little") for i in range(4))
-
-
-try:
-    from Crypto.Hash import keccak as _keccak_c
-
-    def keccak256(data: bytes) -> bytes:
-        return _keccak_c.new(digest_bits=256, data=data).digest()
-except ImportError:                      # pragma: no cover - pycryptodome is a declared dependency
-    keccak256 = keccak256_py
+def keccak256(data: bytes) -> bytes:
+    """Keccak-256 from `eth-hash` (its pycryptodome backend: C code)."""
+    return _keccak(data)
 
 
 # --- Monero base58 (8-byte blocks -> 11 characters) --------------------------------------------

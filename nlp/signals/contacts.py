@@ -161,8 +161,13 @@ _DISGUISABLE = {"telegram": "telegram", "whatsapp": "whatsapp", "wickr": "wickr"
 _ANY_FORM = {k: v if k not in _DISGUISABLE else f"{v}|{disguised(_DISGUISABLE[k])}" for k, v in _WORDS.items()}
 
 _LETTER = LETTERS
-_KW = {k: Words(v) for k, v in _WORDS.items()}
-_KW_ANY_FORM = {k: Words(v) for k, v in _ANY_FORM.items()}
+# literals that start every match of a messenger word (tests/test_signals_fastpaths.py checks them):
+# on a long field str.find for each beats the regex's character-class scan
+_ANCHORS = {"telegram": ("tg", "tlg", "tel", "тг", "тел", "电报", "纸飞机", "飞机"),
+            "whatsapp": ("wa", "wha", "вац", "ват", "вот"),
+            "wechat": ("we", "wx", "vx", "v信", "微信", "薇信", "威信")}
+_KW = {k: Words(v, _ANCHORS.get(k, ())) for k, v in _WORDS.items()}
+_KW_ANY_FORM = {k: Words(v, () if k in _DISGUISABLE else _ANCHORS.get(k, ())) for k, v in _ANY_FORM.items()}
 _ANY_KW = Words("|".join(f"(?P<{k}>{v})" for k, v in _WORDS.items()))
 _ANY_KW_ANY_FORM = Words("|".join(f"(?P<{k}>{v})" for k, v in _ANY_FORM.items()))
 _PLAIN_WORD = {k: re.compile(v) for k, v in _WORDS.items()}

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache, wraps
-from re import _constants as _C, _parser as _sre_parser
 
 _LOWER: tuple[str | None, str] = (None, "")
 
@@ -145,67 +144,6 @@ _LETTER = re.compile(f"[{LETTERS}]")
 _ALNUM = re.compile(f"[{LETTERS}0-9]")
 
 
-def literal_prefixes(pattern: str, n: int = 3) -> tuple[str, ...] | None:
-    """Strings (each at most n characters) one of which starts every match of `pattern` (compiled
-    without flags), or None when some match can start with a character that is not a known literal.
-    Computed from the parsed pattern, so anchors derived from it cannot miss a match."""
-    try:
-        parsed = _sre_parser.parse(pattern)
-        if parsed.state.flags & (re.IGNORECASE | re.VERBOSE):
-            return None                                  # literals would not be what they seem
-        out = _prefixes(list(parsed), n)
-    except (re.error, RecursionError, AttributeError):
-        return None
-    if "" in out or len(out) > 64:
-        return None
-    keep: list[str] = []
-    for p in sorted(out, key=len):
-        if not any(p.startswith(k) for k in keep):
-            keep.append(p)
-    return tuple(keep)
-
-
-def _set_chars(items) -> set[str] | None:
-    chars: set[str] = set()
-    for op, av in items:
-        if op is _C.LITERAL:
-            chars.add(chr(av))
-        elif op is _C.RANGE and av[1] - av[0] < 16:
-            chars.update(map(chr, range(av[0], av[1] + 1)))
-        else:
-            return None
-    return chars
-
-
-def _prefixes(items: list, n: int) -> set[str]:
-    """Possible first n characters of a match of the parsed `items`; "" ends a prefix early where
-    the next element is not a small set of literals."""
-    if n == 0 or not items:
-        return {""}
-    op, av = items[0]
-    rest = items[1:]
-    if op in (_C.ASSERT, _C.ASSERT_NOT, _C.AT):
-        return _prefixes(rest, n)                       # zero-width
-    if op is _C.SUBPATTERN:
-        _group, add_flags, del_flags, sub = av
-        return {""} if add_flags or del_flags else _prefixes(list(sub) + rest, n)
-    if op is _C.BRANCH:
-        return set().union(*(_prefixes(list(alt) + rest, n) for alt in av[1]))
-    if op in (_C.MAX_REPEAT, _C.MIN_REPEAT):
-        lo, hi, sub = av
-        body = list(sub)
-        if len(body) != 1 or body[0][0] not in (_C.LITERAL, _C.IN):
-            return {""}
-        again = [] if hi == 1 else [(op, (max(lo - 1, 0), hi if hi is _C.MAXREPEAT else hi - 1, sub))]
-        out = _prefixes(body + again + rest, n)
-        return out | _prefixes(rest, n) if lo == 0 else out
-    heads = {chr(av)} if op is _C.LITERAL else _set_chars(av) if op is _C.IN else None
-    if not heads:
-        return {""}
-    tails = _prefixes(rest, n - 1)
-    return {h + t for h in heads for t in tails}
-
-
 class Words:
     """A keyword alternation (lowercase alternatives) matched as whole words on lower-cased text.
 
@@ -215,18 +153,16 @@ class Words:
     boundary (Chinese has no spaces). `low` is passed in so a caller lower-cases a field once.
     """
 
-    def __init__(self, alternatives: str):
+    def __init__(self, alternatives: str, anchors: tuple[str, ...] = ()):
         right = rf"(?!(?<=[{LETTERS}])[{LETTERS}])"
         self.pattern = f"(?:{alternatives}){right}"
         self._rx = re.compile(self.pattern)
         self._rx_i = re.compile(rf"(?!(?<=[{LETTERS}0-9])[{LETTERS}])" + self.pattern, re.I)
-        anchors = literal_prefixes(self.pattern) or ()
-        # every match starts with one of these: on a long field, str.find for each (after a
+        # `anchors`: literals one of which starts every match (declared with the alternation, checked
+        # by tests/test_signals_fastpaths.py). On a long field, str.find for each (after a
         # one-character probe) beats the character-class scan sre does for an alternation that
-        # opens with several letters; a single literal prefix sre already finds at memchr speed,
-        # and past three Latin prefixes the finds cost more than the scan (measured)
-        latin = sum(a.isascii() for a in anchors)
-        self._anchors = tuple((rarest(a), a) for a in anchors) if 2 <= latin <= 3 else None
+        # opens with several letters; worth it for two or three Latin anchors (measured)
+        self._anchors = tuple((rarest(a), a) for a in anchors) or None
 
     def finditer(self, text: str, low: str, pos: int = 0, endpos: int | None = None):
         endpos = len(text) if endpos is None else endpos

@@ -187,7 +187,8 @@ _PURITY_AFTER = re.compile(r"\A\s?(?:pur(?:e|ity|eness|a|o)|min purity|纯|чи�
 _NOT_PURITY = re.compile(r"(?<![A-Za-z])(?:positive|feedback|rating|rated|score|success|yield|discount|off|sale|"
                          r"uptime|humidity|abv|alcohol|vol|satisf\w*|отзыв\w*|рейтинг|好评)(?![A-Za-z])", re.I)
 _HIGH_PURITY = Words(r"high(?:est)?[\s\-]purity|high[\s\-]pure|ultra[\s\-]pure|高纯度?|alta pureza"
-                     r"|высокая чистота|высокой чистоты")
+                     r"|высокая чистота|высокой чистоты",
+                     anchors=("hig", "ult", "alt", "高纯", "выс"))
 
 
 def _percentages(text: str) -> Iterator[re.Match]:
