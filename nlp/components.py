@@ -357,9 +357,10 @@ def make_listing_type(nlp: Language, name: str, rules_path: str | None):
     return listing_type
 
 
-@Language.factory("interdict_risk", default_config={"scoring_path": None})
-def make_risk(nlp: Language, name: str, scoring_path: str | None):
-    cfg = ScoringConfig.load(_path(scoring_path))
+@Language.factory("interdict_risk", default_config={"scoring_path": None, "policy": {}})
+def make_risk(nlp: Language, name: str, scoring_path: str | None, policy: dict):
+    # policy: overrides of scoring.yaml's policy keys, e.g. a site's own (crawlers/siteconfig.py `policy`)
+    cfg = ScoringConfig.load(_path(scoring_path), policy)
 
     def risk(doc: Doc) -> Doc:
         subs: Substances = doc._.substances

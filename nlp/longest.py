@@ -4,6 +4,7 @@
   "4-piperidone" in "N-(2-phenylethyl)-4-piperidone" (NPP).
 * A longer name that starts inside a greedy match beats it: "New PMK ethyl glycidate" is the ethyl
   glycidate, not "new PMK" (the methyl glycidate) plus a stray "ethyl glycidate".
+* A salt name is part of the substance's name: 盐酸 in 盐酸赛拉嗪 (xylazine hydrochloride) is not the acid.
 * A chemical name built like an NPS name (nlp.nps_grammar) is looked up in the knowledge base with hyphens
   and spaces aside ("4-methyl-pentedrone" -> 4-MPD); a name no row knows becomes the family's
   `unidentified-nps-*` row with the grammar's low confidence, and a note asks for review.
@@ -53,6 +54,8 @@ class LongestNames:
         names = self.grammar.find(norm.text)
         if names:
             cands = self._grammar(norm, toks, cands, names, notes)
+        if self.grammar.salt_names is not None and any(c.tok_start < 0 for c in cands):
+            cands = [c for c in cands if c.tok_start >= 0 or not self.grammar.is_salt_name(norm.text, c.start, c.end)]
         return self._drop_nested(cands)
 
     def _extend(self, norm: Normalized, toks: Tokens, cands: list[Candidate]) -> list[Candidate]:

@@ -33,6 +33,7 @@ class GrammarName:
 class NpsGrammar:
     families: list[tuple[str, re.Pattern]]
     path: Path
+    salt_names: re.Pattern | None = None
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "NpsGrammar":
@@ -58,7 +59,19 @@ class NpsGrammar:
             except re.error as exc:
                 raise ValueError(f"{p}: {where} ({fam['id']}): bad regular expression ({exc})") from None
             families.append((str(fam["id"]), rx))
-        return cls(families, p)
+        salts = [str(x) for x in data.get("salt_names") or ()]
+        try:
+            salt_re = re.compile("|".join(f"(?:{x})" for x in salts)) if salts else None
+        except re.error as exc:
+            raise ValueError(f"{p}: salt_names: bad regular expression ({exc})") from None
+        return cls(families, p, salt_re)
+
+    def is_salt_name(self, text: str, start: int, end: int) -> bool:
+        """Is text[start:end] a salt name that belongs to the substance next to it (盐酸 in 盐酸赛拉嗪)?"""
+        if self.salt_names is None:
+            return False
+        m = self.salt_names.match(text, start)
+        return m is not None and m.end() == end
 
     def check_ids(self, known: set[str]) -> None:
         """Every family must name a knowledge-base row (its class is the guess reported)."""

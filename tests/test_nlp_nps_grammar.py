@@ -103,3 +103,12 @@ def test_bad_grammar_file_names_file_and_field(tmp_path):
     bad.write_text("families:\n  - id: not-a-row\n    patterns: ['zz']\n", encoding="utf-8")
     with pytest.raises(ValueError, match="'not-a-row' is not a row"):
         NpsGrammar.load(bad).check_ids(set(load_kb().substances))
+
+
+@pytest.mark.parametrize("title, expected", [
+    ("盐酸赛拉嗪 1kg", ["xylazine"]),                  # xylazine hydrochloride, not hydrochloric acid
+    ("4-哌啶酮盐酸盐一水合物", ["4-piperidone"]),
+    ("工业盐酸 31%", ["hydrochloric-acid"]),              # industrial hydrochloric acid stays the acid
+])
+def test_chinese_salt_names_belong_to_the_substance(analyzer, title, expected):
+    assert ids(analyzer, title)[1] == expected
