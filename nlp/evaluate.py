@@ -159,14 +159,15 @@ def evaluate(path: str | Path, analyzer: Analyzer | None = None, fields: tuple[s
              mapping: AgoraMapping | None = None, part: str = "dev", folds: int = FOLDS) -> EvalReport:
     """Score the pipeline on one vendor split of an Agora CSV (titles only by default, as the targets are).
 
-    part: "dev" (every vendor outside the frozen slice, also scored per vendor-grouped fold in
-    `report.folds`), "frozen" (the hold-out slice only) or "all". Streams the file in batches."""
+    part: "dev" (every vendor outside the frozen slice), "frozen" (the hold-out slice only) or "all". For
+    dev and frozen, `report.folds` scores the same rows per vendor-grouped fold (mean and spread).
+    Streams the file in batches."""
     in_part("", part)                       # an unknown part fails before any work
     analyzer = analyzer or Analyzer()
     mapping = mapping or AgoraMapping()
     kb_ids = {s.canonical.lower(): sid for sid, s in analyzer.nlp.get_pipe("interdict_substances").kb.substances.items()}
     report = EvalReport(part=part)
-    if part == "dev":
+    if part != "all":                        # the frozen slice too: its spread over vendor groups
         report.folds = [EvalReport(part=f"fold {i + 1}/{folds}") for i in range(folds)]
     batch: list[dict] = []
 

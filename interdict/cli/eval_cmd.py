@@ -47,6 +47,7 @@ def register(app: typer.Typer) -> None:
         f = s["flag"]
         typer.echo(f"{report.part} vendors: rows {s['rows']} (scored {s['scored']}), fields: {','.join(wanted)}")
         typer.echo(f"flag      precision {f['precision']:.4f}  recall {f['recall']:.4f}  F1 {f['f1']:.4f}"
+                   f"  FP rate {f['fp_rate']:.4f}"
                    f"   (tp {f['tp']} fp {f['fp']} fn {f['fn']} tn {f['tn']})")
         typer.echo(f"class     accuracy  {s['class_accuracy']:.4f}  over {s['class_scored']} rows")
         typer.echo(f"substance accuracy  {s['substance_accuracy']:.4f}  over {s['substance_scored']} rows,"
