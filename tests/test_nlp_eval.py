@@ -88,3 +88,14 @@ def test_bad_csv_names_the_file(tmp_path):
     bad.write_text("id,title\n1,x\n", encoding="utf-8")
     with pytest.raises(EvalError, match="bad.csv"):
         evaluate(bad)
+
+
+def test_cli_frozen_prints_figures_and_spread_but_no_listing():
+    """Nobody tuning rules sees a frozen listing: --frozen prints the figures only, even when misses are asked."""
+    from typer.testing import CliRunner
+    from interdict.cli import app
+    result = CliRunner().invoke(app, ["eval", "agora", str(DEV), "--frozen", "--misses", "5"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("frozen vendors: rows ")
+    assert "vendor-grouped 5-fold figures" in result.output and "recall" in result.output and "±" in result.output
+    assert "false_negative" not in result.output and "expected" not in result.output
