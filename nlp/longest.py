@@ -20,6 +20,7 @@ from nlp.matcher import Candidate, Form, SubstanceMatcher
 from nlp.normalize import Normalized, Tokens, fold, normalize
 from nlp.nps_grammar import GrammarName, NpsGrammar
 
+WINDOW = 8                   # tokens: longer than any multi-token name of the lexicon
 _NON_ALNUM = re.compile(r"[^0-9a-z\u00c0-\uffff]+")
 
 
@@ -51,7 +52,7 @@ class LongestNames:
     def refine(self, norm: Normalized, toks: Tokens, cands: list[Candidate], notes: list[str]) -> list[Candidate]:
         if len(cands) > 0 and any(c.tok_end - c.tok_start >= 2 for c in cands):
             cands = self._extend(norm, toks, cands)
-        names = self.grammar.find(norm.text)
+        names = self.grammar.find(norm.text, toks)
         if names:
             cands = self._grammar(norm, toks, cands, names, notes)
         if self.grammar.salt_names is not None and any(c.tok_start < 0 for c in cands):
@@ -62,16 +63,22 @@ class LongestNames:
         """Replace a multi-token match by a longer name of another substance that starts at one of its
         inner tokens ("new PMK" + "ethyl glycidate" -> "PMK ethyl glycidate")."""
         out = list(cands)
+        starts = getattr(self.matcher, "multi", None)      # first tokens of multi-word names, if indexed
         for idx, c in enumerate(cands):
-            if c.tok_end - c.tok_start < 2 or c.tok_start < 0:
+            if c.tok_end - c.tok_start < 2 or c.tok_start < 0 or c.tok_end >= len(toks.text):
                 continue
             for k in range(c.tok_start + 1, c.tok_end):
+                if starts is not None and toks.text[k] not in starts:
+                    continue              # no multi-word name starts with this token: nothing longer here
                 s = toks.start(k)
-                sub = normalize(norm.text[s:])
-                if sub.text != norm.text[s:]:
+                # a window of WINDOW tokens from k: a name is never longer, and re-matching stays cheap
+                last = min(k + WINDOW, len(toks.text)) - 1
+                window = norm.text[s:toks.end(last)]
+                sub = normalize(window)
+                if sub.text != window:
                     continue
                 found, sub_toks = self.matcher.find(sub)
-                if sub_toks.text != toks.text[k:]:
+                if sub_toks.text != toks.text[k:last + 1]:
                     continue
                 first = next((f for f in found if f.start == 0 and f.tok_start == 0), None)
                 if (first is None or first.form.substance_id == c.form.substance_id

@@ -94,13 +94,13 @@ def test_grammar_names_known_to_the_knowledge_base_report_their_row(analyzer):
 
 def test_bad_grammar_file_names_file_and_field(tmp_path):
     bad = tmp_path / "g.yaml"
-    bad.write_text("families:\n  - id: x\n    patterns: ['(unclosed']\n", encoding="utf-8")
+    bad.write_text("families:\n  - id: x\n    cues: [x]\n    patterns: ['(unclosed']\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"g\.yaml: families\[0\] \(x\): bad regular expression"):
         NpsGrammar.load(bad)
-    bad.write_text("families:\n  - id: x\n    patterns: ['{nope}x']\n", encoding="utf-8")
+    bad.write_text("families:\n  - id: x\n    cues: [x]\n    patterns: ['{nope}x']\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"families\[0\]\.patterns\[0\]: unknown part \{nope\}"):
         NpsGrammar.load(bad)
-    bad.write_text("families:\n  - id: not-a-row\n    patterns: ['zz']\n", encoding="utf-8")
+    bad.write_text("families:\n  - id: not-a-row\n    cues: [z]\n    patterns: ['zz']\n", encoding="utf-8")
     with pytest.raises(ValueError, match="'not-a-row' is not a row"):
         NpsGrammar.load(bad).check_ids(set(load_kb().substances))
 
