@@ -5,23 +5,26 @@ site config, archive): less start-up CPU taken from the crawl it runs beside.
 """
 from __future__ import annotations
 
-_ANALYSER = None
+_ANALYSERS: dict[str, object] = {}
 READY = '{"ready": true}'
 
 
-def shared_analyser():
-    """One nlp Analyzer per process: building the spaCy pipeline is the expensive part, analysing is not."""
-    global _ANALYSER
-    if _ANALYSER is None:
+def shared_analyser(policy: dict | None = None):
+    """One nlp Analyzer per process and flagging policy (a site's overrides of config/scoring.yaml):
+    building the spaCy pipeline is the expensive part, analysing is not."""
+    import json
+    key = json.dumps(policy or {}, sort_keys=True)
+    if key not in _ANALYSERS:
         from nlp.analyze import Analyzer
-        _ANALYSER = Analyzer()
-    return _ANALYSER
+        from nlp.pipeline import build_nlp
+        _ANALYSERS[key] = Analyzer(build_nlp(policy=policy)) if policy else Analyzer()
+    return _ANALYSERS[key]
 
 
 def main() -> None:
     """Read batches of [title, description] pairs (all the analyser reads) from stdin, write their analyses
     (Analysis as JSON, same order) to stdout: the listings themselves never cross the pipe twice.
-    Signals are the parent's business."""
+    Signals are the parent's business. argv[1], if given, is the site's flagging policy as JSON."""
     import json
     import signal
     import sys
@@ -30,7 +33,7 @@ def main() -> None:
     analyses = TypeAdapter(list[Analysis])      # serialised in pydantic-core: ~6x faster than model_dump + json
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    analyser = shared_analyser()
+    analyser = shared_analyser(json.loads(sys.argv[1]) if len(sys.argv) > 1 else None)
     sys.stdout.write(READY + "\n")      # the parent opens the crawl once the pipeline is built
     sys.stdout.flush()
     for line in sys.stdin:

@@ -55,10 +55,13 @@ class AnalyserProcess:
     """The nlp Analyzer in a child process (`python -m crawlers.analyse_worker`), one JSON line per batch each
     way. A child of its own (not multiprocessing) so nothing of the crawler is imported there."""
 
-    def __init__(self):
+    def __init__(self, policy: dict | None = None):
+        import json
         import subprocess
         import sys
-        self.proc = subprocess.Popen([sys.executable, "-m", "crawlers.analyse_worker"],
+        self.policy = policy
+        self.proc = subprocess.Popen([sys.executable, "-m", "crawlers.analyse_worker"]
+                                     + ([json.dumps(policy)] if policy else []),
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, encoding="utf-8",
                                      bufsize=1 << 16)
         self.ready = False
@@ -105,17 +108,19 @@ class AnalyseStage:
     store thread instead.
     """
 
-    def __init__(self, ctx: RunContext, enabled: bool = True, in_process: bool = True):
+    def __init__(self, ctx: RunContext, enabled: bool = True, in_process: bool = True, policy: dict | None = None):
         self.ctx = ctx
         self.enabled = enabled
-        self.worker = AnalyserProcess() if enabled and in_process else None
+        self.policy = policy or None         # the site's flagging-policy overrides (site YAML `policy`)
+        self.worker = AnalyserProcess(self.policy) if enabled and in_process else None
 
     @classmethod
     def from_crawler(cls, crawler):
         ctx = RunContext.of(crawler)
         from index import settings
         in_process = str(settings.get("analyse_process", "1")).lower() not in ("0", "false", "no")
-        stage = cls(ctx, crawler.settings.getbool("INTERDICT_ANALYSE", ctx.analyse), in_process)
+        stage = cls(ctx, crawler.settings.getbool("INTERDICT_ANALYSE", ctx.analyse), in_process,
+                    ctx.site.policy_overrides)
         from scrapy import signals
         crawler.signals.connect(stage.close, signal=signals.engine_stopped)
         return stage
@@ -139,9 +144,9 @@ class AnalyseStage:
         try:
             if self.worker is not None:
                 if self.worker.proc.poll() is not None:
-                    self.worker = AnalyserProcess()     # died (OOM, killed): a fresh one for the next batch
+                    self.worker = AnalyserProcess(self.policy)     # died (OOM, killed): a fresh one for the next batch
                 return self.worker.analyse(batch), None
-            return list(shared_analyser().analyze_listings(batch)), None
+            return list(shared_analyser(self.policy).analyze_listings(batch)), None
         except Exception as exc:   # never lose listings because analysis failed: store them unanalysed
             log.exception("analysis failed for a batch of %d listings", len(batch))
             return batch, f"{type(exc).__name__}: {exc}"

@@ -13,10 +13,11 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator)
+from pydantic import (BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError, create_model,
+                      field_validator, model_validator)
 
 from index import yamlfile
 
@@ -475,6 +476,18 @@ class Schedule(_Strict):
         return self
 
 
+def _policy_model() -> type[BaseModel]:
+    """The keys of config/scoring.yaml's `policy` a site may override, each typed like its default there
+    (true/false, a whole number, a list of lexicon ids); anything else is an error at its line."""
+    from nlp.risk import policy_defaults
+    kinds = {bool: StrictBool, int: Annotated[int, Field(strict=True, ge=0)], list: list[StrictStr]}
+    fields = {k: (kinds.get(type(v), StrictStr) | None, None) for k, v in policy_defaults().items()}
+    return create_model("Policy", __base__=_Strict, **fields)
+
+
+Policy = _policy_model()
+
+
 class SiteConfig(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
     name: str
@@ -493,6 +506,9 @@ class SiteConfig(_Strict):
     removal: Markers = Markers(status_codes=[404, 410])
     session_expiry: Markers = Markers()
     schedule: Schedule | None = None
+    # this site's own flagging policy: overrides of config/scoring.yaml `policy` keys
+    # ("flag_uncontrolled_medicines: false" on a B2B marketplace that lawfully sells medicines to trade)
+    policy: Policy = Policy()
     enabled: bool = True
     source_file: str | None = Field(None, exclude=True)
 
@@ -511,6 +527,11 @@ class SiteConfig(_Strict):
             if "/" in d or " " in d:
                 raise ValueError(f"{d!r} must be a bare domain (no scheme or path)")
         return v
+
+    @property
+    def policy_overrides(self) -> dict:
+        """The policy keys this site sets (for the analyser), none of the defaults."""
+        return self.policy.model_dump(exclude_unset=True)
 
     @property
     def obey_robots(self) -> bool:

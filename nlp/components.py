@@ -22,9 +22,11 @@ from nlp.cas import CasHit, find_cas
 from nlp.context import ContextRules
 from nlp.kb import load_kb
 from nlp.listing_type import ListingTypeRules
+from nlp.longest import LongestNames
 from nlp.mentions import MentionRules
 from nlp.matcher import Candidate, SubstanceMatcher
 from nlp.normalize import Normalized, Tokens, fold, normalize
+from nlp.nps_grammar import NpsGrammar
 from nlp.risk import ScoringConfig, score
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,9 +105,10 @@ class SubstanceComponent:
     """Lexicon and CAS matching with context disambiguation and importance ranking."""
 
     def __init__(self, kb_path: str | None, context_path: str | None, fuzzy: bool, fuzzy_min_len: int,
-                 mentions_path: str | None = None):
+                 mentions_path: str | None = None, grammar_path: str | None = None):
         self.kb = load_kb(_path(kb_path))
         self.matcher = SubstanceMatcher(self.kb.forms, fuzzy=fuzzy, fuzzy_min_len=fuzzy_min_len)
+        self.longest = LongestNames(self.matcher, self.kb, NpsGrammar.load(_path(grammar_path)))
         self.context = ContextRules.load(_path(context_path))
         self.mentions = MentionRules.load(_path(mentions_path))
 
@@ -114,6 +117,7 @@ class SubstanceComponent:
         views: list[FieldView] = ext.fields
         for v in views:
             v.candidates, v.toks = self.matcher.find(v.norm)
+            v.candidates = self.longest.refine(v.norm, v.toks, v.candidates, doc.user_data.setdefault("notes", []))
             v.cas = find_cas(v.norm, self.kb)
             v.quantity_re = self.context.quantity
         ext.substances = self.resolve(views)
@@ -322,10 +326,11 @@ class SubstanceComponent:
 
 
 @Language.factory("interdict_substances", default_config={
-    "kb_path": None, "context_path": None, "mentions_path": None, "fuzzy": True, "fuzzy_min_len": 8})
+    "kb_path": None, "context_path": None, "mentions_path": None, "grammar_path": None, "fuzzy": True,
+    "fuzzy_min_len": 8})
 def make_substances(nlp: Language, name: str, kb_path: str | None, context_path: str | None,
-                    mentions_path: str | None, fuzzy: bool, fuzzy_min_len: int):
-    return SubstanceComponent(kb_path, context_path, fuzzy, fuzzy_min_len, mentions_path)
+                    mentions_path: str | None, grammar_path: str | None, fuzzy: bool, fuzzy_min_len: int):
+    return SubstanceComponent(kb_path, context_path, fuzzy, fuzzy_min_len, mentions_path, grammar_path)
 
 
 @Language.factory("interdict_signals", default_config={"legacy": False})
@@ -357,9 +362,10 @@ def make_listing_type(nlp: Language, name: str, rules_path: str | None):
     return listing_type
 
 
-@Language.factory("interdict_risk", default_config={"scoring_path": None})
-def make_risk(nlp: Language, name: str, scoring_path: str | None):
-    cfg = ScoringConfig.load(_path(scoring_path))
+@Language.factory("interdict_risk", default_config={"scoring_path": None, "policy": {}})
+def make_risk(nlp: Language, name: str, scoring_path: str | None, policy: dict):
+    # policy: overrides of scoring.yaml's policy keys, e.g. a site's own (crawlers/siteconfig.py `policy`)
+    cfg = ScoringConfig.load(_path(scoring_path), policy)
 
     def risk(doc: Doc) -> Doc:
         ext = doc._

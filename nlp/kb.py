@@ -14,6 +14,9 @@ from functools import lru_cache
 from pathlib import Path
 
 DEFAULT_PATH = Path(__file__).parent / "data" / "substances.csv"
+# medicine brand names mapped onto the rows from the drug-named-entity-recognition package
+# (nlp/data/build_brands.py writes it); loaded with the shipped knowledge base as synonyms
+BRANDS_PATH = Path(__file__).parent / "data" / "brands.csv"
 
 HEADER = ("id", "canonical", "class", "controls", "cas", "synonyms", "slang",
           "zh", "es", "ru", "ambiguous", "source")
@@ -227,14 +230,50 @@ def _sort_key(problem: str) -> int:
         return 0
 
 
+def _brands(path: Path, rows: list[_Row]) -> tuple[list[SurfaceForm], list[str]]:
+    """Brand forms of brands.csv (brand,id,generic), each a synonym of its row; problems name file:line."""
+    problems: list[str] = []
+    forms: list[SurfaceForm] = []
+    ids = {r.sub.id for r in rows}
+    taken = {norm_form(f.text): r.sub.id for r in rows for f in r.forms}
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header != ["brand", "id", "generic"]:
+            return [], [f"{path.name}:1: header: expected brand,id,generic"]
+        for record in reader:
+            line = reader.line_num
+            if len(record) != 3:
+                problems.append(f"{path.name}:{line}: row: expected 3 fields, got {len(record)}")
+                continue
+            brand, sid, _ = (c.strip() for c in record)
+            key = norm_form(brand)
+            if sid not in ids:
+                problems.append(f"{path.name}:{line}: id: {sid!r} is not a row of substances.csv")
+            elif key in taken:
+                problems.append(f"{path.name}:{line}: brand: {brand!r} already names {taken[key]}; "
+                                f"rebuild with nlp/data/build_brands.py --write")
+            else:
+                taken[key] = sid
+                forms.append(SurfaceForm(brand, sid, "synonym", "en", False))
+    return forms, problems
+
+
 def check_kb(path: str | Path | None = None) -> list[str]:
-    """Every problem in the knowledge base, each ``substances.csv:LINE: FIELD: reason``; [] if clean."""
-    _, problems = _parse(Path(path) if path else DEFAULT_PATH)
+    """Every problem in the knowledge base, each ``FILE:LINE: FIELD: reason``; [] if clean. The shipped
+    knowledge base includes its brand names (brands.csv)."""
+    rows, problems = _parse(Path(path) if path else DEFAULT_PATH)
+    if path is None and not problems and BRANDS_PATH.exists():
+        problems += _brands(BRANDS_PATH, rows)[1]
     return sorted(problems, key=_sort_key)
 
 
-def _build(path: Path) -> KnowledgeBase:
+def _build(path: Path, brands: Path | None = None) -> KnowledgeBase:
     rows, problems = _parse(path)
+    if brands is not None and not problems:
+        brand_forms, problems = _brands(brands, rows)
+    else:
+        brand_forms = []
     if problems:
         first = sorted(problems, key=_sort_key)[0]
         more = f" (and {len(problems) - 1} more; run `interdict lexicon check`)" if len(problems) > 1 else ""
@@ -245,16 +284,18 @@ def _build(path: Path) -> KnowledgeBase:
         kb.forms.extend(r.forms)
         for c in r.sub.cas:
             kb.by_cas[c] = r.sub.id
+    kb.forms.extend(brand_forms)
     return kb
 
 
-@lru_cache(maxsize=1)
-def _default_kb() -> KnowledgeBase:
-    return _build(DEFAULT_PATH)
+@lru_cache(maxsize=2)
+def _default_kb(with_brands: bool) -> KnowledgeBase:
+    return _build(DEFAULT_PATH, BRANDS_PATH if with_brands and BRANDS_PATH.exists() else None)
 
 
-def load_kb(path: str | Path | None = None) -> KnowledgeBase:
-    """Load and validate the knowledge base (cached for the shipped file). Raises KBError on a bad row."""
+def load_kb(path: str | Path | None = None, with_brands: bool = True) -> KnowledgeBase:
+    """Load and validate the knowledge base (cached for the shipped file, which comes with its brand names
+    unless with_brands is false). Raises KBError on a bad row."""
     if path is None or Path(path).resolve() == DEFAULT_PATH.resolve():
-        return _default_kb()
+        return _default_kb(with_brands)
     return _build(Path(path))

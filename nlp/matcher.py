@@ -61,7 +61,8 @@ class Candidate:
 
 
 HOW_CONFIDENCE = {"glued": 0.95, "raw": 1.0, "cjk": 1.0, "split": 0.95, "leet": 0.95, "plural": 0.95, "joined": 0.9,
-                  "repeat": 0.9, "stem": 0.9, "fuzzy": 0.75}
+                  "repeat": 0.9, "stem": 0.9, "fuzzy": 0.75,
+                  "grammar": 0.5}   # an NPS name no lexicon row lists (nlp.longest): a family guess
 
 
 def _cjk_pattern(form: str) -> str:

@@ -15,14 +15,17 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "config" / "nlp.cfg"
 
 
-def build_nlp(config_path: str | Path | None = None, overrides: dict | None = None) -> Language:
+def build_nlp(config_path: str | Path | None = None, overrides: dict | None = None,
+              policy: dict | None = None) -> Language:
     """The pipeline described by the config file (default config/nlp.cfg).
 
     `overrides` are dotted keys, as spaCy takes them: {"components.interdict_substances.fuzzy": False}.
+    `policy` overrides flagging-policy keys of config/scoring.yaml (a site's own policy).
     """
     path = Path(config_path) if config_path else DEFAULT_CONFIG
+    overrides = {**(overrides or {}), **({"components.interdict_risk.policy": policy} if policy else {})}
     try:
-        cfg = spacy.util.load_config(path, overrides=overrides or {}, interpolate=True)
+        cfg = spacy.util.load_config(path, overrides=overrides, interpolate=True)
     except Exception as exc:  # spaCy raises several types for unreadable configs
         raise ValueError(f"{path}: cannot read pipeline config ({exc})") from None
     section = cfg.get("nlp", {})

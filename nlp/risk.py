@@ -34,7 +34,9 @@ class ScoringConfig:
     rule_marks: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> "ScoringConfig":
+    def load(cls, path: str | Path | None = None, policy: dict | None = None) -> "ScoringConfig":
+        """Read config/scoring.yaml; `policy` overrides keys of its `policy` section (a site's own flagging
+        policy, crawlers/siteconfig.py), each checked against the key's type in the file."""
         p, data = read_yaml(path or DEFAULT_PATH, "scoring config")
         for key in ("policy", "base", "listing_type_factor", "signals"):
             if not isinstance(data.get(key), dict):
@@ -42,7 +44,10 @@ class ScoringConfig:
         missing = [lv for lv in LEVELS if lv not in data["base"]]
         if missing:
             raise ValueError(f"{p}: base: missing levels {', '.join(missing)}")
-        policy = data["policy"]
+        problems = policy_problems(policy or {}, data["policy"])
+        if problems:
+            raise ValueError(f"policy override: {'; '.join(problems)}")
+        policy = {**data["policy"], **(policy or {})}
         return cls(
             policy=policy,
             base={k: float(v) for k, v in data["base"].items()},
@@ -57,6 +62,34 @@ class ScoringConfig:
             lawful_products=frozenset(str(x) for x in policy.get("lawful_products") or ()),
             rule_marks={str(k): str(v) for k, v in (data.get("rule_marks") or {}).items()},
         )
+
+
+def policy_defaults(path: str | Path | None = None) -> dict:
+    """The `policy` section of config/scoring.yaml: the keys a site may override, with their default values."""
+    p, data = read_yaml(path or DEFAULT_PATH, "scoring config")
+    if not isinstance(data.get("policy"), dict):
+        raise ValueError(f"{p}: policy: missing or not a mapping")
+    return data["policy"]
+
+
+def policy_problems(overrides: dict, defaults: dict) -> list[str]:
+    """"key: reason" for each override that is not a policy key or not of the default value's type."""
+    out = []
+    for key, value in overrides.items():
+        if key not in defaults:
+            out.append(f"{key}: not a policy key of config/scoring.yaml ({', '.join(sorted(defaults))})")
+            continue
+        want = type(defaults[key])
+        if want is list:
+            ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        elif want is int:
+            ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+        else:
+            ok = isinstance(value, want)
+        if not ok:
+            kind = {bool: "true or false", int: "a whole number >= 0", list: "a list of lexicon ids"}.get(want, want.__name__)
+            out.append(f"{key}: expected {kind}, got {value!r}")
+    return out
 
 
 def control_level(substance_id: str, controls, cfg: ScoringConfig, cls: str = "") -> str:

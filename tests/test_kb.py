@@ -337,3 +337,29 @@ def test_shipped_kb_already_contains_the_reviewed_dao_slang():
     additions, _ = bs.plan(individuals, parents, rows)
     pending = {k: v for k, v in additions.items() if v["synonyms"] or v["slang"]}
     assert pending == {}
+
+
+def test_shipped_brand_names_are_what_the_package_maps_onto_the_rows():
+    """nlp/data/brands.csv is built, never typed: it equals build_brands.py's output from the installed
+    drug-named-entity-recognition package (rebuild with `python nlp/data/build_brands.py --write`)."""
+    from nlp.data.build_brands import OUT_PATH, build_rows, render
+    assert OUT_PATH.read_text(encoding="utf-8") == render(build_rows())
+
+
+@pytest.mark.parametrize("title, canonical", [
+    ("Ralozam 1mg x 30", "alprazolam"), ("Zamadol 50mg x 100", "tramadol"), ("Eucodal 10mg x 20", "oxycodone"),
+])
+def test_medicine_brands_from_the_package_name_their_generic(title, canonical):
+    from nlp.analyze import Analyzer
+    a = Analyzer().analyze_text(title)
+    assert a.flagged and a.substances[0].canonical == canonical and a.substances[0].via == "synonym"
+
+
+def test_brand_file_problems_name_file_and_line(tmp_path, monkeypatch):
+    import nlp.kb as kbmod
+    bad = tmp_path / "brands.csv"
+    bad.write_text("brand,id,generic\nralozam,no-such-row,alprazolam\nheroin,morphine,morphine\n", encoding="utf-8")
+    monkeypatch.setattr(kbmod, "BRANDS_PATH", bad)
+    problems = kbmod.check_kb()
+    assert any(p.startswith("brands.csv:2: id: 'no-such-row'") for p in problems), problems
+    assert any(p.startswith("brands.csv:3: brand: 'heroin' already names heroin") for p in problems), problems

@@ -48,3 +48,45 @@ def test_market_names_and_vocabulary_imply_the_substance(analyzer, title, canoni
 def test_ordinary_listings_with_the_same_words_stay_quiet(analyzer, title, description):
     a = analyzer.analyze_text(title, description)
     assert not a.flagged, (title, [h.canonical for h in a.substances], a.explanation)
+
+
+@pytest.mark.parametrize("title", [
+    "Rolex Submariner 116610LN ETA 2836 AAA+ 40mm",
+    "AAA+ Rolex Daytona, 3 pcs",
+    "Ferrari chronograph AAA grade 2 pcs",
+    "Rolex Yacht-Master, Swiss ETA movement, 5 pcs stealth shipping",
+    "Rolex 3135 movement 1:1 super clone 2 pcs",
+])
+def test_counterfeit_goods_context_keeps_pill_press_slang_quiet(analyzer, title):
+    """Replica watches carry the names of ecstasy pill presses; the watch vocabulary (context.yaml
+    negative_topics) says which market the listing is in."""
+    a = analyzer.analyze_text(title)
+    assert not a.flagged and not a.substances, (title, a.explanation)
+
+
+@pytest.mark.parametrize("title", [
+    "Rolex 200mg pills x100",
+    "Ferrari 10 pills 220mg, ETA 3 days",        # "ETA" alone is a delivery estimate, not a watch movement
+])
+def test_pill_press_names_in_a_pill_listing_still_count(analyzer, title):
+    a = analyzer.analyze_text(title)
+    assert a.flagged and a.substances[0].canonical == "MDMA", (title, a.explanation)
+
+
+@pytest.mark.parametrize("title", [
+    "3.5g Blue Sky AAA+", "Blue Sky 1/4 oz", "1/8 ounce of Crazy - Ship to USA", "Micado, 1 Ounce",
+    "5g of Ballerblume 6", "sassquatch, 3.5 grams",
+])
+def test_weight_with_grade_or_strain_like_name_is_cannabis(analyzer, title):
+    a = analyzer.analyze_text(title)
+    assert a.flagged and main(a) == "cannabis", (title, a.explanation)
+    assert a.substances[0].rule == "context.implied"
+
+
+@pytest.mark.parametrize("title, expected", [
+    ("10g of gold", None), ("5g of Saffron", None), ("Nintendo Switch, 300g", None), ("100g Green Tea", None),
+    ("7g Imported Dutch Speed", "amphetamine"), ("1g 'A+' Grade Coke, uncut", "cocaine"),
+])
+def test_weight_shape_leaves_other_goods_and_powders_alone(analyzer, title, expected):
+    a = analyzer.analyze_text(title)
+    assert main(a) == expected, (title, a.explanation)
