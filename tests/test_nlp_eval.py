@@ -1,8 +1,7 @@
 """Quality gate: the acceptance targets on the Agora 2014 dev titles (issue 3). Not a timed test.
 
 flag precision >= 0.95, recall >= 0.93, class accuracy >= 0.90, substance accuracy >= 0.88.
-The data ships in CI at ../shared/data relative to the repository root (or $INTERDICT_SHARED_DIR/data);
-its absence is a failure.
+The data ships in the repository (tests/data, see its README); its absence is a failure.
 """
 from __future__ import annotations
 
@@ -10,14 +9,12 @@ from __future__ import annotations
 import pytest
 
 from nlp.evaluate import AgoraMapping, EvalError, evaluate
-from tests.shared_data import SHARED_DATA
-
-DEV = SHARED_DATA / "agora-2014-dev.csv"
+from tests.shared_data import AGORA_DEV as DEV
 
 
 @pytest.fixture(scope="module")
 def report():
-    assert DEV.exists(), f"{DEV} is required (the Agora dev set ships with CI)"
+    assert DEV.exists(), f"{DEV} is required (the Agora dev set ships in tests/data)"
     return evaluate(DEV)
 
 
