@@ -6,21 +6,24 @@ a listing the caller may not read answers 404, exactly as a listing that does no
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from index.store import SearchQuery
 from interdict.web import entities, exports, review
+from interdict.web.api_docs import JSON_OR_CSV, PNG, SNAPSHOT, ZIP
 from interdict.web.auth import Forbidden, Principal, hash_password, require_admin, require_user
+from interdict.web.errors import ERROR_RESPONSES
 from interdict.web.evidence import EvidenceError, display_html, read_snapshot, resolve_ref
 from interdict.web.queries import filters_from, parse_filters, to_query
 from interdict.web.views import listing_json, listing_view
 
-router = APIRouter(prefix="/api")
+router = APIRouter(prefix="/api", responses=ERROR_RESPONSES)
 
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="A row id (SQLite INTEGER)")]
 SNAPSHOT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox; frame-ancestors 'self'"
 
 
@@ -199,7 +202,8 @@ def _evidence_item(request, me, key):
     return review.load(_st(request).store, me, key)
 
 
-@router.get("/snapshot/{key:path}", tags=["evidence"], summary="The archived page, inert and sandboxed (strict CSP); ?raw=1 for the archived bytes as text")
+@router.get("/snapshot/{key:path}", tags=["evidence"], summary="The archived page, inert and sandboxed (strict CSP); ?raw=1 for the archived bytes as text",
+            responses=SNAPSHOT)
 def snapshot(key: str, request: Request, me: Principal = Depends(require_user)):
     st = _st(request)
     item = _evidence_item(request, me, key)
@@ -219,7 +223,7 @@ def snapshot(key: str, request: Request, me: Principal = Depends(require_user)):
         "X-Interdict-Truncated": "1" if truncated else "0"})
 
 
-@router.get("/screenshot/{key:path}", tags=["evidence"], summary="The archived screenshot (PNG)")
+@router.get("/screenshot/{key:path}", tags=["evidence"], summary="The archived screenshot (PNG)", responses=PNG)
 def screenshot(key: str, request: Request, me: Principal = Depends(require_user)):
     st = _st(request)
     item = _evidence_item(request, me, key)
@@ -244,7 +248,8 @@ def _zip_response(fh, filename: str) -> StreamingResponse:
                              headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-@router.get("/bundle/{key:path}", tags=["evidence"], summary="Evidence bundle of one listing (zip + manifest)")
+@router.get("/bundle/{key:path}", tags=["evidence"], summary="Evidence bundle of one listing (zip + manifest)",
+            responses=ZIP)
 def bundle(key: str, request: Request, me: Principal = Depends(require_user)):
     st = _st(request)
     item = _evidence_item(request, me, key)
@@ -262,7 +267,8 @@ def takedown_items(request: Request, me: Principal, platform: str | None, status
 
 
 @router.get("/exports/takedowns", tags=["exports"],
-            summary="Takedown notices of one platform (JSON or CSV), mapped to DSA Art. 16 and a statement of reasons")
+            summary="Takedown notices of one platform (JSON or CSV), mapped to DSA Art. 16 and a statement of reasons",
+            responses=JSON_OR_CSV)
 def takedowns(request: Request, platform: str | None = Query(None, max_length=200),
               format: Literal["json", "csv"] = "json", status: list[str] = Query([]),
               me: Principal = Depends(require_user)):
@@ -286,7 +292,8 @@ def takedowns(request: Request, platform: str | None = Query(None, max_length=20
                              headers={"Content-Disposition": f'attachment; filename="{name}.json"'})
 
 
-@router.get("/exports/bundle", tags=["exports"], summary="Evidence bundle (zip) of a platform's takedowns")
+@router.get("/exports/bundle", tags=["exports"], summary="Evidence bundle (zip) of a platform's takedowns",
+            responses=ZIP)
 def takedown_bundle(request: Request, platform: str = Query(..., max_length=200), status: list[str] = Query([]),
                     me: Principal = Depends(require_user)):
     st = _st(request)
@@ -302,7 +309,8 @@ SEARCH_CSV = ["key", "tenant", "platform", "title", "url", "vendor", "price", "c
 
 @router.get("/search", tags=["search"], summary="Investigator search: query language, filters, facets, highlights",
             description='q: words, "phrases", field:value, AND/OR/NOT, ranges (risk:>=70). format=csv|json exports '
-                        "every match (streamed).")
+                        "every match (streamed).",
+            responses=JSON_OR_CSV)
 def search(request: Request, format: Literal["page", "json", "csv"] = "page", me: Principal = Depends(require_user)):
     st = _st(request)
     f = filters_from(request, sort="relevance") if request.query_params.get("q") else filters_from(request)
@@ -338,7 +346,7 @@ def save_search(body: SavedSearchBody, request: Request, me: Principal = Depends
 
 
 @router.delete("/saved-searches/{search_id}", tags=["search"], summary="Delete one of your saved searches")
-def delete_search(search_id: int, request: Request, me: Principal = Depends(require_user)):
+def delete_search(search_id: RowId, request: Request, me: Principal = Depends(require_user)):
     if not _st(request).db.delete_saved_search(me.username, search_id):
         raise review.ReviewError(404, f"no saved search {search_id}")
     return {"deleted": search_id}
@@ -430,7 +438,7 @@ def create_token(body: TokenCreate, request: Request, me: Principal = Depends(re
 
 
 @router.delete("/tokens/{token_id}", tags=["auth"], summary="Revoke an API token")
-def revoke_token(token_id: int, request: Request, me: Principal = Depends(require_user)):
+def revoke_token(token_id: RowId, request: Request, me: Principal = Depends(require_user)):
     if not _st(request).db.revoke_token(token_id, None if me.is_admin else me.username):
         raise review.ReviewError(404, f"no token {token_id}")
     return {"revoked": token_id}
