@@ -8,10 +8,6 @@ first (through AppDB, as the admin API does), because fuzzed calls may revoke to
 """
 from __future__ import annotations
 
-import socket
-import threading
-import time
-
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
@@ -20,6 +16,7 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, respons
                                                status_code_conformance)
 
 from tests.crawl_helpers import open_target, run_crawl_process
+from tests.live_server import serve
 
 pytestmark = pytest.mark.slow
 
@@ -28,17 +25,9 @@ PASSWORD = "schemathesis-password"
 EXAMPLES = 20
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """The fixture shop crawled into SQLite, the app on uvicorn over that store and its evidence."""
-    import uvicorn
-
     from crawlers.fixture_sites import start_all
     from interdict.web.app import create_app
     from interdict.web.config import WebSettings
@@ -56,20 +45,10 @@ def served(tmp_path_factory):
         app = create_app(target.store, WebSettings(data_dir=data_dir, secret_key="schemathesis-secret-0123456789"))
         accounts = create_demo_users(PASSWORD, tenants, app.state.db)
         users = {u["role"]: u["username"] for u in accounts}
-        port = _free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        for _ in range(400):
-            if server.started:
-                break
-            time.sleep(0.05)
-        assert server.started, "uvicorn did not start"
         try:
-            yield {"url": f"http://127.0.0.1:{port}", "app": app, "accounts": accounts, "users": users}
+            with serve(app) as url:
+                yield {"url": url, "app": app, "accounts": accounts, "users": users}
         finally:
-            server.should_exit = True
-            thread.join(timeout=20)
             target.close()
 
 

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
 from index.sqlite_store import SqliteStore
+from tests.live_server import serve
 from tests.web_helpers import PASSWORD, make_app, seed
 
 pytestmark = pytest.mark.browser
@@ -23,32 +21,14 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 SHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    import uvicorn
     data = tmp_path_factory.mktemp("web")
     store = SqliteStore(data / "interdict.db")
     store.init()
     keys = seed(store, data)
-    app = make_app(store, data)
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    assert srv.started, "uvicorn did not start"
-    yield {"url": f"http://127.0.0.1:{port}", "keys": keys, "store": store}
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serve(make_app(store, data)) as url:
+        yield {"url": url, "keys": keys, "store": store}
     store.close()
 
 
