@@ -20,13 +20,17 @@ class Me(BaseModel):
     reads_all_tenants: bool
 
 
-class ListingSummary(BaseModel):
+class ListingRef(BaseModel):
+    """What names a listing in any list: its key, where it is and who sells it."""
     key: str
     tenant: str
     platform: str
     title: str
     url: str | None
     vendor: str | None
+
+
+class ListingSummary(ListingRef):
     price: float | None
     currency: str | None
     risk: int
@@ -96,13 +100,7 @@ class Deleted(BaseModel):
     deleted: int
 
 
-class EntityListing(BaseModel):
-    key: str
-    tenant: str
-    platform: str
-    title: str
-    url: str | None
-    vendor: str | None
+class EntityListing(ListingRef):
     risk: int
     status: str
     last_seen: datetime
