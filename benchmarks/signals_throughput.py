@@ -4,7 +4,7 @@ fraction of what nlp_throughput.py measures). Prints listings/s, the ratio, and 
 
     .venv/bin/python benchmarks/signals_throughput.py [--n 2000] [--same-wallets] [--profile]
 
-Texts: real Agora titles (../shared/data/agora-2014-dev.csv) packed to ~1 KB, a third of them with
+Texts: real Agora titles (tests/data/agora-2014-dev.csv, or INTERDICT_SHARED_DIR as for the tests) packed to ~1 KB, a third of them with
 a contact/wallet/claim line so the verified paths (checksums, PGP, keyed contacts) run too. Every
 such line gets wallets, an onion address, a fingerprint and a phone number of its own (valid ones),
 so the per-address checksum caches do not flatter the figure; --same-wallets repeats four fixed
@@ -55,8 +55,8 @@ def fresh_extra(i: int, rnd: random.Random) -> str:
 
 
 def make_texts(n: int, seed: int = 5, same_wallets: bool = True) -> list[str]:
-    path = ROOT.parent / "shared" / "data" / "agora-2014-dev.csv"
-    with open(path, encoding="utf-8") as fh:
+    from tests.shared_data import AGORA_DEV
+    with open(AGORA_DEV, encoding="utf-8") as fh:
         titles = [row["title"] for row in csv.DictReader(fh)]
     rnd = random.Random(seed)
     texts = []

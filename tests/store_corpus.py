@@ -1,6 +1,6 @@
 """Listings for the store tests: small synthetic ones, and a corpus built from real Agora titles.
 
-The Agora dump (../shared/data/agora-2014-dev.csv) gives real vendor names and titles with their odd
+The Agora dump (tests/data/agora-2014-dev.csv) gives real vendor names and titles with their odd
 punctuation, emoji and stars; substances, signals, risk and dates are assigned deterministically so
 both backends index exactly the same corpus.
 """
@@ -11,9 +11,7 @@ import random
 from datetime import datetime, timedelta, timezone
 
 from index.models import Analysis, Listing, Signal, SubstanceHit
-from tests.shared_data import SHARED_DATA
-
-AGORA = SHARED_DATA / "agora-2014-dev.csv"
+from tests.shared_data import AGORA_DEV as AGORA
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=timezone.utc)
 
 SUBSTANCES = [("fentanyl", "opioid"), ("heroin", "opioid"), ("carfentanil", "opioid"),

@@ -10,10 +10,9 @@ from typer.testing import CliRunner
 
 from nlp.kb import (CLASSES, CONTROL_VOCAB, DEFAULT_PATH, HEADER, KBError, cas_valid, check_kb,
                     load_kb, norm_form)
-from tests.shared_data import SHARED_DATA
+from tests.shared_data import DAO_TTL
 
 REPO = Path(__file__).resolve().parent.parent
-DAO_TTL = SHARED_DATA / "reference" / "drug-abuse-ontology.ttl"
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,7 @@ Targets on the mean over vendor folds: flag precision >= 0.95, recall >= 0.93, f
 class accuracy >= 0.90, substance accuracy >= 0.88, substance precision >= 0.90. The frozen vendor slice is
 never asserted on (it is the honest estimate, read with `interdict eval agora --frozen`); only its
 separation from the development vendors is.
-The data ships in CI at ../shared/data relative to the repository root (or $INTERDICT_SHARED_DIR/data);
-its absence is a failure.
+The data ships in the repository (tests/data, see its README); its absence is a failure.
 """
 from __future__ import annotations
 
@@ -15,14 +14,12 @@ import pytest
 
 from nlp.eval_split import FOLDS, fold_of, in_part, is_frozen
 from nlp.evaluate import AgoraMapping, EvalError, evaluate
-from tests.shared_data import SHARED_DATA
-
-DEV = SHARED_DATA / "agora-2014-dev.csv"
+from tests.shared_data import AGORA_DEV as DEV
 
 
 @pytest.fixture(scope="module")
 def report():
-    assert DEV.exists(), f"{DEV} is required (the Agora dev set ships with CI)"
+    assert DEV.exists(), f"{DEV} is required (the Agora dev set ships in tests/data)"
     return evaluate(DEV)
 
 

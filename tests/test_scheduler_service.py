@@ -63,7 +63,9 @@ def test_bad_site_configs_are_clear_errors_and_the_rest_is_scheduled(running):
 def test_one_scheduler_per_data_dir(running):
     env, service = running
     service.wait_for("started")
-    status = json.loads(env.cli("scheduler", "status", "--json").stdout)
+    proc = env.cli("scheduler", "status", "--json")
+    status = json.loads(proc.stdout)
+    assert proc.returncode == 0
     assert status["running"] is True and status["pid"] == service.proc.pid
     second = env.cli("scheduler", "run", "--json", timeout=WAIT)
     assert second.returncode == 2

@@ -153,14 +153,14 @@ def test_sites_check_cli(tmp_path):
     bad = GOOD.replace("id: good", "id: bad").replace('  title: "h1::text"', '  title: "h1:::text"')
     (tmp_path / "bad.yaml").write_text(bad, encoding="utf-8")
     runner = CliRunner()
-    res = runner.invoke(app, ["sites", "check", "--dir", str(tmp_path)])
+    res = runner.invoke(app, ["sites", "check", "--sites-dir", str(tmp_path)])
     assert res.exit_code == 1
     assert "ok    good" in res.output
     line = bad.splitlines().index('  title: "h1:::text"') + 1
     assert f"{tmp_path / 'bad.yaml'}:{line}: item.title.css: invalid CSS selector" in res.output
-    res = runner.invoke(app, ["sites", "check", "--dir", str(tmp_path), "--json"])
+    res = runner.invoke(app, ["sites", "check", "--sites-dir", str(tmp_path), "--json"])
     data = json.loads(res.stdout)
     assert [s["id"] for s in data["sites"]] == ["good"]
     assert data["errors"][0]["line"] == line and data["errors"][0]["field"] == "item.title.css"
     (tmp_path / "bad.yaml").unlink()
-    assert runner.invoke(app, ["sites", "check", "--dir", str(tmp_path)]).exit_code == 0
+    assert runner.invoke(app, ["sites", "check", "--sites-dir", str(tmp_path)]).exit_code == 0

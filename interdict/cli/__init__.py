@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "interdict.cli.crawl_cmd",
     "interdict.cli.analyze_cmd",
     "interdict.cli.search_cmd",
+    "interdict.cli.show_cmd",
     "interdict.cli.index_cmd",
     "interdict.cli.lexicon_cmd",
     "interdict.cli.eval_cmd",

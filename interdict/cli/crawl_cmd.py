@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from index import STORE_HELP
+from interdict.cli.sites_cmd import SitesDirOpt
 
 
 def crawl(
@@ -18,7 +19,7 @@ def crawl(
     run_id: Optional[str] = typer.Option(None, "--run-id", help="Id for this run (default: generated)."),
     jobdir: Optional[Path] = typer.Option(None, "--jobdir", help="Resumable state: an unfinished run in this "
                                                                   "directory (killed or stopped) is resumed."),
-    sites_dir: Optional[Path] = typer.Option(None, "--sites-dir", help="Directory of site YAMLs."),
+    sites_dir: Optional[Path] = SitesDirOpt,
     trigger: str = typer.Option("manual", "--trigger", hidden=True),
 ) -> None:
     """Crawl SITE_ID: fetch, analyse, index, archive evidence. Exit 0 ok, 1 run failed, 2 bad config, 3 aborted.

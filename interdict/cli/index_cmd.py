@@ -1,4 +1,4 @@
-"""`interdict index init|status|reindex`: create the store's schema, see what it holds, migrate ES mappings."""
+"""`interdict index init|status|reindex|import`: create the store's schema, see what it holds, migrate ES mappings."""
 from __future__ import annotations
 
 import json
@@ -76,4 +76,6 @@ def reindex(version: int = typer.Argument(..., help="New listings index version,
 
 
 def register(app: typer.Typer) -> None:
+    from interdict.cli.import_cmd import import_
+    index_app.command("import")(import_)
     app.add_typer(index_app, name="index")

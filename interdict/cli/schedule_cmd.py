@@ -234,7 +234,7 @@ def scheduler_run_cmd(as_json: bool = typer.Option(False, "--json", help="Events
 
 @scheduler_app.command("status")
 def scheduler_status_cmd(as_json: bool = JsonOpt) -> None:
-    """Whether a scheduler service is running on this data dir."""
+    """Whether a scheduler service is running on this data dir: exit 0 if it is, 1 if not (for monitoring)."""
     data = _manager().service_status()
     if as_json:
         _echo_json(data)
@@ -242,6 +242,8 @@ def scheduler_status_cmd(as_json: bool = JsonOpt) -> None:
         typer.echo(f"running (pid {data['pid']} on {data['host']} since {data['since']})" if data["running"]
                    else "not running")
         typer.echo(f"job store: {data['job_store']}")
+    if not data["running"]:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

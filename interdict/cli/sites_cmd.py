@@ -9,7 +9,9 @@ import typer
 
 sites = typer.Typer(help="Platform site configs (config/sites/<id>.yaml): validate and list.", no_args_is_help=True)
 
-DirOpt = typer.Option(None, "--dir", help="Directory of site YAMLs (default: config/sites, or INTERDICT_SITES_DIR).")
+# The one name of the sites-folder option, for every verb that takes it (crawl too).
+SitesDirOpt = typer.Option(None, "--sites-dir",
+                           help="Directory of site YAMLs (default: config/sites, or INTERDICT_SITES_DIR).")
 
 
 def _summary(site) -> dict:
@@ -20,7 +22,7 @@ def _summary(site) -> dict:
 
 
 @sites.command("check")
-def check(directory: Optional[Path] = DirOpt,
+def check(directory: Optional[Path] = SitesDirOpt,
           as_json: bool = typer.Option(False, "--json", help="Print {sites: [...], errors: [...]} as JSON.")) -> None:
     """Validate every site file. Good sites are reported too; exit 1 if any file has an error."""
     from crawlers.siteconfig import load_sites, site_files, sites_dir
@@ -43,7 +45,7 @@ def check(directory: Optional[Path] = DirOpt,
 
 
 @sites.command("list")
-def list_sites(directory: Optional[Path] = DirOpt,
+def list_sites(directory: Optional[Path] = SitesDirOpt,
                as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """The valid sites: id, kind, render mode, network, auth, schedule (invalid ones: see `sites check`)."""
     from crawlers.siteconfig import load_sites

@@ -10,18 +10,15 @@ from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from index.query import QuerySyntaxError
-from index.store import ConflictError, ListingStore, StoreError
+from index.store import ListingStore
 from interdict.web.appdb import AppDB
-from interdict.web.auth import Forbidden, NotAuthenticated, RateLimited
+from interdict.web.auth import NotAuthenticated
 from interdict.web.config import WebSettings
-from interdict.web.review import ReviewError
+from interdict.web.errors import ERROR_RESPONSES, install_error_handlers
 
 HERE = Path(__file__).resolve().parent
 PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -62,10 +59,6 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
-
-
 def make_templates() -> Jinja2Templates:
     env = Environment(loader=FileSystemLoader(str(HERE / "templates")),
                       autoescape=select_autoescape(default=True, default_for_string=True),
@@ -89,50 +82,7 @@ def create_app(store: ListingStore, settings: WebSettings | None = None, *, sche
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
-    @app.exception_handler(NotAuthenticated)
-    async def _unauth(request: Request, exc: NotAuthenticated):
-        if _wants_json(request):
-            return JSONResponse({"detail": "authentication required"}, status_code=401,
-                                headers={"WWW-Authenticate": "Bearer"})
-        nxt = request.url.path + (("?" + request.url.query) if request.url.query else "")
-        return RedirectResponse("/login?next=" + quote(nxt, safe=""), status_code=303)
-
-    @app.exception_handler(Forbidden)
-    async def _forbidden(request: Request, exc: Forbidden):
-        if _wants_json(request):
-            return JSONResponse({"detail": exc.message}, status_code=403)
-        return render(request, "error.html", {"status": 403, "message": exc.message}, status=403)
-
-    @app.exception_handler(RateLimited)
-    async def _limited(request: Request, exc: RateLimited):
-        return JSONResponse({"detail": str(exc)}, status_code=429, headers={"Retry-After": str(exc.retry_after)})
-
-    @app.exception_handler(ReviewError)
-    async def _review(request: Request, exc: ReviewError):
-        if _wants_json(request):
-            return JSONResponse({"detail": exc.message}, status_code=exc.status)
-        return render(request, "error.html", {"status": exc.status, "message": exc.message}, status=exc.status)
-
-    @app.exception_handler(ConflictError)
-    async def _conflict(request: Request, exc: ConflictError):
-        return JSONResponse({"detail": f"conflict: {exc}"}, status_code=409)
-
-    @app.exception_handler(QuerySyntaxError)
-    async def _query(request: Request, exc: QuerySyntaxError):
-        if _wants_json(request):
-            return JSONResponse({"detail": str(exc), "position": exc.position}, status_code=400)
-        return render(request, "error.html", {"status": 400, "message": str(exc)}, status=400)
-
-    @app.exception_handler(StoreError)
-    async def _store(request: Request, exc: StoreError):
-        return JSONResponse({"detail": f"store error: {exc}"}, status_code=503)
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError):
-        problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors())
-        if _wants_json(request):
-            return JSONResponse({"detail": problems, "errors": jsonable(exc.errors())}, status_code=422)
-        return render(request, "error.html", {"status": 422, "message": problems}, status=422)
+    install_error_handlers(app, render)
 
     from interdict.web.routes import api, pages, review_pages, search_pages, admin_pages
     app.include_router(pages.router)
@@ -142,11 +92,6 @@ def create_app(store: ListingStore, settings: WebSettings | None = None, *, sche
     app.include_router(api.router)
     _mount_schedules(app, schedule_router)
     return app
-
-
-def jsonable(errors):
-    from fastapi.encoders import jsonable_encoder
-    return jsonable_encoder(errors, custom_encoder={Exception: str})
 
 
 def _mount_schedules(app: FastAPI, router) -> None:
@@ -159,7 +104,7 @@ def _mount_schedules(app: FastAPI, router) -> None:
             from interdict.web.schedule_api import router
         except ImportError:
             return
-    app.include_router(router, dependencies=[Depends(require_operator)])
+    app.include_router(router, dependencies=[Depends(require_operator)], responses=ERROR_RESPONSES)
     app.state.has_schedules = True
 
 

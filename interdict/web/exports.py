@@ -162,13 +162,18 @@ def stream_csv(rows: Iterable[dict], columns: list[str]) -> Iterator[str]:
         yield buf.getvalue()
 
 
+def _json_default(value) -> str:
+    """Datetimes as ISO 8601 (what the OpenAPI document's date-time promises), anything else as str."""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
 def stream_json_array(items: Iterable[dict], head: dict | None = None) -> Iterator[str]:
     """A JSON document streamed item by item: {"...head", "items": [ ... ]}."""
     prefix = json.dumps(head or {}, ensure_ascii=False)[:-1]
     yield prefix + ("," if head else "") + '"items":['
     first = True
     for it in items:
-        yield ("" if first else ",") + json.dumps(it, ensure_ascii=False, default=str)
+        yield ("" if first else ",") + json.dumps(it, ensure_ascii=False, default=_json_default)
         first = False
     yield "]}"
 

@@ -1,6 +1,6 @@
 """Bring street names from the Drug Abuse Ontology (DAO) into substances.csv, reviewed, never blindly.
 
-The DAO (../shared/data/reference/drug-abuse-ontology.ttl) lists drug individuals with
+The DAO (tests/data/reference/drug-abuse-ontology.ttl, provenance in tests/data/README.md) lists drug individuals with
 ``has_term`` / ``has_brand_name`` / ``has_slang_term`` literals. Many literals are noise for a
 listing matcher (side effects, "Addicted", underscores for spaces, ordinary words). So:
 
@@ -29,8 +29,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-DEFAULT_TTL = (Path(os.environ.get("INTERDICT_SHARED_DIR") or REPO.parent / "shared") / "data" / "reference"
-               / "drug-abuse-ontology.ttl")
+DEFAULT_TTL = ((Path(os.environ["INTERDICT_SHARED_DIR"]) / "data" if os.environ.get("INTERDICT_SHARED_DIR")
+                else REPO / "tests" / "data") / "reference" / "drug-abuse-ontology.ttl")
 CSV_PATH = HERE / "substances.csv"
 
 # DAO individual or class -> our row id, where names alone do not line up.

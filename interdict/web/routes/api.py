@@ -6,23 +6,26 @@ a listing the caller may not read answers 404, exactly as a listing that does no
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from index.query import compile_search
 from index.store import SearchQuery
 from interdict.web import entities, exports, review
+from interdict.web import api_models as m
+from interdict.web.api_docs import JSON_OR_CSV, PNG, SNAPSHOT, ZIP
 from interdict.web.appdb import RowId
 from interdict.web.auth import Forbidden, Principal, hash_password, require_admin, require_user
+from interdict.web.errors import ERROR_RESPONSES
 from interdict.web.evidence import EvidenceError, display_html, read_snapshot, resolve_ref
 from interdict.web.queries import filters_from, parse_filters, to_query
 from interdict.web.tenants import check_tenants
 from interdict.web.views import listing_json, listing_view
 
-router = APIRouter(prefix="/api")
+router = APIRouter(prefix="/api", responses=ERROR_RESPONSES)
 
 SNAPSHOT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox; frame-ancestors 'self'"
 
@@ -32,7 +35,7 @@ def _st(request: Request):
 
 
 # ---------------------------------------------------------------------------------------------- me, queue
-@router.get("/me", tags=["auth"], summary="The authenticated user, role and tenants")
+@router.get("/me", response_model=m.Me, tags=["auth"], summary="The authenticated user, role and tenants")
 def me_(me: Principal = Depends(require_user)):
     return {"username": me.username, "role": me.role, "tenants": sorted(me.tenants), "via": me.via,
             "reads_all_tenants": me.reads_all}
@@ -53,7 +56,7 @@ def item_json(item, highlights: dict | None = None) -> dict:
             "first_seen": item.first_seen, "last_seen": item.last_seen, "highlights": highlights or {}}
 
 
-@router.get("/queue", tags=["review"], summary="Flagged listings to review, highest risk first",
+@router.get("/queue", response_model=m.ListingPage, tags=["review"], summary="Flagged listings to review, highest risk first",
             description="Filters: tenant, cls, substance, signal, status (default new, claimed, escalated), "
                         "date_from, date_to, risk_min, risk_max, q; page with `cursor`.")
 def queue(request: Request, me: Principal = Depends(require_user)):
@@ -64,7 +67,7 @@ def queue(request: Request, me: Principal = Depends(require_user)):
 
 
 # ---------------------------------------------------------------------------------------------- listings
-@router.get("/listings/{key:path}", tags=["listings"], summary="One listing: text, analysis, review, versions, related, audit")
+@router.get("/listings/{key:path}", response_model=dict[str, Any], tags=["listings"], summary="One listing: text, analysis, review, versions, related, audit")
 def get_listing(key: str, request: Request, me: Principal = Depends(require_user)):
     st = _st(request)
     item = review.load(st.store, me, key)
@@ -99,19 +102,19 @@ def _review_json(item) -> dict:
             "token": item.token}
 
 
-@router.post("/listings/{key:path}/claim", tags=["review"], summary="Claim a listing (takes a lease)")
+@router.post("/listings/{key:path}/claim", response_model=m.ReviewState, tags=["review"], summary="Claim a listing (takes a lease)")
 def claim(key: str, request: Request, body: TokenBody | None = None, me: Principal = Depends(require_user)):
     st = _st(request)
     item = review.claim(st.store, me, key, token=body.token if body else None, lease_seconds=st.settings.lease_seconds)
     return _review_json(item)
 
 
-@router.post("/listings/{key:path}/release", tags=["review"], summary="Give a claimed listing back to the queue")
+@router.post("/listings/{key:path}/release", response_model=m.ReviewState, tags=["review"], summary="Give a claimed listing back to the queue")
 def release(key: str, request: Request, body: TokenBody | None = None, me: Principal = Depends(require_user)):
     return _review_json(review.release(_st(request).store, me, key, token=body.token if body else None))
 
 
-@router.post("/listings/{key:path}/decision", tags=["review"],
+@router.post("/listings/{key:path}/decision", response_model=m.ReviewState, tags=["review"],
              summary="Confirm (legal basis required), dismiss (reason required) or escalate")
 def decision(key: str, body: DecisionBody, request: Request, me: Principal = Depends(require_user)):
     st = _st(request)
@@ -120,18 +123,18 @@ def decision(key: str, body: DecisionBody, request: Request, me: Principal = Dep
     return _review_json(item)
 
 
-@router.post("/listings/{key:path}/verify", tags=["review"],
+@router.post("/listings/{key:path}/verify", response_model=m.ReviewState, tags=["review"],
              summary="Record recrawl verification of a takedown: removed or still_online (admin)")
 def verify(key: str, body: VerifyBody, request: Request, me: Principal = Depends(require_user)):
     return _review_json(review.verify(_st(request).store, me, key, body.outcome, token=body.token, reason=body.reason))
 
 
-@router.post("/listings/{key:path}/reopen", tags=["review"], summary="Reopen any listing (admin)")
+@router.post("/listings/{key:path}/reopen", response_model=m.ReviewState, tags=["review"], summary="Reopen any listing (admin)")
 def reopen(key: str, body: ReasonBody, request: Request, me: Principal = Depends(require_user)):
     return _review_json(review.reopen(_st(request).store, me, key, token=body.token, reason=body.reason))
 
 
-@router.post("/listings/{key:path}/annotations", tags=["review"], summary="Add a note (audited, no state change)")
+@router.post("/listings/{key:path}/annotations", response_model=dict[str, Any], tags=["review"], summary="Add a note (audited, no state change)")
 def annotate(key: str, body: NoteBody, request: Request, me: Principal = Depends(require_user)):
     ev = review.annotate(_st(request).store, me, key, body.note)
     return ev.model_dump(mode="json")
@@ -162,7 +165,7 @@ def run_bulk(request: Request, me: Principal, body: BulkBody) -> list[dict]:
     return results
 
 
-@router.post("/bulk", tags=["review"], summary="Apply one action to many listings; per-item results")
+@router.post("/bulk", response_model=m.BulkResult, tags=["review"], summary="Apply one action to many listings; per-item results")
 def bulk(body: BulkBody, request: Request, me: Principal = Depends(require_user)):
     results = run_bulk(request, me, body)
     return {"ok": sum(r["ok"] for r in results), "failed": sum(not r["ok"] for r in results), "results": results}
@@ -184,14 +187,14 @@ def audit_events(request: Request, me: Principal, key: str | None, limit: int = 
     return events[-limit:], chain
 
 
-@router.get("/audit", tags=["audit"], summary="Audit events, oldest first (scoped to your tenants)")
+@router.get("/audit", response_model=m.AuditLog, tags=["audit"], summary="Audit events, oldest first (scoped to your tenants)")
 def audit(request: Request, key: str | None = None, limit: int = Query(1000, ge=1, le=100_000),
           me: Principal = Depends(require_user)):
     events, chain = audit_events(request, me, key, limit)
     return {"chain": chain, "events": [e.model_dump(mode="json") for e in events]}
 
 
-@router.get("/audit/verify", tags=["audit"], summary="Verify the audit hash chain")
+@router.get("/audit/verify", response_model=dict[str, Any], tags=["audit"], summary="Verify the audit hash chain")
 def audit_verify(request: Request, me: Principal = Depends(require_user)):
     _, chain = audit_events(request, me, None, 1)
     return chain
@@ -202,7 +205,8 @@ def _evidence_item(request, me, key):
     return review.load(_st(request).store, me, key)
 
 
-@router.get("/snapshot/{key:path}", tags=["evidence"], summary="The archived page, inert and sandboxed (strict CSP); ?raw=1 for the archived bytes as text")
+@router.get("/snapshot/{key:path}", tags=["evidence"], summary="The archived page, inert and sandboxed (strict CSP); ?raw=1 for the archived bytes as text",
+            responses=SNAPSHOT)
 def snapshot(key: str, request: Request, me: Principal = Depends(require_user)):
     st = _st(request)
     item = _evidence_item(request, me, key)
@@ -222,7 +226,7 @@ def snapshot(key: str, request: Request, me: Principal = Depends(require_user)):
         "X-Interdict-Truncated": "1" if truncated else "0"})
 
 
-@router.get("/screenshot/{key:path}", tags=["evidence"], summary="The archived screenshot (PNG)")
+@router.get("/screenshot/{key:path}", tags=["evidence"], summary="The archived screenshot (PNG)", responses=PNG)
 def screenshot(key: str, request: Request, me: Principal = Depends(require_user)):
     st = _st(request)
     item = _evidence_item(request, me, key)
@@ -247,7 +251,8 @@ def _zip_response(fh, filename: str) -> StreamingResponse:
                              headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-@router.get("/bundle/{key:path}", tags=["evidence"], summary="Evidence bundle of one listing (zip + manifest)")
+@router.get("/bundle/{key:path}", tags=["evidence"], summary="Evidence bundle of one listing (zip + manifest)",
+            responses=ZIP)
 def bundle(key: str, request: Request, me: Principal = Depends(require_user)):
     st = _st(request)
     item = _evidence_item(request, me, key)
@@ -265,7 +270,8 @@ def takedown_items(request: Request, me: Principal, platform: str | None, status
 
 
 @router.get("/exports/takedowns", tags=["exports"],
-            summary="Takedown notices of one platform (JSON or CSV), mapped to DSA Art. 16 and a statement of reasons")
+            summary="Takedown notices of one platform (JSON or CSV), mapped to DSA Art. 16 and a statement of reasons",
+            responses=JSON_OR_CSV)
 def takedowns(request: Request, platform: str | None = Query(None, max_length=200),
               format: Literal["json", "csv"] = "json", status: list[str] = Query([]),
               me: Principal = Depends(require_user)):
@@ -289,7 +295,8 @@ def takedowns(request: Request, platform: str | None = Query(None, max_length=20
                              headers={"Content-Disposition": f'attachment; filename="{name}.json"'})
 
 
-@router.get("/exports/bundle", tags=["exports"], summary="Evidence bundle (zip) of a platform's takedowns")
+@router.get("/exports/bundle", tags=["exports"], summary="Evidence bundle (zip) of a platform's takedowns",
+            responses=ZIP)
 def takedown_bundle(request: Request, platform: str = Query(..., max_length=200), status: list[str] = Query([]),
                     me: Principal = Depends(require_user)):
     st = _st(request)
@@ -303,9 +310,10 @@ SEARCH_CSV = ["key", "tenant", "platform", "title", "url", "vendor", "price", "c
               "substances", "status", "first_seen", "last_seen"]
 
 
-@router.get("/search", tags=["search"], summary="Investigator search: query language, filters, facets, highlights",
+@router.get("/search", response_model=m.ListingPage | m.SearchExport, tags=["search"], summary="Investigator search: query language, filters, facets, highlights",
             description='q: words, "phrases", field:value, AND/OR/NOT, ranges (risk:>=70). format=csv|json exports '
-                        "every match (streamed).")
+                        "every match (streamed).",
+            responses=JSON_OR_CSV)
 def search(request: Request, format: Literal["page", "json", "csv"] = "page", me: Principal = Depends(require_user)):
     st = _st(request)
     f = filters_from(request, sort="relevance") if request.query_params.get("q") else filters_from(request)
@@ -329,26 +337,26 @@ class SavedSearchBody(BaseModel):
     params: dict
 
 
-@router.get("/saved-searches", tags=["search"], summary="Your saved searches")
+@router.get("/saved-searches", response_model=list[m.SavedSearch], tags=["search"], summary="Your saved searches")
 def saved_searches(request: Request, me: Principal = Depends(require_user)):
     return _st(request).db.saved_searches(me.username)
 
 
-@router.post("/saved-searches", tags=["search"], summary="Save a search (its filters)")
+@router.post("/saved-searches", response_model=m.SavedSearch, tags=["search"], summary="Save a search (its filters)")
 def save_search(body: SavedSearchBody, request: Request, me: Principal = Depends(require_user)):
     params = parse_filters(body.params).params()   # validated; unknown keys rejected by Filters
     sid = _st(request).db.save_search(me.username, body.name.strip(), params)
     return {"id": sid, "name": body.name.strip(), "params": params}
 
 
-@router.delete("/saved-searches/{search_id}", tags=["search"], summary="Delete one of your saved searches")
+@router.delete("/saved-searches/{search_id}", response_model=m.Deleted, tags=["search"], summary="Delete one of your saved searches")
 def delete_search(search_id: RowId, request: Request, me: Principal = Depends(require_user)):
     if not _st(request).db.delete_saved_search(me.username, search_id):
         raise review.ReviewError(404, f"no saved search {search_id}")
     return {"deleted": search_id}
 
 
-@router.get("/entities/{kind}/{value:path}", tags=["search"],
+@router.get("/entities/{kind}/{value:path}", response_model=m.Entity, tags=["search"],
             summary="Every listing and platform sharing a wallet, handle, phone, PGP key, onion or vendor")
 def entity(kind: str, value: str, request: Request, me: Principal = Depends(require_user)):
     if kind not in entities.ENTITY_KINDS:
@@ -362,7 +370,7 @@ def entity(kind: str, value: str, request: Request, me: Principal = Depends(requ
 
 
 # ---------------------------------------------------------------------------------------------- dashboard, runs
-@router.get("/dashboard", tags=["dashboard"], summary="Counts and flagged-per-day series by class and platform")
+@router.get("/dashboard", response_model=dict[str, Any], tags=["dashboard"], summary="Counts and flagged-per-day series by class and platform")
 def dashboard(request: Request, me: Principal = Depends(require_user)):
     from interdict.web.routes.pages import dashboard_data
     d = dashboard_data(_st(request).store, me)
@@ -390,12 +398,12 @@ def _user_json(u) -> dict:
     return {"username": u.username, "role": u.role, "tenants": list(u.tenants), "disabled": u.disabled}
 
 
-@router.get("/users", tags=["admin"], summary="Users (admin)")
+@router.get("/users", response_model=list[m.User], tags=["admin"], summary="Users (admin)")
 def users(request: Request, me: Principal = Depends(require_admin)):
     return [_user_json(u) for u in _st(request).db.users()]
 
 
-@router.post("/users", tags=["admin"], summary="Create a user (admin)")
+@router.post("/users", response_model=m.User, tags=["admin"], summary="Create a user (admin)")
 def add_user(body: UserBody, request: Request, me: Principal = Depends(require_admin)):
     try:
         u = _st(request).db.add_user(body.username, hash_password(body.password), body.role,
@@ -405,7 +413,7 @@ def add_user(body: UserBody, request: Request, me: Principal = Depends(require_a
     return _user_json(u)
 
 
-@router.patch("/users/{username}", tags=["admin"], summary="Change role, tenants, password or disable (admin)")
+@router.patch("/users/{username}", response_model=m.User, tags=["admin"], summary="Change role, tenants, password or disable (admin)")
 def patch_user(username: str, body: UserPatch, request: Request, me: Principal = Depends(require_admin)):
     db = _st(request).db
     if db.get_user(username) is None:
@@ -424,18 +432,18 @@ class TokenCreate(BaseModel):
     name: str = Field("api", min_length=1, max_length=100)
 
 
-@router.get("/tokens", tags=["auth"], summary="Your API tokens (admins see all)")
+@router.get("/tokens", response_model=list[m.TokenInfo], tags=["auth"], summary="Your API tokens (admins see all)")
 def tokens(request: Request, me: Principal = Depends(require_user)):
     return _st(request).db.tokens(None if me.is_admin else me.username)
 
 
-@router.post("/tokens", tags=["auth"], summary="Create an API token for yourself; shown once")
+@router.post("/tokens", response_model=m.NewToken, tags=["auth"], summary="Create an API token for yourself; shown once")
 def create_token(body: TokenCreate, request: Request, me: Principal = Depends(require_user)):
     tid, token = _st(request).db.create_token(me.username, body.name)
     return JSONResponse({"id": tid, "name": body.name, "token": token})
 
 
-@router.delete("/tokens/{token_id}", tags=["auth"], summary="Revoke an API token")
+@router.delete("/tokens/{token_id}", response_model=m.Revoked, tags=["auth"], summary="Revoke an API token")
 def revoke_token(token_id: RowId, request: Request, me: Principal = Depends(require_user)):
     if not _st(request).db.revoke_token(token_id, None if me.is_admin else me.username):
         raise review.ReviewError(404, f"no token {token_id}")

@@ -1,0 +1,139 @@
+"""Response models of the REST API: what the OpenAPI document promises each route answers.
+
+The handlers build plain dicts; FastAPI validates them against these models, so a handler that drifts from
+its documented shape fails loudly (the schemathesis run in tests/test_api_schema.py checks the same from
+outside). Nested records the store already models (review, audit events, run records) stay open objects.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class Me(BaseModel):
+    username: str
+    role: str
+    tenants: list[str]
+    via: str
+    reads_all_tenants: bool
+
+
+class ListingRef(BaseModel):
+    """What names a listing in any list: its key, where it is and who sells it."""
+    key: str
+    tenant: str
+    platform: str
+    title: str
+    url: str | None
+    vendor: str | None
+
+
+class ListingSummary(ListingRef):
+    price: float | None
+    currency: str | None
+    risk: int
+    flagged: bool
+    classes: list[str]
+    substances: list[str]
+    status: str
+    assignee: str | None
+    token: str
+    first_seen: datetime
+    last_seen: datetime
+    highlights: dict[str, list[str]]
+
+
+class ListingPage(BaseModel):
+    total: int
+    items: list[ListingSummary]
+    facets: dict[str, dict[str, int]]
+    next_cursor: str | None
+
+
+class SearchExportRow(ListingSummary):
+    """A search export row (format=json): list fields joined with ';', as in the CSV."""
+    classes: str
+    substances: str
+
+
+class SearchExport(BaseModel):
+    """GET /api/search?format=json: every match, streamed, with the filters that selected them."""
+    query: dict[str, Any]
+    items: list[SearchExportRow]
+
+
+class ReviewState(BaseModel):
+    key: str
+    status: str
+    review: dict[str, Any]
+    token: str
+
+
+class BulkItem(BaseModel):
+    key: str
+    ok: bool
+    status: int
+    message: str
+
+
+class BulkResult(BaseModel):
+    ok: int
+    failed: int
+    results: list[BulkItem]
+
+
+class AuditLog(BaseModel):
+    chain: dict[str, Any]
+    events: list[dict[str, Any]]
+
+
+class SavedSearch(BaseModel):
+    id: int
+    name: str
+    params: dict[str, Any]
+    created_at: Any = None
+
+
+class Deleted(BaseModel):
+    deleted: int
+
+
+class EntityListing(ListingRef):
+    risk: int
+    status: str
+    last_seen: datetime
+
+
+class Entity(BaseModel):
+    kind: str
+    value: str
+    platforms: list[str]
+    listings: list[EntityListing]
+
+
+class User(BaseModel):
+    username: str
+    role: str
+    tenants: list[str]
+    disabled: bool
+
+
+class TokenInfo(BaseModel):
+    id: int
+    username: str
+    name: str
+    created_at: Any = None
+    last_used: Any = None
+    revoked: int | bool
+
+
+class NewToken(BaseModel):
+    id: int
+    name: str
+    token: str
+
+
+class Revoked(BaseModel):
+    revoked: int
