@@ -146,11 +146,14 @@ class AnalyseStage:
             log.exception("analysis failed for a batch of %d listings", len(batch))
             return batch, f"{type(exc).__name__}: {exc}"
 
-    def close(self) -> None:
-        if self.worker is not None:
-            # Runs on the store thread, after any batch still being analysed there.
-            self.ctx.call(self.worker.close)
-            self.worker = None
+    def close(self):
+        """engine_stopped: the child exits on the store thread, after any batch still being analysed there.
+        Returns a Deferred, never waits on the reactor thread: the child takes a second or two to exit, and a
+        reactor blocked that long fires Scrapy's 1 s disconnect timer on its download handler after the pool
+        had already closed (a CRITICAL AlreadyCalledError in every crawl log)."""
+        from twisted.internet import defer
+        worker, self.worker = self.worker, None
+        return self.ctx.defer(worker.close) if worker is not None else defer.succeed(None)
 
 
 class UpsertStage:

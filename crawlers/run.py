@@ -86,8 +86,10 @@ def run_crawl(site_id: str, store_spec: str | None = None, run_id: str | None = 
         from scrapy import signals
         from scrapy.crawler import CrawlerProcess
         from crawlers.runstate import RunContext
-        from crawlers.settings import crawl_settings
+        from crawlers.settings import crawl_settings, offline_public_suffixes
         from crawlers.spiders.listing import ListingSpider
+
+        offline_public_suffixes()
 
         ctx = RunContext(site, store_spec=store_spec, run_id=run_id, jobdir=jobdir, data_dir=data_dir,
                          trigger=trigger, progress=progress, analyse=analyse)

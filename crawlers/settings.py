@@ -37,6 +37,7 @@ def crawl_settings(site: SiteConfig, *, ctx=None, scrapy_jobdir: Path | None = N
         "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
         "LOG_LEVEL": log_level,
         "TELNETCONSOLE_ENABLED": False,
+        "REMOTE_CONTROL_ENABLED": False,   # Scrapy's code-execution HTTP server: a listening socket per crawl
         "COOKIES_ENABLED": True,
         # politeness
         "DOWNLOAD_DELAY": p.delay,
@@ -104,3 +105,13 @@ def crawl_settings(site: SiteConfig, *, ctx=None, scrapy_jobdir: Path | None = N
         handler = "crawlers.socks.SocksDownloadHandler"
         s["DOWNLOAD_HANDLERS"] = {"http": handler, "https": handler}
     return s
+
+
+def offline_public_suffixes() -> None:
+    """Scrapy's cookie middleware splits domains with tldextract, which by default downloads the Public Suffix
+    List (local DNS + clearnet HTTPS) on first use: a leak outside the SOCKS proxy of a Tor crawl. The crawl
+    process uses tldextract's bundled snapshot instead, with no download and no cache, whatever the network."""
+    from scrapy.downloadermiddlewares import cookies
+    from tldextract import TLDExtract
+    cookies._split_domain = TLDExtract(cache_dir=None, suffix_list_urls=(), fallback_to_snapshot=True,
+                                       include_psl_private_domains=True)

@@ -520,8 +520,8 @@ class SiteConfig(_Strict):
 
     @property
     def obey_robots(self) -> bool:
-        if self.politeness.obey_robots is None:
-            return self.kind != "darknet"
+        if self.politeness.obey_robots is None:   # an onion service publishes no robots.txt worth a request
+            return self.kind != "darknet" and self.network.mode != "tor"
         return self.politeness.obey_robots
 
 
