@@ -406,21 +406,24 @@ class Limits(_Strict):
 
 
 class Markers(_Strict):
-    """A page matches when its status is listed, its text contains one of `text`, or its URL contains one
-    of `url_contains` (e.g. a redirect to /login)."""
+    """A page matches when its status is listed, its visible text contains one of `text` (case-insensitive;
+    not the raw HTML), or its URL contains one of `url_contains` (e.g. a redirect to /login)."""
     status_codes: list[int] = []
     text: list[str] = []
     url_contains: list[str] = []
 
-    def matches(self, status: int, url: str, text: str) -> str | None:
+    def matches(self, status: int, url: str, page_text: str) -> str | None:
+        """`page_text`: the page as a reader sees it (crawlers.spiders.extract.page_text)."""
         if status in self.status_codes:
             return f"status {status}"
         for t in self.url_contains:
             if t in url:
                 return f"url contains {t!r}"
-        for t in self.text:
-            if t in text:
-                return f"text {t!r}"
+        if self.text:
+            folded = page_text.casefold()
+            for t in self.text:
+                if " ".join(t.split()).casefold() in folded:
+                    return f"text {t!r}"
         return None
 
 
