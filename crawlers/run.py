@@ -73,6 +73,11 @@ def run_crawl(site_id: str, store_spec: str | None = None, run_id: str | None = 
         except KeyError as exc:
             raise CrawlError(exc.args[0]) from None
     preflight(site)
+    from crawlers.scheduler import health
+    try:
+        health_limits = health.limits_for(site)
+    except ValueError as exc:
+        raise CrawlError(f"health settings: {exc}") from None
     from crawlers.scheduler.locks import SiteBusy, crawl_lock
     try:   # never two crawls of one site at once, whoever starts them
         site_lock = crawl_lock(site.id, run_id, data_dir)
@@ -92,7 +97,7 @@ def run_crawl(site_id: str, store_spec: str | None = None, run_id: str | None = 
         offline_public_suffixes()
 
         ctx = RunContext(site, store_spec=store_spec, run_id=run_id, jobdir=jobdir, data_dir=data_dir,
-                         trigger=trigger, progress=progress, analyse=analyse)
+                         trigger=trigger, progress=progress, analyse=analyse, health_limits=health_limits)
         remaining_items = None
         if site.limits.max_items:
             remaining_items = max(1, site.limits.max_items - ctx.counts.get("items", 0))

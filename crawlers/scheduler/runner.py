@@ -170,7 +170,7 @@ class CrawlRunner:
         from crawlers.siteconfig import SiteConfigErrors, load_site, sites_dir
         site_id = begun.run.site_id
         begun.timeout = timeout or self.settings.crawl_timeout
-        begun.health_limits = health.HealthLimits(self.settings.max_error_rate, self.settings.history_runs)
+        begun.health_limits = health.limits_for(None, self.settings)
         try:
             site = load_site(site_id)
         except KeyError as exc:
@@ -183,9 +183,7 @@ class CrawlRunner:
             begun.timeout = site.schedule.timeout
         elif not timeout and site.limits.max_run_time:
             begun.timeout = site.limits.max_run_time + MAX_RUN_TIME_MARGIN
-        rate = site.schedule.max_error_rate if site.schedule is not None else None
-        if rate is not None:
-            begun.health_limits = health.HealthLimits(float(rate), self.settings.history_runs)
+        begun.health_limits = health.limits_for(site, self.settings)
 
     # ------------------------------------------------------------------ execute
     def execute(self, begun: Begun) -> CrawlRun:
@@ -312,7 +310,8 @@ class CrawlRunner:
             pass
 
     def _judge(self, run: CrawlRun) -> CrawlRun:
-        """Health monitors: a run that succeeded but looks wrong becomes `degraded`, with the reasons."""
+        """Health monitors (health.verdict, as the crawl process itself applies them): a run that succeeded
+        but looks wrong becomes `degraded`, with the reasons."""
         if run.status != "succeeded":
             return run
         begun = None
@@ -321,10 +320,7 @@ class CrawlRunner:
         limits = begun.health_limits if begun else health.HealthLimits()
         with self.open_store() as store:
             history = store.list_runs(run.site_id, limit=limits.history_runs + 5)
-        reasons = health.check(run, history, limits)
-        if reasons:
-            run = run.model_copy(update={"status": "degraded", "reason": _join(run.reason, "; ".join(reasons))})
-        return run
+        return health.verdict(run, history, limits)
 
     # ------------------------------------------------------------------ stale runs and shutdown
     def _close_stale(self, store, site_id: str, keep: str | None, lock: SiteLock) -> list[CrawlRun]:
