@@ -98,6 +98,10 @@ def run_crawl(site_id: str, store_spec: str | None = None, run_id: str | None = 
 
         ctx = RunContext(site, store_spec=store_spec, run_id=run_id, jobdir=jobdir, data_dir=data_dir,
                          trigger=trigger, progress=progress, analyse=analyse, health_limits=health_limits)
+        if site_lock is not None:   # we hold the site: any other `running` record of it is stale
+            from crawlers.scheduler import stale
+            site_lock.update(run_id=ctx.run.id)
+            ctx.call(stale.close_stale, ctx.store, site.id, site_lock, keep=ctx.run.id)
         remaining_items = None
         if site.limits.max_items:
             remaining_items = max(1, site.limits.max_items - ctx.counts.get("items", 0))

@@ -158,6 +158,8 @@ class RunContext:
         self.run = CrawlRun(id=run_id, site_id=site.id, status="running", trigger=trigger, started_at=started,
                             manifest=str(self.archive.manifest_path))
         self.archive.record_event("run_resumed" if resumed else "run_started", run_id=run_id, site=site.id)
+        from crawlers.scheduler.stale import write_process_record
+        write_process_record(self.archive.dir)    # so a run left `running` by a killed process can be told stale
         self.truncated: str | None = None     # why the run did not cover the whole site (limits, login)
         self.fatal: str | None = None
         self._lock = threading.Lock()
