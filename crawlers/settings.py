@@ -61,7 +61,8 @@ def crawl_settings(site: SiteConfig, *, ctx=None, scrapy_jobdir: Path | None = N
         "CLOSESPIDER_ITEMCOUNT": remaining_items if remaining_items is not None else (lim.max_items or 0),
         "MEMUSAGE_ENABLED": False,
         # components
-        "DOWNLOADER_MIDDLEWARES": {"crawlers.middlewares.EvidenceMiddleware": 580},
+        "DOWNLOADER_MIDDLEWARES": {"crawlers.middlewares.EvidenceMiddleware": 580,
+                                   "crawlers.middlewares.UnsafeRedirectMiddleware": 650},
         "ITEM_PIPELINES": {"crawlers.pipelines.NormalisePipeline": 100, "crawlers.pipelines.BatchPipeline": 300},
         "INTERDICT_RUN_CONTEXT": ctx,
         "INTERDICT_BATCH_SIZE": batch_size,
