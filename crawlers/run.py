@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -101,7 +102,10 @@ def run_crawl(site_id: str, store_spec: str | None = None, run_id: str | None = 
         if site_lock is not None:   # we hold the site: any other `running` record of it is stale
             from crawlers.scheduler import stale
             site_lock.update(run_id=ctx.run.id)
-            ctx.call(stale.close_stale, ctx.store, site.id, site_lock, keep=ctx.run.id)
+            try:
+                ctx.call(stale.close_stale, ctx.store, site.id, site_lock, keep=ctx.run.id)
+            except Exception as exc:   # bookkeeping of earlier runs never stops this one
+                logging.getLogger(__name__).warning("closing stale runs of %s failed: %s", site.id, exc)
         remaining_items = None
         if site.limits.max_items:
             remaining_items = max(1, site.limits.max_items - ctx.counts.get("items", 0))

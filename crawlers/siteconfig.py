@@ -370,7 +370,7 @@ class Auth(_Strict):
 
 
 class Politeness(_Strict):
-    obey_robots: bool | None = None    # None = true, except for darknet sites (no robots.txt there)
+    obey_robots: bool | None = None    # None = true, except darknet or Tor sites (no robots.txt there)
     delay: float = 1.0                 # seconds between requests to one domain
     concurrency_per_domain: int = Field(2, ge=1, le=64)
     autothrottle: bool = True
