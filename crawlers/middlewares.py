@@ -1,12 +1,18 @@
-"""Downloader middleware: archive every response as evidence and count pages (with the run's page budget).
+"""Downloader middlewares.
 
-Placed at 580: after HttpCompression (590) so the body is the decoded document, after Redirect (600) so
-the archived response is the final one (the redirect chain is kept in the manifest line).
+EvidenceMiddleware (580) archives every response as evidence and counts pages (with the run's page budget):
+after HttpCompression (590) so the body is the decoded document, after Redirect (600) so the archived response
+is the final one (the redirect chain is kept in the manifest line).
+UnsafeRedirectMiddleware (650) sees a response before Redirect (600) and MetaRefresh (580) do.
 """
 from __future__ import annotations
 
+import re
+from urllib.parse import urljoin, urlsplit
+
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
+from scrapy.http import HtmlResponse
 
 from crawlers.runstate import RunContext
 
@@ -50,4 +56,42 @@ class EvidenceMiddleware:
             run_id=self.ctx.run.id, proxy=self.proxy)
         request.meta["interdict_evidence"] = ev
         self.ctx.counts["pages"] += 1
+        return response
+
+
+_REFRESH = re.compile(rb"http-equiv\s*=\s*[\"']?refresh", re.IGNORECASE)
+FOLLOWED_SCHEMES = ("http", "https")
+
+
+class UnsafeRedirectMiddleware:
+    """A redirect (Location or <meta http-equiv=refresh>) to anything but http(s) is never followed: a
+    `javascript:` target means nothing to a crawler (and Scrapy fails the whole response on it, losing the
+    page's listing), a `file:` or `data:` one would read local files or invent a page. The page itself goes on
+    to the spider as it is, and the run counts an `unsafe_redirect` error naming the target."""
+
+    def __init__(self, ctx: RunContext):
+        self.ctx = ctx
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(RunContext.of(crawler))
+
+    def process_response(self, request, response, spider=None):
+        if request.meta.get("dont_redirect"):
+            return response
+        target, how = None, None
+        if 300 <= response.status < 400 and b"Location" in response.headers:
+            target = response.headers[b"Location"].decode("latin-1")
+            how = "Location"
+        elif isinstance(response, HtmlResponse) and _REFRESH.search(response.body[:65536]):
+            from scrapy.utils.response import get_meta_refresh
+            _, target = get_meta_refresh(response)
+            how = "meta refresh"
+        if not target:
+            return response
+        scheme = urlsplit(urljoin(response.url, target.strip())).scheme.lower()
+        if scheme in FOLLOWED_SCHEMES:
+            return response
+        request.meta["dont_redirect"] = True    # Redirect and MetaRefresh leave the response to the spider
+        self.ctx.error("unsafe_redirect", response.url, f"{how} to a {scheme or 'schemeless'}: URL, not followed: {target[:200]}")
         return response

@@ -21,12 +21,42 @@ log = logging.getLogger(__name__)
 _ANALYSES = TypeAdapter(list[Analysis])
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")     # in a str, only ever a lone one (pairs decode to one code point)
 _LIMITS = {"title": 500, "description": 20_000, "vendor": 200, "currency": 8, "ships_from": 200,
            "ships_to": 500, "category": 200, "listing_id": 200}
 
 
+def replace_surrogates(value, where: str, found: list[str]):
+    """`value` with every lone surrogate replaced by U+FFFD, walking dicts and lists; `where` is appended to
+    `found` for each string that had one. JSON allows them ("\\ud800" in a page's JSON-LD), but no UTF-8
+    encoder does: the analyser pipe, SQLite and the manifest writer would each fail the whole batch."""
+    if isinstance(value, str):
+        if _SURROGATE.search(value) is None:
+            return value
+        found.append(where)
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {replace_surrogates(k, where, found): replace_surrogates(v, f"{where}.{k}", found)
+                for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [replace_surrogates(v, where, found) for v in value]
+    return value
+
+
+def _has_surrogate(value) -> bool:
+    if isinstance(value, str):
+        return _SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(map(_has_surrogate, value))
+    return False
+
+
 class NormalisePipeline:
-    """Plain text only (no control characters), bounded lengths, the site's platform and tenant."""
+    """Plain text only (no control characters, no lone surrogates), bounded lengths, the site's platform and
+    tenant. A field that had to be repaired is an `encoding` error of the run naming the field; the listing
+    is kept (the archived response holds the page as it came)."""
 
     def __init__(self, ctx: RunContext):
         self.ctx = ctx
@@ -38,9 +68,17 @@ class NormalisePipeline:
     def process_item(self, item, spider=None):
         if not isinstance(item, Listing):
             return item
-        update = {}
-        for name, limit in _LIMITS.items():
+        update, found = {}, []
+        for name in ("url", *_LIMITS):
             value = getattr(item, name)
+            if isinstance(value, str) and _SURROGATE.search(value):
+                update[name] = replace_surrogates(value, name, found)
+        if _has_surrogate(item.raw):
+            update["raw"] = replace_surrogates(item.raw, "raw", found)
+        if found:
+            self.ctx.error("encoding", item.url, "lone surrogates replaced by U+FFFD in " + ", ".join(found))
+        for name, limit in _LIMITS.items():
+            value = update.get(name, getattr(item, name))
             if isinstance(value, str):
                 clean = _CONTROL.sub("", value).strip()[:limit]
                 update[name] = clean or None if name not in ("title", "description") else clean
@@ -151,11 +189,14 @@ class AnalyseStage:
             log.exception("analysis failed for a batch of %d listings", len(batch))
             return batch, f"{type(exc).__name__}: {exc}"
 
-    def close(self) -> None:
-        if self.worker is not None:
-            # Runs on the store thread, after any batch still being analysed there.
-            self.ctx.call(self.worker.close)
-            self.worker = None
+    def close(self):
+        """engine_stopped: the child exits on the store thread, after any batch still being analysed there.
+        Returns a Deferred, never waits on the reactor thread: the child takes a second or two to exit, and a
+        reactor blocked that long fires Scrapy's 1 s disconnect timer on its download handler after the pool
+        had already closed (a CRITICAL AlreadyCalledError in every crawl log)."""
+        from twisted.internet import defer
+        worker, self.worker = self.worker, None
+        return self.ctx.defer(worker.close) if worker is not None else defer.succeed(None)
 
 
 class UpsertStage:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -74,6 +75,11 @@ def run_crawl(site_id: str, store_spec: str | None = None, run_id: str | None = 
         except KeyError as exc:
             raise CrawlError(exc.args[0]) from None
     preflight(site)
+    from crawlers.scheduler import health
+    try:
+        health_limits = health.limits_for(site)
+    except ValueError as exc:
+        raise CrawlError(f"health settings: {exc}") from None
     from crawlers.scheduler.locks import SiteBusy, crawl_lock
     try:   # never two crawls of one site at once, whoever starts them
         site_lock = crawl_lock(site.id, run_id, data_dir)
@@ -87,11 +93,20 @@ def run_crawl(site_id: str, store_spec: str | None = None, run_id: str | None = 
         from scrapy import signals
         from scrapy.crawler import CrawlerProcess
         from crawlers.runstate import RunContext
-        from crawlers.settings import crawl_settings
+        from crawlers.settings import crawl_settings, offline_public_suffixes
         from crawlers.spiders.listing import ListingSpider
 
+        offline_public_suffixes()
+
         ctx = RunContext(site, store_spec=store_spec, run_id=run_id, jobdir=jobdir, data_dir=data_dir,
-                         trigger=trigger, progress=progress, analyse=analyse)
+                         trigger=trigger, progress=progress, analyse=analyse, health_limits=health_limits)
+        if site_lock is not None:   # we hold the site: any other `running` record of it is stale
+            from crawlers.scheduler import stale
+            site_lock.update(run_id=ctx.run.id)
+            try:
+                ctx.call(stale.close_stale, ctx.store, site.id, site_lock, keep=ctx.run.id)
+            except Exception as exc:   # bookkeeping of earlier runs never stops this one
+                logging.getLogger(__name__).warning("closing stale runs of %s failed: %s", site.id, exc)
         remaining_items = None
         if site.limits.max_items:
             remaining_items = max(1, site.limits.max_items - ctx.counts.get("items", 0))

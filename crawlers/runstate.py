@@ -108,9 +108,11 @@ class RunContext:
 
     def __init__(self, site: SiteConfig, *, store_spec: str | None = None, run_id: str | None = None,
                  jobdir: str | Path | None = None, data_dir: Path | None = None, trigger: str = "manual",
-                 progress: Callable[[dict], None] | None = None, analyse: bool = True, store=None):
+                 progress: Callable[[dict], None] | None = None, analyse: bool = True, store=None,
+                 health_limits=None):
         from index import open_store, settings
         self.site = site
+        self.health_limits = health_limits    # None: the settings' defaults (crawlers.scheduler.health)
         self.progress = progress
         self.analyse = analyse
         self.data_dir = Path(data_dir) if data_dir else settings.data_dir()
@@ -156,6 +158,8 @@ class RunContext:
         self.run = CrawlRun(id=run_id, site_id=site.id, status="running", trigger=trigger, started_at=started,
                             manifest=str(self.archive.manifest_path))
         self.archive.record_event("run_resumed" if resumed else "run_started", run_id=run_id, site=site.id)
+        from crawlers.scheduler.stale import write_process_record
+        write_process_record(self.archive.dir)    # so a run left `running` by a killed process can be told stale
         self.truncated: str | None = None     # why the run did not cover the whole site (limits, login)
         self.fatal: str | None = None
         self._lock = threading.Lock()
@@ -255,6 +259,7 @@ class RunContext:
         else:
             run.status = "succeeded"
             run.reason = self.truncated or (close_reason if close_reason != "finished" else None)
+            run = self.judge(run)
         self.archive.record_event("run_finished", status=run.status, reason=run.reason, counts=run.counts,
                                   errors=run.errors)
         self.save_state(clean_pause=close_reason == "shutdown", finished=close_reason != "shutdown")
@@ -281,6 +286,18 @@ class RunContext:
         self.counts["screenshots_rendered"] += got["rendered"]
         if got["failed"]:
             self.error("screenshot_render", None, f"{got['failed']} snapshot(s) would not render", n=got["failed"])
+
+    def judge(self, run: CrawlRun) -> CrawlRun:
+        """The health verdict the scheduler gives its runs, for every run (a manual crawl with zero items or
+        too many errors is `degraded`, never `succeeded`)."""
+        from crawlers.scheduler import health
+        limits = self.health_limits or health.limits_for(self.site)
+        try:
+            history = self.call(self.store.list_runs, self.site.id, limit=limits.history_runs + 5)
+        except Exception as exc:    # no history: the checks that need none still run
+            log.warning("reading the run history failed: %s", exc)
+            history = []
+        return health.verdict(run, history, limits)
 
     def close(self) -> None:
         self.archive.close()

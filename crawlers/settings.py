@@ -37,6 +37,7 @@ def crawl_settings(site: SiteConfig, *, ctx=None, scrapy_jobdir: Path | None = N
         "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
         "LOG_LEVEL": log_level,
         "TELNETCONSOLE_ENABLED": False,
+        "REMOTE_CONTROL_ENABLED": False,   # Scrapy's code-execution HTTP server: a listening socket per crawl
         "COOKIES_ENABLED": True,
         # politeness
         "DOWNLOAD_DELAY": p.delay,
@@ -60,7 +61,8 @@ def crawl_settings(site: SiteConfig, *, ctx=None, scrapy_jobdir: Path | None = N
         "CLOSESPIDER_ITEMCOUNT": remaining_items if remaining_items is not None else (lim.max_items or 0),
         "MEMUSAGE_ENABLED": False,
         # components
-        "DOWNLOADER_MIDDLEWARES": {"crawlers.middlewares.EvidenceMiddleware": 580},
+        "DOWNLOADER_MIDDLEWARES": {"crawlers.middlewares.EvidenceMiddleware": 580,
+                                   "crawlers.middlewares.UnsafeRedirectMiddleware": 650},
         "ITEM_PIPELINES": {"crawlers.pipelines.NormalisePipeline": 100, "crawlers.pipelines.BatchPipeline": 300},
         "INTERDICT_RUN_CONTEXT": ctx,
         "INTERDICT_BATCH_SIZE": batch_size,
@@ -104,3 +106,13 @@ def crawl_settings(site: SiteConfig, *, ctx=None, scrapy_jobdir: Path | None = N
         handler = "crawlers.socks.SocksDownloadHandler"
         s["DOWNLOAD_HANDLERS"] = {"http": handler, "https": handler}
     return s
+
+
+def offline_public_suffixes() -> None:
+    """Scrapy's cookie middleware splits domains with tldextract, which by default downloads the Public Suffix
+    List (local DNS + clearnet HTTPS) on first use: a leak outside the SOCKS proxy of a Tor crawl. The crawl
+    process uses tldextract's bundled snapshot instead, with no download and no cache, whatever the network."""
+    from scrapy.downloadermiddlewares import cookies
+    from tldextract import TLDExtract
+    cookies._split_domain = TLDExtract(cache_dir=None, suffix_list_urls=(), fallback_to_snapshot=True,
+                                       include_psl_private_domains=True)

@@ -365,7 +365,7 @@ class Auth(_Strict):
 
 
 class Politeness(_Strict):
-    obey_robots: bool | None = None    # None = true, except for darknet sites (no robots.txt there)
+    obey_robots: bool | None = None    # None = true, except darknet or Tor sites (no robots.txt there)
     delay: float = 1.0                 # seconds between requests to one domain
     concurrency_per_domain: int = Field(2, ge=1, le=64)
     autothrottle: bool = True
@@ -401,21 +401,24 @@ class Limits(_Strict):
 
 
 class Markers(_Strict):
-    """A page matches when its status is listed, its text contains one of `text`, or its URL contains one
-    of `url_contains` (e.g. a redirect to /login)."""
+    """A page matches when its status is listed, its visible text contains one of `text` (case-insensitive;
+    not the raw HTML), or its URL contains one of `url_contains` (e.g. a redirect to /login)."""
     status_codes: list[int] = []
     text: list[str] = []
     url_contains: list[str] = []
 
-    def matches(self, status: int, url: str, text: str) -> str | None:
+    def matches(self, status: int, url: str, page_text: str) -> str | None:
+        """`page_text`: the page as a reader sees it (crawlers.spiders.extract.page_text)."""
         if status in self.status_codes:
             return f"status {status}"
         for t in self.url_contains:
             if t in url:
                 return f"url contains {t!r}"
-        for t in self.text:
-            if t in text:
-                return f"text {t!r}"
+        if self.text:
+            folded = page_text.casefold()
+            for t in self.text:
+                if " ".join(t.split()).casefold() in folded:
+                    return f"text {t!r}"
         return None
 
 
@@ -535,8 +538,8 @@ class SiteConfig(_Strict):
 
     @property
     def obey_robots(self) -> bool:
-        if self.politeness.obey_robots is None:
-            return self.kind != "darknet"
+        if self.politeness.obey_robots is None:   # an onion service publishes no robots.txt worth a request
+            return self.kind != "darknet" and self.network.mode != "tor"
         return self.politeness.obey_robots
 
 

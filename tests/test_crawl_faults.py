@@ -2,6 +2,7 @@
 goes on to store every ordinary listing."""
 from __future__ import annotations
 
+import json
 import resource
 import textwrap
 
@@ -47,7 +48,8 @@ def test_fault_pages_are_bounded_counted_and_the_crawl_goes_on(tmp_path):
         hits = dict(fx["faults"].site.hits)
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     try:
-        assert run["status"] == "succeeded", run
+        # The crawl went on to the end; this many fault pages make it a degraded run, and it says why.
+        assert run["status"] == "degraded" and "error rate" in run["reason"], run
         errors = run["errors"]
         assert errors.get("timeout", 0) >= 1                      # slow: cut at 2 s (x3 attempts), not 20 s
         assert errors.get("http_500", 0) == 1                     # error: 500 after retries; flaky recovers
@@ -63,6 +65,21 @@ def test_fault_pages_are_bounded_counted_and_the_crawl_goes_on(tmp_path):
         for lid, row in truth("faults").items():
             assert got[f"faults:{lid}"].listing.title == row["title"]
         assert "faults:fault-flaky" in got                        # retried into success
+        # Hostile content is an error record, and never costs the run its other listings or their analysis:
+        # a javascript: redirect is not followed (the page's own listing is kept) ...
+        assert errors.get("unsafe_redirect", 0) == 2              # meta refresh and Location header
+        assert got["faults:fault-js-refresh"].listing.title == "Clearance lot (js-refresh)"
+        # ... and lone surrogates from JSON-LD are replaced, the fields named in the manifest.
+        assert got["faults:fault-surrogate"].listing.title == "Clearance lot \ufffd (surrogate)"
+        assert got["faults:fault-surrogate"].listing.description == "Assorted items \ufffd sold as seen."
+        manifest = [json.loads(line) for line in open(run["manifest"], encoding="utf-8")]
+        hostile = {e["url"].rsplit("/", 1)[-1]: e["detail"] for e in manifest
+                   if e["kind"] == "error" and e["error"] in ("unsafe_redirect", "encoding") and e.get("url")}
+        assert hostile["surrogate"] == "lone surrogates replaced by U+FFFD in title, description"
+        assert hostile["js-refresh"].startswith("meta refresh to a javascript: URL, not followed")
+        assert hostile["js-location"].startswith("Location to a javascript: URL, not followed")
+        for lid, row in truth("faults").items():                  # analysed with the rest of their batch
+            assert got[f"faults:{lid}"].listing.analysis.flagged == row["truth"]["flag"], lid
         # A 50 MB body never sat in memory: the crawl process stayed small.
         assert max(peak_kb, before) < 700 * 1024, f"crawl peak RSS {peak_kb // 1024} MB"
     finally:

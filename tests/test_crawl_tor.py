@@ -1,8 +1,10 @@
-"""Tor sites: every request goes through the SOCKS5 proxy with remote DNS; no .onion name is ever resolved here.
+"""Tor sites: the crawl process talks to nothing but the SOCKS5 proxy; no name is ever resolved here.
 
-The crawl runs in a fresh process whose resolver entry points (socket.getaddrinfo, gethostbyname[_ex], which
-Twisted's and Scrapy's resolvers call) are wrapped *before* Twisted is imported, so every local lookup is
-counted. The fixture SOCKS5 proxy records each CONNECT and whether it named the host (ATYP=domain).
+The crawl runs in a fresh process with tests/support/netaudit on PYTHONPATH: its sitecustomize installs a
+Python audit hook (sys.addaudithook) before anything else is imported, which records every name lookup and every
+socket connect/bind/sendto in the crawl process and in its analysis child. The fixture SOCKS5 proxy records each
+CONNECT and whether it named the host (ATYP=domain). tldextract's cache points at an empty directory, as on a
+fresh machine, so a Public Suffix List download would show up.
 """
 from __future__ import annotations
 
@@ -13,75 +15,87 @@ from pathlib import Path
 
 import pytest
 
-from tests.crawl_helpers import ROOT, crawl_env, open_target, site_yaml, stored, truth
+from tests.crawl_helpers import ROOT, crawl_cmd, crawl_env, open_target, site_yaml, stored, truth
 
 pytestmark = pytest.mark.slow
 
-COUNTING_RUNNER = r"""
-import atexit, json, socket, sys
-lookups = []
-def counting(fn):
-    def wrapper(host, *args, **kwargs):
-        lookups.append(host.decode() if isinstance(host, bytes) else str(host))
-        return fn(host, *args, **kwargs)
-    return wrapper
-for name in ("getaddrinfo", "gethostbyname", "gethostbyname_ex"):
-    setattr(socket, name, counting(getattr(socket, name)))
-out = sys.argv.pop(1)
-atexit.register(lambda: open(out, "w").write(json.dumps(lookups)))
-from crawlers.run import main
-code = main(sys.argv[1:])
-open(out, "w").write(json.dumps(lookups))
-sys.exit(code)
-"""
+NETAUDIT = ROOT / "tests" / "support" / "netaudit"
 
 
-def crawl_counting_lookups(site_id, target, tmp, fx, sites_dir=None):
-    out = tmp / "lookups.json"
-    cmd = [sys.executable, "-c", COUNTING_RUNNER, str(out), site_id, "--store", target.spec, "--json"]
-    if sites_dir:
-        cmd += ["--sites-dir", str(sites_dir)]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300,
-                          env=crawl_env(target, tmp / "var", fx.env()))
+def ipv6_probe(event: dict) -> bool:
+    """urllib3 checks at import whether IPv6 works by binding a socket to ::1 port 0 and closing it: no
+    listening, no traffic."""
+    return (event["event"] == "socket.bind" and event["target"] == ["::1", 0]
+            and event["caller"].endswith("urllib3/util/connection.py:_has_ipv6"))
+
+
+def audited_env(target, tmp: Path, fx) -> tuple[dict, Path]:
+    out = tmp / "net-audit.jsonl"
+    env = crawl_env(target, tmp / "var", fx.env(), INTERDICT_TEST_NET_AUDIT=str(out),
+                    TLDEXTRACT_CACHE=str(tmp / "tldextract-cache"))
+    env["PYTHONPATH"] = str(NETAUDIT) + ":" + env["PYTHONPATH"]
+    return env, out
+
+
+def crawl_audited(site_id, target, tmp, fx, sites_dir=None):
+    env, out = audited_env(target, tmp, fx)
+    proc = subprocess.run(crawl_cmd(site_id, target, sites_dir), cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, env=env)
     assert proc.returncode == 0, (proc.stdout[-2000:], proc.stderr[-4000:])
-    return json.loads(proc.stdout), json.loads(out.read_text())
+    events = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
+    return json.loads(proc.stdout), events
 
 
 @pytest.mark.parametrize("render", ["http", pytest.param("browser", marks=pytest.mark.browser)])
-def test_darknet_crawl_leaks_no_dns_and_goes_only_through_socks(tmp_path, render):
+def test_tor_crawl_talks_only_to_the_socks_proxy(tmp_path, render):
     from crawlers.fixture_sites import start_all
     target = open_target("sqlite", tmp_path)
     sites_dir = tmp_path / "sites"
     site_yaml("darkmarket", sites_dir, render={"mode": render, "wait_for": "h1", "screenshot": render == "browser"})
     with start_all(["darkmarket"]) as fx:
         onion = fx["darkmarket"].site.onion
-        run, lookups = crawl_counting_lookups("darkmarket", target, tmp_path, fx, sites_dir)
+        proxy = [fx.socks.host, fx.socks.port]
+        run, events = crawl_audited("darkmarket", target, tmp_path, fx, sites_dir)
         connections, refused, named = fx.socks.connections, fx.socks.refused, fx.socks.domain_requests
         served = list(fx["darkmarket"].server.requests)
     try:
         assert run["status"] == "succeeded", run
         # Everything was crawled …
         assert set(stored(target, "darkmarket")) == {f"darkmarket:{i}" for i in truth("darkmarket")}
-        # … without one local lookup of an .onion name (the resolver wrapper did see other lookups: it works)
-        assert not [h for h in lookups if ".onion" in h.lower()], lookups
-        # … and through the proxy only: every CONNECT named the onion host (remote DNS), none refused,
+        # … with no name lookup at all and no socket to anything but the proxy (no Public Suffix List download,
+        # no listening server), in the crawl process and its children; the hook did see the proxy connections.
+        assert [e for e in events if e["event"] == "socket.connect"], events
+        assert [e for e in events if (e["event"] != "socket.connect" or e["target"] != proxy)
+                and not ipv6_probe(e)] == []
+        # Every CONNECT at the proxy named the onion host (remote DNS), none refused,
         assert connections and {h for h, _ in connections} == {onion}
         assert named == len(connections) and not refused
-        # and every request the market served carried the onion Host (it answers 421 to anything else).
+        # every request the market served carried the onion Host (it answers 421 to anything else), and no
+        # robots.txt was asked for.
         assert served and all(host.split(":")[0] == onion for _, _, host in served)
-        manifest = [json.loads(line) for line in Path(run["manifest"]).read_text().splitlines()]
-        responses = [m for m in manifest if m["kind"] == "response"]
+        assert not [path for _, path, _ in served if path.startswith("/robots.txt")]
+        manifest = Path(run["manifest"])
+        responses = [m for m in map(json.loads, manifest.read_text().splitlines()) if m["kind"] == "response"]
         assert responses and all(m["via_proxy"] and m["url"].startswith(f"http://{onion}/") for m in responses)
+        # The crawl log is clean: no CRITICAL line, no traceback.
+        log = (manifest.parent / "crawl.log").read_text(encoding="utf-8")
+        assert not [line for line in log.splitlines() if "CRITICAL" in line or "Traceback" in line], log[-3000:]
     finally:
         target.close()
 
 
-def test_resolver_wrapper_sees_lookups(tmp_path):
-    """The counting runner really observes the resolver (so zero .onion lookups above is meaningful)."""
-    code = COUNTING_RUNNER.split("out = sys.argv")[0] + (
-        "socket.getaddrinfo('localhost', 80)\nprint(json.dumps(lookups))\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
-    assert json.loads(proc.stdout) == ["localhost"]
+def test_audit_hook_sees_lookups_and_connections(tmp_path):
+    """The audit hook really observes the crawl's kind of traffic (so an empty record above is meaningful)."""
+    out = tmp_path / "net-audit.jsonl"
+    code = ("import socket\n"
+            "socket.getaddrinfo('localhost', 80)\n"
+            "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()\n"
+            "c = socket.socket(); c.connect(s.getsockname())\n")
+    env = {"PYTHONPATH": str(NETAUDIT), "INTERDICT_TEST_NET_AUDIT": str(out)}
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=30, env=env)
+    events = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [e["event"] for e in events] == ["socket.getaddrinfo", "socket.bind", "socket.connect"]
+    assert events[0]["target"] == "localhost" and events[2]["target"][0] == "127.0.0.1"
 
 
 def test_socks_proxy_must_use_remote_dns():

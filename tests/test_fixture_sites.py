@@ -362,8 +362,10 @@ def test_b2b_removed_product_keeps_200_with_a_text_marker():
     with start_site("b2b") as b2b:
         b2b.delete_listing("CB-50002")
         r = get(b2b.url + "/product/CB-50002.html")
-        assert r.status_code == 200 and "This product has been removed" in r.text
+        assert r.status_code == 200 and "THIS PRODUCT HAS BEEN <em>REMOVED</em>" in r.text
         assert "21409-26-7" not in r.text
+        live = get(b2b.url + "/product/CB-50001.html").text   # the plain phrase, in a script only
+        assert "This product has been removed" in live and "REMOVED</em>" not in live
         assert get(b2b.url + "/product/CB-59999.html").status_code == 404
 
 

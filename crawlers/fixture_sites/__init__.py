@@ -19,7 +19,8 @@ The `truth` of each listing (flag, substance ids, CAS) is in data/<site>.yaml, n
 Site configs: config/sites/{shop,b2b,jsstore,darkmarket}.yaml; the fault fixtures have theirs in
 crawlers/fixture_sites/sites/ (faults.yaml, endless.yaml) so `make demo` never crawls broken pages.
 Runtime edits for recrawl tests: handle.edit_listing(id, **fields), delete_listing(id), restore_listing(id);
-deleted listings answer shop 404, b2b 200 + "This product has been removed", jsstore API 404 (page text
+deleted listings answer shop 404, b2b 200 + "THIS PRODUCT HAS BEEN <em>REMOVED</em>" (every b2b page carries
+the plain phrase in a script, so only a match on the visible text, case-insensitive, is right), jsstore API 404 (page text
 "This product is no longer available"), darkmarket 410, faults 410 — each with a removal text marker.
 """
 from __future__ import annotations

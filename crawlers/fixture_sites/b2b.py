@@ -2,8 +2,9 @@
 
 Pages: / , /products?page=N (10 per page, "Next >"), /product/<id>.html (schema.org microdata, spec table with
 CAS No., MOQ, purity; supplier box with WhatsApp/Telegram), /suppliers, /supplier/<slug>?page=N.
-Titles and descriptions come in English, Chinese or both. A deleted product answers 200 with the marker
-"This product has been removed" (many portals do exactly that), so removal needs a text marker.
+Titles and descriptions come in English, Chinese or both. A deleted product answers 200 with the notice
+"THIS PRODUCT HAS BEEN <em>REMOVED</em>" (many portals do exactly that), so removal needs a text marker; every
+page also carries the plain phrase in a script (UI strings), so the marker must match the visible text only.
 """
 from __future__ import annotations
 

@@ -15,9 +15,14 @@ Faults (all under /item/, so a crawler treats them as listing pages):
   charset     declares utf-8 (header and meta) but sends latin-1 bytes;  charset-gbk: sends GBK (Chinese)
   truncated   declares a Content-Length, sends half, closes
   empty       200 with an empty body
+  js-refresh  an ordinary-looking listing whose <meta http-equiv=refresh> points at javascript:alert(…)
+  js-location 302 with Location: javascript:void(0)
+  surrogate   a listing whose schema.org JSON-LD (its only title and description) carries lone surrogates
+              ("\\ud800", "\\udfff"): valid JSON, but no UTF-8 encoder, SQLite or JSON writer accepts the text
 """
 from __future__ import annotations
 
+import json
 import threading
 import time
 from html import escape
@@ -25,13 +30,13 @@ from html import escape
 from .server import Request, Response, Site
 
 FAULTS = ["slow", "error", "flaky", "loop", "loop-grow", "malformed", "huge", "huge-chunked", "charset",
-          "charset-gbk", "truncated", "empty"]
+          "charset-gbk", "truncated", "empty", "js-refresh", "js-location", "surrogate"]
 CHUNK = 64 * 1024
 
 
-def listing_html(item: dict, charset: str = "utf-8", extra: str = "") -> str:
+def listing_html(item: dict, charset: str = "utf-8", extra: str = "", head: str = "") -> str:
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="{charset}"><title>{escape(item['title'])} | Bargain Bin Outlet</title></head>
+<html lang="en"><head><meta charset="{charset}"><title>{escape(item['title'])} | Bargain Bin Outlet</title>{head}</head>
 <body><header><a href="/">Bargain Bin Outlet</a></header>
 <main class="product" data-listing-id="{escape(item['id'])}">
 <h1 class="product-title">{escape(item['title'])}</h1>
@@ -207,3 +212,20 @@ class FaultsSite(Site):
 
     def fault_empty(self, req: Request) -> Response:
         return Response(body=b"")
+
+    def fault_js_refresh(self, req: Request) -> Response:
+        refresh = '<meta http-equiv="refresh" content="0; url=javascript:alert(document.cookie)">'
+        return Response(body=listing_html(self._fault_item("js-refresh"), head=refresh))
+
+    def fault_js_location(self, req: Request) -> Response:
+        return Response(302, "<h1>Moved</h1>", headers=[("Location", "javascript:void(0)")])
+
+    def fault_surrogate(self, req: Request) -> Response:
+        # json.dumps writes the lone surrogates as \\u escapes: the page itself is valid UTF-8.
+        ld = json.dumps({"@context": "https://schema.org", "@type": "Product", "sku": "fault-surrogate",
+                         "name": "Clearance lot \ud800 (surrogate)",
+                         "description": "Assorted items \udfff sold as seen.",
+                         "offers": {"@type": "Offer", "price": "1.00", "priceCurrency": "USD"}})
+        return Response(body=f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<title>Clearance lot | Bargain Bin Outlet</title><script type="application/ld+json">{ld}</script></head>
+<body><main class="product" data-listing-id="fault-surrogate"><p>See the product data.</p></main></body></html>""")

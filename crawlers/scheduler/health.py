@@ -3,6 +3,8 @@ history) and either passes (None) or returns the reason the run is `degraded`.
 
 A monitor is one small function `(run, history, limits) -> str | None`, registered in MONITORS. Only runs
 that finished on their own (`succeeded`) are judged; failed/aborted runs already say what went wrong.
+`verdict` is the one judgement every run gets, however it was started: the crawl process applies it to its
+own record (`interdict crawl`, `python -m crawlers.run`), and the scheduler again to the record it finalises.
 """
 from __future__ import annotations
 
@@ -79,3 +81,25 @@ def check(run: CrawlRun, history: list[CrawlRun], limits: HealthLimits,
           monitors: list[Monitor] | None = None) -> list[str]:
     """Reasons the run is degraded ([] = healthy). History: the site's earlier runs, most recent first."""
     return [reason for m in (monitors or MONITORS) if (reason := m(run, history, limits))]
+
+
+def limits_for(site, settings=None) -> HealthLimits:
+    """The thresholds a site's runs are judged by: its `schedule.max_error_rate`, else the settings'
+    `health_max_error_rate`; `health_history_runs` runs of history. Raises ValueError on a bad setting."""
+    if settings is None:
+        from crawlers.scheduler.settings import SchedulerSettings
+        settings = SchedulerSettings.load()
+    rate = site.schedule.max_error_rate if site is not None and site.schedule is not None else None
+    return HealthLimits(float(rate) if rate is not None else settings.max_error_rate, settings.history_runs)
+
+
+def verdict(run: CrawlRun, history: list[CrawlRun], limits: HealthLimits) -> CrawlRun:
+    """The run as judged: a `succeeded` run that looks wrong (zero items, too many errors, hits vanished)
+    becomes `degraded`, its reasons appended to `reason`. Any other status is returned as it is."""
+    if run.status != "succeeded":
+        return run
+    reasons = check(run, history, limits)
+    if not reasons:
+        return run
+    why = "; ".join(reasons)
+    return run.model_copy(update={"status": "degraded", "reason": f"{run.reason}; {why}" if run.reason else why})

@@ -187,6 +187,7 @@ class ScheduleManager:
     def runs(self, site_id: str | None = None, status: str | None = None, limit: int = 50) -> list[CrawlRun]:
         if status is not None and status not in RUN_STATUSES:
             raise ManageError(f"unknown status {status!r} (one of {', '.join(RUN_STATUSES)})", "invalid", "status")
+        self.runner.sweep_stale([site_id] if site_id else None)   # a killed crawl is listed aborted, not running
         with self.runner.open_store() as store:
             runs = store.list_runs(site_id, limit=limit if status is None else max(limit * 10, 500))
         if status is not None:
@@ -198,6 +199,9 @@ class ScheduleManager:
             run = store.get_run(run_id)
         if run is None:
             raise ManageError(f"no run {run_id!r}", "not_found", "run_id")
+        if run.status == "running" and (closed := [r for r in self.runner.sweep_stale([run.site_id])
+                                                    if r.id == run.id]):
+            run = closed[0]
         data = run.model_dump(mode="json")
         # The crawl writes its own final record just before it exits; the run is settled (health verdict,
         # trigger, status) only once its runner has let go of the site's lock.

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from crawlers.scheduler import health
+from crawlers.scheduler import health, stale
 from crawlers.scheduler.locks import HELD_ENV, SiteLock
 from crawlers.scheduler.settings import SchedulerSettings
 from index.models import CrawlRun, utcnow
@@ -151,7 +151,7 @@ class CrawlRunner:
                 self._emit("run-skipped", run)
                 return run
             try:
-                self._close_stale(store, site_id, keep=run_id, lock=lock)
+                stale.close_stale(store, site_id, lock, keep=run_id)
                 run = CrawlRun(id=run_id, site_id=site_id, status="running", trigger=trigger, started_at=now,
                                reason=f"requested by {requested_by}" if requested_by else None)
                 begun = Begun(run=run, lock=lock)
@@ -170,7 +170,7 @@ class CrawlRunner:
         from crawlers.siteconfig import SiteConfigErrors, load_site, sites_dir
         site_id = begun.run.site_id
         begun.timeout = timeout or self.settings.crawl_timeout
-        begun.health_limits = health.HealthLimits(self.settings.max_error_rate, self.settings.history_runs)
+        begun.health_limits = health.limits_for(None, self.settings)
         try:
             site = load_site(site_id)
         except KeyError as exc:
@@ -183,9 +183,7 @@ class CrawlRunner:
             begun.timeout = site.schedule.timeout
         elif not timeout and site.limits.max_run_time:
             begun.timeout = site.limits.max_run_time + MAX_RUN_TIME_MARGIN
-        rate = site.schedule.max_error_rate if site.schedule is not None else None
-        if rate is not None:
-            begun.health_limits = health.HealthLimits(float(rate), self.settings.history_runs)
+        begun.health_limits = health.limits_for(site, self.settings)
 
     # ------------------------------------------------------------------ execute
     def execute(self, begun: Begun) -> CrawlRun:
@@ -312,7 +310,8 @@ class CrawlRunner:
             pass
 
     def _judge(self, run: CrawlRun) -> CrawlRun:
-        """Health monitors: a run that succeeded but looks wrong becomes `degraded`, with the reasons."""
+        """Health monitors (health.verdict, as the crawl process itself applies them): a run that succeeded
+        but looks wrong becomes `degraded`, with the reasons."""
         if run.status != "succeeded":
             return run
         begun = None
@@ -321,48 +320,13 @@ class CrawlRunner:
         limits = begun.health_limits if begun else health.HealthLimits()
         with self.open_store() as store:
             history = store.list_runs(run.site_id, limit=limits.history_runs + 5)
-        reasons = health.check(run, history, limits)
-        if reasons:
-            run = run.model_copy(update={"status": "degraded", "reason": _join(run.reason, "; ".join(reasons))})
-        return run
+        return health.verdict(run, history, limits)
 
     # ------------------------------------------------------------------ stale runs and shutdown
-    def _close_stale(self, store, site_id: str, keep: str | None, lock: SiteLock) -> list[CrawlRun]:
-        """With the site's lock in hand, any other `running` record of the site has no live process."""
-        closed = []
-        for r in store.list_runs(site_id, limit=50):
-            if r.status != "running" or r.id == keep:
-                continue
-            last = lock.previous
-            who = f"its process (pid {last.get('pid')} on {last.get('host')})" if last.get("run_id") == r.id \
-                else "its process"
-            r = r.model_copy(update={
-                "status": "aborted", "ended_at": r.ended_at or utcnow(),
-                "reason": f"stale: {who} ended without finishing the run (killed or crashed); "
-                          f"closed by pid {os.getpid()}"})
-            store.record_run(r)
-            closed.append(r)
-            log.warning("%s: closed stale run as aborted", r.id)
-        return closed
-
     def sweep_stale(self, site_ids: list[str] | None = None) -> list[CrawlRun]:
-        """Close `running` records nobody runs any more (their process died). Sites whose lock is held
-        (an orphaned crawl still finishing) are left for a later sweep."""
-        closed: list[CrawlRun] = []
+        """Close `running` records nobody runs any more (crawlers/scheduler/stale.py)."""
         with self.open_store() as store:
-            running = {r.site_id for r in store.list_runs(None, limit=500) if r.status == "running"}
-            for site_id in site_ids or []:
-                if any(r.status == "running" for r in store.list_runs(site_id, limit=50)):
-                    running.add(site_id)
-            for site_id in sorted(running):
-                lock = self.lock_for(site_id)
-                if not lock.acquire(sweeper=True):
-                    continue
-                try:
-                    closed += self._close_stale(store, site_id, keep=None, lock=lock)
-                finally:
-                    lock.release()
-        return closed
+            return stale.sweep(store, self.settings.state_dir / "locks", site_ids)
 
     def stop_accepting(self) -> None:
         self._accepting = False

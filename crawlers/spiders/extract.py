@@ -55,6 +55,16 @@ _TRANSLATOR = HTMLTranslator()
 _TEXT_XPATH = etree.XPath(_TEXT_NODES, smart_strings=False)
 
 
+def page_text(node: parsel.Selector) -> str:
+    """What a reader sees of the page: its text nodes outside script/style, whitespace collapsed. Markers (a
+    removal notice, a session-expired page) match this, not the raw HTML, where a word split by a tag or
+    present only in an attribute or script would decide wrongly."""
+    root = getattr(node, "root", None)
+    if root is None or not hasattr(root, "xpath"):
+        return ""
+    return " ".join(" ".join(_TEXT_XPATH(root)).split())
+
+
 @lru_cache(maxsize=1024)
 def _compiled(css: str | None, xpath: str | None) -> etree.XPath:
     """A site's selectors run on every page: compiled once (parsel compiles the XPath on each call)."""

@@ -17,7 +17,7 @@ from scrapy.http import TextResponse
 
 from crawlers.runstate import RunContext
 from crawlers.siteconfig import SiteConfig
-from crawlers.spiders.extract import extract_fields, select_all, select_one
+from crawlers.spiders.extract import extract_fields, page_text, select_all, select_one
 from index.models import Evidence, Listing, listing_key, utcnow
 
 
@@ -120,6 +120,7 @@ class ListingSpider(scrapy.Spider):
         self.vendor_profiles: dict[str, str] = {}
         self.vendor_pending: dict[str, list[Listing]] = {}
         self.handled_statuses = sorted(set(site.removal.status_codes) | set(site.session_expiry.status_codes))
+        self._page_text: tuple | None = None     # (response, its visible text): the last one markers looked at
         self._cookies = self._load_cookies() if site.auth.type == "cookies" else None
         if site.item.fallback:     # imported at start-up, not on the reactor when the first product page arrives
             import extruct.jsonld  # noqa: F401
@@ -229,10 +230,9 @@ class ListingSpider(scrapy.Spider):
                 yield from self.on_login_page(response, step + 1)
             return
         text = response.text if isinstance(response, TextResponse) else ""
-        ok = all(t in text for t in self.site.auth.success_text) and \
-            not self.site.session_expiry.matches(response.status, response.url, text) \
-            if self.site.auth.success_text else \
-            not self.site.session_expiry.matches(response.status, response.url, text)
+        expired = self.session_expired(response, force=True)
+        ok = all(t in text for t in self.site.auth.success_text) and not expired \
+            if self.site.auth.success_text else not expired
         if not ok:
             self.ctx.fatal = f"login failed at {response.url} (success text {self.site.auth.success_text} not found)"
             self.ctx.error("login_failed", response.url, self.ctx.fatal)
@@ -252,10 +252,19 @@ class ListingSpider(scrapy.Spider):
         self.ctx.error("login_failed", getattr(failure.request, "url", None), str(failure.value))
         self.crawler.engine.close_spider(self, "login_failed")
 
-    def session_expired(self, response, text: str) -> bool:
-        if self.site.auth.type == "none":
+    def session_expired(self, response, force: bool = False) -> bool:
+        if self.site.auth.type == "none" and not force:
             return False
-        return bool(self.site.session_expiry.matches(response.status, response.url, text))
+        return bool(self.site.session_expiry.matches(response.status, response.url, self.visible_text(response)))
+
+    def visible_text(self, response) -> str:
+        """The page text markers match (computed once per response, and only when a marker needs text)."""
+        if not (self.site.removal.text or self.site.session_expiry.text) or not isinstance(response, TextResponse):
+            return ""
+        last = self._page_text
+        if last is None or last[0] is not response:
+            last = self._page_text = (response, page_text(response.selector))
+        return last[1]
 
     def relogin(self, response) -> Iterable[scrapy.Request]:
         """Park the request whose session expired, log in again (once for all parked), then retry them."""
@@ -303,7 +312,7 @@ class ListingSpider(scrapy.Spider):
             return
         if "\ufffd" in text:
             ctx.error("encoding", response.url, f"undecodable bytes as {response.encoding}")
-        if self.session_expired(response, text):
+        if self.session_expired(response):
             yield from self.relogin(response)
             return
         self.pages_since_login += 1
@@ -312,7 +321,7 @@ class ListingSpider(scrapy.Spider):
             yield from self.parse_vendor(response, text)
             return
         if kind in ("listing", "recheck"):
-            removal = self.site.removal.matches(response.status, response.url, text)
+            removal = self.site.removal.matches(response.status, response.url, self.visible_text(response))
             if removal:
                 self.listing_gone(response, removal)
                 return
