@@ -1,0 +1,173 @@
+"""How a search runs on the SQLite store: the query AST as SQL, the matching set computed once per request
+(count, page and facets reuse it), facets from the counters when the search allows, and highlights.
+
+The matching listing ids go into a temporary table (`temp.hits`, in memory, one per connection; the store
+holds its lock for the whole request), so the FTS match and the filters run once, not once for the count,
+once for the page and once per facet. Searches that only restrict tenant and flag (the dashboard, the
+overview) take their total and facets from `facet_counts` (index.sqlite_schema) without reading a listing.
+"""
+from __future__ import annotations
+
+import sqlite3
+
+from index import query as Q
+from index.documents import FACET_FIELDS, FACET_SIZE, KEYWORD_MAX
+from index.models import Listing
+from index.text import Matcher, encode_token, fts_prefix_terms, highlight
+
+# Single-valued keyword fields live in columns (tenant with a lowercased twin for case-insensitive
+# matches; the identifier fields are matched as stored); multi-valued ones in `terms`. Values longer
+# than KEYWORD_MAX are not matched, as with ES ignore_above.
+COLUMN_FIELDS = ("platform", "tenant", "status", "listing_type")
+SORTS = {
+    "risk": (("risk", "DESC"), ("last_seen", "DESC"), ("key", "ASC")),
+    "recent": (("last_seen", "DESC"), ("key", "ASC")),
+    "relevance": (("score", "ASC"), ("key", "ASC")),     # bm25: lower is better
+}
+HITS_TABLE = "CREATE TEMP TABLE IF NOT EXISTS hits (id INTEGER PRIMARY KEY)"
+
+
+def collect_hits(db: sqlite3.Connection, where: str, params: list) -> int:
+    """Fill temp.hits with the ids matching `where`; returns how many."""
+    db.execute(HITS_TABLE)
+    db.execute("DELETE FROM temp.hits")
+    return db.execute(f"INSERT INTO temp.hits SELECT l.id FROM listings l WHERE {where}", params).rowcount
+
+
+def hit_facets(db: sqlite3.Connection) -> dict[str, dict[str, int]]:
+    """Facet counts over temp.hits: listing columns through the primary key, terms through ix_terms_id."""
+    out = {}
+    for name, field in FACET_FIELDS.items():
+        if field in COLUMN_FIELDS:
+            sql = (f"SELECT l.{field} AS v, COUNT(*) AS n FROM temp.hits h JOIN listings l ON l.id = h.id "
+                   f"WHERE length(l.{field}) <= {KEYWORD_MAX} GROUP BY v ORDER BY n DESC, v ASC LIMIT {FACET_SIZE}")
+            rows = db.execute(sql).fetchall()
+        else:
+            rows = db.execute(f"SELECT t.value AS v, COUNT(*) AS n FROM temp.hits h JOIN terms t "
+                              f"ON t.id = h.id AND t.field = ? GROUP BY v ORDER BY n DESC, v ASC "
+                              f"LIMIT {FACET_SIZE}", (field,)).fetchall()
+        out[name] = dict(rows)
+    return out
+
+
+def counter_scope(node: Q.Node) -> tuple[str, list] | None:
+    """The facet_counts predicate equivalent to a search that restricts only tenant (exactly, as the app
+    scopes users) and flag, or None when the search needs the listings themselves."""
+    parts = node.children if isinstance(node, Q.And) else (node,)
+    where, params, seen = [], [], set()
+    for n in parts:
+        if isinstance(n, Q.MatchAll):
+            continue
+        if isinstance(n, Q.Keyword) and n.field == "tenant" and not n.fold and "tenant" not in seen:
+            values = [v for v in n.values if len(v) <= KEYWORD_MAX]
+            where.append(f"tenant IN ({','.join('?' * len(values))})" if values else "0")
+            params.extend(values)
+            seen.add("tenant")
+        elif isinstance(n, Q.Flag) and n.field == "flagged" and "flagged" not in seen:
+            where.append(f"flagged = {int(n.value)}")
+            seen.add("flagged")
+        else:
+            return None
+    return " AND ".join(where) or "1", params
+
+
+def counted(db: sqlite3.Connection, scope: tuple[str, list], facets: bool) -> tuple[int, dict]:
+    """Total and facets of a counter-scoped search, from facet_counts."""
+    where, params = scope
+    total = db.execute(f"SELECT COALESCE(SUM(n), 0) FROM facet_counts WHERE field = '#' AND {where}",
+                       params).fetchone()[0]
+    out = {}
+    if facets:
+        for name, field in FACET_FIELDS.items():
+            rows = db.execute(f"SELECT value, SUM(n) AS c FROM facet_counts WHERE field = ? AND {where} "
+                              f"GROUP BY value HAVING c > 0 ORDER BY c DESC, value ASC LIMIT {FACET_SIZE}",
+                              [field, *params]).fetchall()
+            out[name] = dict(rows)
+    return total, out
+
+
+RANGE_COLUMNS = {"risk": "l.risk", "price": "l.price", "version": "l.version",
+                  "last_seen": "l.last_seen", "first_seen": "l.first_seen"}
+
+
+def where_sql(node: Q.Node) -> tuple[str, list]:
+    """SQL predicate (two-valued: never NULL, so NOT is exact) for an AST."""
+    if isinstance(node, Q.MatchAll):
+        return "1", []
+    if isinstance(node, Q.MatchNone):
+        return "0", []
+    if isinstance(node, Q.Text):
+        return "l.id IN (SELECT rowid FROM fts WHERE fts MATCH ?)", [_fts_expr(node)]
+    if isinstance(node, Q.Keyword):
+        if not node.values:
+            return "0", []
+        marks = ",".join("?" * len(node.values))
+        if node.field == "key":
+            return f"l.key IN ({marks})", list(node.values)
+        if node.field in COLUMN_FIELDS:
+            if node.fold:           # tenant: the only single-valued field matched case-insensitively
+                return f"l.{node.field}_lc IN ({marks})", list(node.values)
+            return f"(l.{node.field} IN ({marks}) AND length(l.{node.field}) <= {KEYWORD_MAX})", list(node.values)
+        if node.fold:
+            return (f"l.id IN (SELECT id FROM terms WHERE field = ? AND lc IN ({marks}))",
+                    [node.field, *node.values])
+        return (f"l.id IN (SELECT id FROM terms WHERE field = ? AND lc IN ({marks}) AND value IN ({marks}))",
+                [node.field, *(Q.lower(v) for v in node.values), *node.values])
+    if isinstance(node, Q.Range):
+        col = RANGE_COLUMNS[node.field]
+        parts, params = [f"{col} IS NOT NULL"], []
+        for op, v in ((">=", node.gte), (">", node.gt), ("<=", node.lte), ("<", node.lt)):
+            if v is not None:
+                parts.append(f"{col} {op} ?")
+                params.append(v)
+        return "(" + " AND ".join(parts) + ")", params
+    if isinstance(node, Q.Flag):
+        if node.field == "flagged":
+            return ("l.flagged = 1" if node.value else "l.flagged = 0"), []
+        return ("l.removed_at IS NULL" if node.value else "l.removed_at IS NOT NULL"), []
+    if isinstance(node, (Q.And, Q.Or)):
+        parts = [where_sql(c) for c in node.children]
+        joiner = " AND " if isinstance(node, Q.And) else " OR "
+        return "(" + joiner.join(p for p, _ in parts) + ")", [x for _, ps in parts for x in ps]
+    if isinstance(node, Q.Not):
+        sql, params = where_sql(node.child)
+        return f"(NOT {sql})", params
+    raise TypeError(node)
+
+
+def _fts_expr(node: Q.Text) -> str:
+    cols = "{" + " ".join(node.fields) + "}"
+    if node.prefix:
+        body = " OR ".join(f'"{t}"*' for t in fts_prefix_terms(node.tokens[0]))
+        return f"{cols} : ({body})"
+    return f'{cols} : "' + " ".join(encode_token(t) for t in node.tokens) + '"'
+
+
+def relevance_match(node: Q.Node) -> str:
+    """One FTS5 expression OR-ing every positive text clause, to rank hits with bm25."""
+    exprs = []
+
+    def walk(n):
+        if isinstance(n, Q.Text):
+            exprs.append("(" + _fts_expr(n) + ")")
+        elif isinstance(n, (Q.And, Q.Or)):
+            for c in n.children:
+                walk(c)
+    walk(node)
+    return " OR ".join(exprs)
+
+
+MAX_HIGHLIGHT_CHARS = 1_000_000       # as on Elasticsearch: huge scraped text is highlighted in its start
+
+
+def highlights(node: Q.Node, listing: Listing) -> dict[str, list[str]]:
+    out = {}
+    for field, size in (("title", None), ("description", 150), ("vendor", None)):
+        text = (getattr(listing, field) or "")[:MAX_HIGHLIGHT_CHARS]
+        matcher = Matcher(*Q.positive_text(node, field))
+        if text and matcher:
+            frags = highlight(text, matcher.spans(text), fragment_size=size)
+            if frags:
+                out[field] = frags
+    return out
+
