@@ -39,11 +39,11 @@ def hit_facets(db: sqlite3.Connection) -> dict[str, dict[str, int]]:
     out = {}
     for name, field in FACET_FIELDS.items():
         if field in COLUMN_FIELDS:
-            sql = (f"SELECT l.{field} AS v, COUNT(*) AS n FROM temp.hits h JOIN listings l ON l.id = h.id "
+            sql = (f"SELECT l.{field} AS v, COUNT(*) AS n FROM temp.hits h CROSS JOIN listings l ON l.id = h.id "
                    f"WHERE length(l.{field}) <= {KEYWORD_MAX} GROUP BY v ORDER BY n DESC, v ASC LIMIT {FACET_SIZE}")
             rows = db.execute(sql).fetchall()
         else:
-            rows = db.execute(f"SELECT t.value AS v, COUNT(*) AS n FROM temp.hits h JOIN terms t "
+            rows = db.execute(f"SELECT t.value AS v, COUNT(*) AS n FROM temp.hits h CROSS JOIN terms t "
                               f"ON t.id = h.id AND t.field = ? GROUP BY v ORDER BY n DESC, v ASC "
                               f"LIMIT {FACET_SIZE}", (field,)).fetchall()
         out[name] = dict(rows)
