@@ -13,11 +13,13 @@ facet counters kept by triggers.
 """
 from __future__ import annotations
 
+import json
 import sqlite3
 import zlib
 
 from index.documents import KEYWORD_MAX
 from index.store import StoreError
+from index.text import fts_document
 
 SCHEMA_VERSION = 2
 FACET_TERMS = ("classes", "substances")
@@ -142,3 +144,9 @@ def pack(listing_json: str | bytes) -> bytes:
 
 def unpack(blob: bytes) -> bytes:
     return zlib.decompress(blob)
+
+
+def fts_values(doc: bytes) -> tuple[str, str, str]:
+    """The FTS5 values a stored listing was indexed with: a contentless table unindexes a row by them."""
+    listing = json.loads(unpack(doc))
+    return tuple(fts_document(listing.get(f)) for f in ("title", "description", "vendor"))

@@ -11,8 +11,9 @@ from __future__ import annotations
 import sqlite3
 
 from index import query as Q
-from index.documents import FACET_FIELDS, FACET_SIZE, KEYWORD_MAX
+from index.documents import DAY_MS, FACET_FIELDS, FACET_SIZE, KEYWORD_MAX, decode_cursor, encode_cursor
 from index.models import Listing
+from index.store import StoreError
 from index.text import Matcher, encode_token, fts_prefix_terms, highlight
 
 # Single-valued keyword fields live in columns (tenant with a lowercased twin for case-insensitive
@@ -24,6 +25,7 @@ SORTS = {
     "recent": (("last_seen", "DESC"), ("key", "ASC")),
     "relevance": (("score", "ASC"), ("key", "ASC")),     # bm25: lower is better
 }
+COLS = "l.id, l.key, l.version, l.content_hash, l.first_seen, l.last_seen, l.removed_at, l.revision"
 HITS_TABLE = "CREATE TEMP TABLE IF NOT EXISTS hits (id INTEGER PRIMARY KEY)"
 
 
@@ -84,6 +86,61 @@ def counted(db: sqlite3.Connection, scope: tuple[str, list], facets: bool) -> tu
                               [field, *params]).fetchall()
             out[name] = dict(rows)
     return total, out
+
+
+def page(db: sqlite3.Connection, node: Q.Node, where: str, params: list, sort: str, size: int,
+         cursor: str | None, sparse: bool = False) -> tuple[list[tuple], str | None]:
+    """One page in sort order: from the hits when they are few (`sparse`), else along the sort's index."""
+    order = SORTS[sort]
+    score_sql, score_params = "0.0", []
+    if sort == "relevance" and Q.has_text(node):
+        score_sql = "COALESCE((SELECT bm25(fts, 3.0, 1.0, 2.0) FROM fts WHERE fts MATCH ? AND fts.rowid = l.id), 0.0)"
+        score_params = [relevance_match(node)]
+    source = "temp.hits h CROSS JOIN listings l ON l.id = h.id" if sparse else "listings l"
+    inner = (f"SELECT {COLS}, l.risk AS risk_, l.last_seen AS last_seen_, l.key AS key_, "
+             f"{score_sql} AS score FROM {source} WHERE {where}")
+    sql_params = [*score_params, *params]
+    outer_where = ""
+    if cursor:
+        values = decode_cursor(cursor, sort)
+        if len(values) != len(order):
+            raise StoreError("invalid search cursor; start again")
+        clauses, cparams = [], []
+        for i, (col, direction) in enumerate(order):
+            eq = [f"{_alias(c)} = ?" for c, _ in order[:i]]
+            cmp = "<" if direction == "DESC" else ">"
+            clauses.append("(" + " AND ".join([*eq, f"{_alias(col)} {cmp} ?"]) + ")")
+            cparams.extend([*values[:i], values[i]])
+        outer_where = "WHERE " + " OR ".join(clauses)
+        sql_params.extend(cparams)
+    order_sql = ", ".join(f"{_alias(c)} {d}" for c, d in order)
+    rows = db.execute(f"SELECT * FROM ({inner}) {outer_where} ORDER BY {order_sql} LIMIT ?",
+                      [*sql_params, size]).fetchall()
+    docs = {d[0]: d[1:] for d in db.execute(         # the documents of this page only
+        f"SELECT id, listing, review FROM docs WHERE id IN ({','.join('?' * len(rows))})",
+        [r[0] for r in rows])} if rows else {}
+    nxt = None
+    if len(rows) == size:
+        last = rows[-1]
+        named = {"risk": last[8], "last_seen": last[9], "key": last[10], "score": last[11]}
+        nxt = encode_cursor([named[c] for c, _ in order], sort)
+    return [(*r[:8], *docs[r[0]]) for r in rows], nxt
+
+
+def _alias(col: str) -> str:
+    return {"risk": "risk_", "last_seen": "last_seen_", "key": "key_", "score": "score"}[col]
+
+
+def daily_rows(db: sqlite3.Connection, where: str, params: list, by: str, start: int, end: int) -> list[tuple]:
+    """(day, class or platform, count) over the first_seen window: one GROUP BY over the columns and the terms
+    table search filters on; a listing without a class gives a NULL group ("unknown")."""
+    if by == "platform":
+        group, join = "l.platform", ""
+    else:       # one terms row per distinct class of a listing
+        group, join = "t.value", "LEFT JOIN terms t ON t.id = l.id AND t.field = 'classes'"
+    return db.execute(f"SELECT l.first_seen / {DAY_MS} * {DAY_MS} AS day, {group} AS grp, COUNT(*) "
+                      f"FROM listings l {join} WHERE l.first_seen >= ? AND l.first_seen < ? AND ({where}) "
+                      f"GROUP BY day, grp", [start, end, *params]).fetchall()
 
 
 RANGE_COLUMNS = {"risk": "l.risk", "price": "l.price", "version": "l.version",

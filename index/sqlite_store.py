@@ -1,18 +1,18 @@
 """The embedded store: one SQLite file (WAL) with an FTS5 index, the default backend.
 
-Full text: FTS5 does not tokenize here. Each text field is stored in FTS5 as the tokens index.text
+Full text: FTS5 does not tokenize here. Each text field is indexed in FTS5 as the tokens index.text
 produces (Elasticsearch's standard analyzer rules), encoded as barewords, so a query finds the same
 listings on both backends. Single-valued keywords (platform, tenant, status, type) are columns with a
 lowercased twin; multi-valued ones (substances, classes, signals...) live in a `terms` table, one row per
-(listing, field, value), which serves filters and facet counts alike. Review updates and their audit
-event commit in one transaction.
+(listing, field, value), which serves filters and facet counts alike. The tables, the compressed documents
+and the facet counters are described in index.sqlite_schema; how a search runs, in index.sqlite_search.
+Review updates and their audit event commit in one transaction.
 
 Threads: one connection shared behind a lock (the web app calls from a thread pool); writers use
 BEGIN IMMEDIATE so several processes (crawler, web app) can share the file.
 """
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -21,21 +21,20 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from index import query as Q
-from index.documents import (DAY_MS, KEYWORD_MAX, check_lease, chunks, day_series, day_window, decode_cursor,
-                             encode_cursor, from_ms, gc_paused, in_background, keyword_terms, ms, new_review,
-                             normalise, review_audit_data, unique_runs)
+from index.documents import (KEYWORD_MAX, check_lease, chunks, day_series, day_window, from_ms,
+                             gc_paused, in_background, keyword_terms, ms, new_review, normalise, review_audit_data,
+                             unique_runs)
 from index.models import AuditEvent, CrawlRun, Listing, ListingVersion, Review, StoredListing, UpsertReport
 from index.store import (ConflictError, ListingStore, NotFound, SearchHit, SearchQuery, SearchResult,
                          StoreError, StoreUnavailable)
-from index.sqlite_schema import SCHEMA, SCHEMA_VERSION, check_version, pack, unpack
-from index.sqlite_search import (COLUMN_FIELDS, SORTS, collect_hits, counted, counter_scope, highlights,
-                                 hit_facets, relevance_match, where_sql)
+from index.sqlite_schema import SCHEMA, SCHEMA_VERSION, check_version, fts_values, pack, unpack
+from index.sqlite_search import (COLS, COLUMN_FIELDS, collect_hits, counted, counter_scope, daily_rows, highlights,
+                                 hit_facets, page, where_sql)
 from index.text import fts_document
 
 BATCH = 2000
 _NEW_REVIEW = Review()
 _NEW_REVIEW_JSON = _NEW_REVIEW.model_dump_json()
-_COLS = "l.id, l.key, l.version, l.content_hash, l.first_seen, l.last_seen, l.removed_at, l.revision"
 _DENSE = 20_000         # a search with more hits pages along the sort's index instead of sorting its hits
 
 
@@ -161,7 +160,7 @@ class SqliteStore(ListingStore):
                     version, since = version + 1, seen
                     report.changed += 1
                     fts.append((rid, *fts_cols))
-                    replaced.append((rid, *_fts_columns(old_doc)))
+                    replaced.append((rid, *fts_values(old_doc)))
                 else:
                     report.unchanged += 1
                 first_seen, last_seen = min(first_seen, seen), max(last_seen, seen)
@@ -256,7 +255,7 @@ class SqliteStore(ListingStore):
                 return False
             rid, doc = row
             db.execute("INSERT INTO fts (fts, rowid, title, description, vendor) VALUES ('delete',?,?,?,?)",
-                       (rid, *_fts_columns(doc)))
+                       (rid, *fts_values(doc)))
             for sql in ("DELETE FROM terms WHERE id = ?", "DELETE FROM listings WHERE id = ?",
                         "DELETE FROM docs WHERE id = ?"):
                 db.execute(sql, (rid,))
@@ -270,7 +269,7 @@ class SqliteStore(ListingStore):
     # --- reads ---------------------------------------------------------------------------------------
 
     def get(self, key: str) -> StoredListing | None:
-        rows = self._rows(f"SELECT {_COLS}, d.listing, d.review FROM listings l JOIN docs d ON d.id = l.id "
+        rows = self._rows(f"SELECT {COLS}, d.listing, d.review FROM listings l JOIN docs d ON d.id = l.id "
                           f"WHERE l.key = ?", (key,))
         return _stored(rows[0]) if rows else None
 
@@ -352,55 +351,14 @@ class SqliteStore(ListingStore):
 
     def _page(self, node, where: str, params: list, sort: str, size: int, cursor: str | None,
               sparse: bool = False):
-        """One page in sort order: from the hits when they are few (`sparse`), else along the sort's index."""
-        order = SORTS[sort]
-        score_sql, score_params = "0.0", []
-        if sort == "relevance" and Q.has_text(node):
-            score_sql = "COALESCE((SELECT bm25(fts, 3.0, 1.0, 2.0) FROM fts WHERE fts MATCH ? AND fts.rowid = l.id), 0.0)"
-            score_params = [relevance_match(node)]
-        source = "temp.hits h CROSS JOIN listings l ON l.id = h.id" if sparse else "listings l"
-        inner = (f"SELECT {_COLS}, l.risk AS risk_, l.last_seen AS last_seen_, l.key AS key_, "
-                 f"{score_sql} AS score FROM {source} WHERE {where}")
-        sql_params = [*score_params, *params]
-        outer_where = ""
-        if cursor:
-            values = decode_cursor(cursor, sort)
-            if len(values) != len(order):
-                raise StoreError("invalid search cursor; start again")
-            clauses, cparams = [], []
-            for i, (col, direction) in enumerate(order):
-                eq = [f"{_alias(c)} = ?" for c, _ in order[:i]]
-                cmp = "<" if direction == "DESC" else ">"
-                clauses.append("(" + " AND ".join([*eq, f"{_alias(col)} {cmp} ?"]) + ")")
-                cparams.extend([*values[:i], values[i]])
-            outer_where = "WHERE " + " OR ".join(clauses)
-            sql_params.extend(cparams)
-        order_sql = ", ".join(f"{_alias(c)} {d}" for c, d in order)
         with self._lock:
-            rows = self._db.execute(f"SELECT * FROM ({inner}) {outer_where} ORDER BY {order_sql} LIMIT ?",
-                                    [*sql_params, size]).fetchall()
-            docs = {d[0]: d[1:] for d in self._db.execute(
-                f"SELECT id, listing, review FROM docs WHERE id IN ({','.join('?' * len(rows))})",
-                [r[0] for r in rows])} if rows else {}
-        nxt = None
-        if len(rows) == size:
-            last = rows[-1]
-            named = {"risk": last[8], "last_seen": last[9], "key": last[10], "score": last[11]}
-            nxt = encode_cursor([named[c] for c, _ in order], sort)
-        return [(*r[:8], *docs[r[0]]) for r in rows], nxt
+            return page(self._db, node, where, params, sort, size, cursor, sparse)
 
     def daily_counts(self, query: SearchQuery, by: str, days: int = 30, today=None):
-        """One GROUP BY (day, class or platform) over the columns and the terms table search filters on."""
         axis, start, end = day_window(by, days, today)
         where, params = where_sql(Q.compile_search(query))
-        if by == "platform":
-            group, join = "l.platform", ""
-        else:       # one terms row per distinct class of a listing; none: NULL, "unknown"
-            group, join = "t.value", "LEFT JOIN terms t ON t.id = l.id AND t.field = 'classes'"
-        rows = self._rows(f"SELECT l.first_seen / {DAY_MS} * {DAY_MS} AS day, {group} AS grp, COUNT(*) "
-                          f"FROM listings l {join} WHERE l.first_seen >= ? AND l.first_seen < ? AND ({where}) "
-                          f"GROUP BY day, grp", [start, end, *params])
-        return axis, day_series(axis, rows)
+        with self._lock:
+            return axis, day_series(axis, daily_rows(self._db, where, params, by, start, end))
 
 
 # --- helpers -------------------------------------------------------------------------------------------
@@ -417,21 +375,11 @@ def _prepare(listing: Listing) -> tuple:
     return listing.key, listing, listing.content_hash(), pack(listing.model_dump_json()), fts_cols, terms, cols
 
 
-def _fts_columns(doc: bytes) -> tuple[str, str, str]:
-    """The FTS5 values a stored listing was indexed with (a contentless table unindexes by value)."""
-    listing = json.loads(unpack(doc))
-    return tuple(fts_document(listing.get(f)) for f in ("title", "description", "vendor"))
-
-
 def _lc(value: str | None) -> str | None:
     """The lowercased twin of a column keyword; NULL past KEYWORD_MAX (not indexed, as on ES)."""
     if value is None or len(value) > KEYWORD_MAX:
         return None
     return value.lower() if value.isascii() else Q.lower(value)
-
-
-def _alias(col: str) -> str:
-    return {"risk": "risk_", "last_seen": "last_seen_", "key": "key_", "score": "score"}[col]
 
 
 def _safe_key(listing: Any) -> str | None:
