@@ -101,8 +101,14 @@ def token_spans(text: str) -> Iterator[tuple[int, int, str]]:
 
 def _ascii_spans(text: str, start: int, end: int) -> Iterator[tuple[int, int, str]]:
     for m in _ASCII_TOKEN.finditer(text, start, end):
-        if m.group().strip("_"):
-            yield from _split_long(text, m.start(), m.end())
+        tok = m.group()
+        if "_" in tok and not tok.strip("_"):
+            continue
+        s, e = m.span()
+        if e - s > MAX_TOKEN_LENGTH:
+            yield from _split_long(text, s, e)
+        else:
+            yield s, e, tok.lower()
 
 
 def _uax29_spans(text: str) -> Iterator[tuple[int, int, str]]:
@@ -202,6 +208,11 @@ class Matcher:
         return bool(self.terms or self.phrases or self.prefixes)
 
     def spans(self, text: str) -> list[tuple[int, int]]:
+        if text.isascii():          # a token is a substring of the lowercased text: skip texts without any
+            low = text.lower()
+            needles = (*self.terms, *self.prefixes, *(p[0] for p in self.phrases))
+            if not any(n in low for n in needles):
+                return []
         toks = list(token_spans(text))
         marked = [False] * len(toks)
         words = [t for _, _, t in toks]
