@@ -7,9 +7,11 @@ facet counters kept by triggers.
 - `fts` is contentless (content=''): the tokens are indexed, not stored a second time. Deleting a row
   needs the tokens it was indexed with, which index.text recomputes from the stored listing; a change
   to index.text's analysis therefore needs a new schema version.
-- `facet_counts` holds listings per (tenant, flagged, facet field, value), maintained by triggers on
-  `listings` and `terms`, so facets and totals of the dashboard's searches (everything, or flagged, per
-  tenant) are a sum over a few hundred rows instead of a scan.
+- `facet_counts` holds listings per (tenant, flagged, facet field, value), and `day_counts` per (tenant,
+  flagged, first-seen UTC day, '#' | 'platform' | 'classes' | 'hascls', value), maintained by triggers on
+  `listings` and `terms`, so the dashboard's totals, facets and per-day charts (everything, or flagged, per
+  tenant) are sums over counters instead of scans. 'hascls' counts listings with at least one class: the
+  chart's "unknown" is '#' minus 'hascls'.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import json
 import sqlite3
 import zlib
 
-from index.documents import KEYWORD_MAX
+from index.documents import DAY_MS, KEYWORD_MAX
 from index.store import StoreError
 from index.text import fts_document
 
@@ -77,6 +79,10 @@ CREATE TABLE IF NOT EXISTS facet_counts (
   tenant TEXT NOT NULL, flagged INTEGER NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL, n INTEGER NOT NULL,
   PRIMARY KEY (tenant, flagged, field, value)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS day_counts (
+  tenant TEXT NOT NULL, flagged INTEGER NOT NULL, field TEXT NOT NULL, day INTEGER NOT NULL, value TEXT NOT NULL,
+  n INTEGER NOT NULL, PRIMARY KEY (tenant, flagged, field, day, value)
+) WITHOUT ROWID;
 """
 
 
@@ -117,7 +123,44 @@ def _triggers() -> str:
     return "".join(out)
 
 
-SCHEMA = _TABLES + _triggers()
+_UPSERT = "ON CONFLICT DO UPDATE SET n = n + excluded.n;\n"
+
+
+def _day(row: str) -> str:
+    return f"{row}.first_seen / {DAY_MS} * {DAY_MS}"
+
+
+def _day_delta(row: str, sign: int) -> str:
+    """A listing's day counts: itself, its platform, its classes and whether it has one."""
+    head = f"  INSERT INTO day_counts SELECT {_tenant(row)}, {row}.flagged"
+    return (f"{head}, '#', {_day(row)}, '', {sign} WHERE true {_UPSERT}"
+            f"{head}, 'platform', {_day(row)}, {row}.platform, {sign} WHERE true {_UPSERT}"
+            f"{head}, 'classes', {_day(row)}, t.value, {sign} FROM terms t WHERE t.id = {row}.id "
+            f"AND t.field = 'classes' {_UPSERT}"
+            f"{head}, 'hascls', {_day(row)}, '', {sign} WHERE EXISTS "
+            f"(SELECT 1 FROM terms WHERE id = {row}.id AND field = 'classes') {_UPSERT}")
+
+
+def _day_triggers() -> str:
+    out = [f"CREATE TRIGGER IF NOT EXISTS tr_days_ins AFTER INSERT ON listings BEGIN\n{_day_delta('NEW', 1)}END;\n",
+           f"CREATE TRIGGER IF NOT EXISTS tr_days_del AFTER DELETE ON listings BEGIN\n{_day_delta('OLD', -1)}END;\n",
+           f"CREATE TRIGGER IF NOT EXISTS tr_days_upd AFTER UPDATE OF tenant, flagged, platform, first_seen "
+           f"ON listings WHEN OLD.tenant IS NOT NEW.tenant OR OLD.flagged IS NOT NEW.flagged OR OLD.platform IS NOT "
+           f"NEW.platform OR {_day('OLD')} IS NOT {_day('NEW')} BEGIN\n{_day_delta('OLD', -1)}{_day_delta('NEW', 1)}"
+           f"END;\n"]
+    for name, row, sign, first in (("ins", "NEW", 1, "= 1"), ("del", "OLD", -1, "= 0")):
+        head = f"  INSERT INTO day_counts SELECT {_tenant('l')}, l.flagged"
+        out.append(f"CREATE TRIGGER IF NOT EXISTS tr_days_terms_{name} AFTER {'INSERT' if sign > 0 else 'DELETE'} "
+                   f"ON terms WHEN {row}.field = 'classes' BEGIN\n"
+                   f"{head}, 'classes', {_day('l')}, {row}.value, {sign} FROM listings l WHERE l.id = {row}.id "
+                   f"{_UPSERT}"
+                   f"{head}, 'hascls', {_day('l')}, '', {sign} FROM listings l WHERE l.id = {row}.id AND "
+                   f"(SELECT COUNT(*) FROM terms WHERE id = {row}.id AND field = 'classes') {first} {_UPSERT}"
+                   f"END;\n")
+    return "".join(out)
+
+
+SCHEMA = _TABLES + _triggers() + _day_triggers()
 
 
 def check_version(db: sqlite3.Connection, path) -> None:

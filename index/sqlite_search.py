@@ -11,8 +11,9 @@ from __future__ import annotations
 import sqlite3
 
 from index import query as Q
-from index.documents import DAY_MS, FACET_FIELDS, FACET_SIZE, KEYWORD_MAX, decode_cursor, encode_cursor
-from index.models import Listing
+from index.documents import DAY_MS, FACET_FIELDS, FACET_SIZE, KEYWORD_MAX, decode_cursor, encode_cursor, from_ms
+from index.models import Listing, Review, StoredListing
+from index.sqlite_schema import unpack
 from index.store import StoreError
 from index.text import Matcher, encode_token, fts_prefix_terms, highlight
 
@@ -135,6 +136,20 @@ def _alias(col: str) -> str:
     return {"risk": "risk_", "last_seen": "last_seen_", "key": "key_", "score": "score"}[col]
 
 
+def counted_days(db: sqlite3.Connection, scope: tuple[str, list], by: str, start: int, end: int) -> list[tuple]:
+    """daily_rows of a counter-scoped search, from day_counts: (day, group, count); "unknown" = '#' - 'hascls'."""
+    where, params = scope
+    window = [*params, start, end]
+    field = "platform" if by == "platform" else "classes"
+    rows = db.execute(f"SELECT day, value, SUM(n) FROM day_counts WHERE {where} AND field = '{field}' "
+                      f"AND day >= ? AND day < ? GROUP BY day, value", window).fetchall()
+    if by != "platform":
+        rows += db.execute(f"SELECT day, NULL, SUM(CASE field WHEN '#' THEN n ELSE -n END) FROM day_counts "
+                           f"WHERE {where} AND field IN ('#', 'hascls') AND day >= ? AND day < ? GROUP BY day",
+                           window).fetchall()
+    return rows
+
+
 def daily_rows(db: sqlite3.Connection, where: str, params: list, by: str, start: int, end: int) -> list[tuple]:
     """(day, class or platform, count) over the first_seen window: one GROUP BY over the columns and the terms
     table search filters on; a listing without a class gives a NULL group ("unknown")."""
@@ -145,6 +160,15 @@ def daily_rows(db: sqlite3.Connection, where: str, params: list, by: str, start:
     return db.execute(f"SELECT l.first_seen / {DAY_MS} * {DAY_MS} AS day, {group} AS grp, COUNT(*) "
                       f"FROM listings l {join} WHERE l.first_seen >= ? AND l.first_seen < ? AND ({where}) "
                       f"GROUP BY day, grp", [start, end, *params]).fetchall()
+
+
+def stored(row) -> StoredListing:
+    """A StoredListing from COLS + the listing and review of docs."""
+    _id, key, version, chash, first_seen, last_seen, removed_at, revision, listing, review = row
+    return StoredListing(key=key, listing=Listing.model_validate_json(unpack(listing)), content_hash=chash,
+                         version=version, first_seen=from_ms(first_seen), last_seen=from_ms(last_seen),
+                         removed_at=from_ms(removed_at), review=Review.model_validate_json(review),
+                         token=str(revision))
 
 
 RANGE_COLUMNS = {"risk": "l.risk", "price": "l.price", "version": "l.version",

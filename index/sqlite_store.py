@@ -26,10 +26,10 @@ from index.documents import (KEYWORD_MAX, check_lease, chunks, day_series, day_w
                              unique_runs)
 from index.models import AuditEvent, CrawlRun, Listing, ListingVersion, Review, StoredListing, UpsertReport
 from index.store import (ConflictError, ListingStore, NotFound, SearchHit, SearchQuery, SearchResult,
-                         StoreError, StoreUnavailable)
+                         StoreUnavailable)
 from index.sqlite_schema import SCHEMA, SCHEMA_VERSION, check_version, fts_values, pack, unpack
-from index.sqlite_search import (COLS, COLUMN_FIELDS, collect_hits, counted, counter_scope, daily_rows, highlights,
-                                 hit_facets, page, where_sql)
+from index.sqlite_search import (COLS, COLUMN_FIELDS, collect_hits, counted, counted_days, counter_scope,
+                                 daily_rows, highlights, hit_facets, page, stored, where_sql)
 from index.text import fts_document
 
 BATCH = 2000
@@ -271,7 +271,7 @@ class SqliteStore(ListingStore):
     def get(self, key: str) -> StoredListing | None:
         rows = self._rows(f"SELECT {COLS}, d.listing, d.review FROM listings l JOIN docs d ON d.id = l.id "
                           f"WHERE l.key = ?", (key,))
-        return _stored(rows[0]) if rows else None
+        return stored(rows[0]) if rows else None
 
     def versions(self, key: str) -> list[ListingVersion]:
         out = [ListingVersion(version=v, content_hash=h, seen_at=from_ms(s),
@@ -333,7 +333,7 @@ class SqliteStore(ListingStore):
             if query.size:
                 rows, result.next_cursor = self._page(node, source, source_params, query.sort, query.size,
                                                       query.cursor, sparse=scope is None and total <= _DENSE)
-                items = [_stored(r) for r in rows]
+                items = [stored(r) for r in rows]
                 result.hits = [SearchHit(item=item, highlights=highlights(node, item.listing) if query.highlight
                                          else {}) for item in items]
         return result
@@ -345,7 +345,7 @@ class SqliteStore(ListingStore):
         while True:
             rows, cursor = self._page(node, where, params, query.sort, 500, cursor)
             for r in rows:
-                yield _stored(r)
+                yield stored(r)
             if cursor is None:
                 return
 
@@ -356,9 +356,13 @@ class SqliteStore(ListingStore):
 
     def daily_counts(self, query: SearchQuery, by: str, days: int = 30, today=None):
         axis, start, end = day_window(by, days, today)
-        where, params = where_sql(Q.compile_search(query))
+        node = Q.compile_search(query)
+        where, params = where_sql(node)
+        scope = counter_scope(node)
         with self._lock:
-            return axis, day_series(axis, daily_rows(self._db, where, params, by, start, end))
+            rows = (counted_days(self._db, scope, by, start, end) if scope is not None
+                    else daily_rows(self._db, where, params, by, start, end))
+        return axis, day_series(axis, rows)
 
 
 # --- helpers -------------------------------------------------------------------------------------------
@@ -385,15 +389,5 @@ def _lc(value: str | None) -> str | None:
 def _safe_key(listing: Any) -> str | None:
     try:
         return listing.key
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - a listing too broken to have a key
         return None
-
-
-def _stored(row) -> StoredListing:
-    _id, key, version, chash, first_seen, last_seen, removed_at, revision, listing, review = row
-    return StoredListing(key=key, listing=Listing.model_validate_json(unpack(listing)), content_hash=chash,
-                         version=version, first_seen=from_ms(first_seen), last_seen=from_ms(last_seen),
-                         removed_at=from_ms(removed_at), review=Review.model_validate_json(review),
-                         token=str(revision))
-
-

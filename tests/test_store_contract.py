@@ -309,6 +309,14 @@ def test_facet_counts_follow_recrawls_reviews_and_purges(store):
         result = store.search(q.model_copy(update={"size": 0}))
         assert result.total == len(chosen)
         assert {k: dict(v) for k, v in expected.items()} == result.facets
+        today = (T0 + timedelta(days=61)).date()
+        axis, by_class = store.daily_counts(q, "class", 90, today)
+        per_day = Counter((s.first_seen.date(), c) for s in chosen
+                          for c in ({h.cls for h in s.listing.analysis.substances} or {"unknown"}))
+        assert by_class == {c: [per_day[(d, c)] for d in axis] for c in sorted({c for _, c in per_day})}
+        _, by_platform = store.daily_counts(q, "platform", 90, today)
+        per_day = Counter((s.first_seen.date(), s.listing.platform) for s in chosen)
+        assert by_platform == {p: [per_day[(d, p)] for d in axis] for p in sorted({p for _, p in per_day})}
 
 
 def test_tenant_filter_isolation(store):
