@@ -60,10 +60,12 @@ class SqliteStore(ListingStore):
     # --- plumbing ------------------------------------------------------------------------------------
 
     @contextmanager
-    def _tx(self):
-        """One write transaction, serialised across threads (lock) and processes (BEGIN IMMEDIATE)."""
+    def _tx(self, begin: str = "BEGIN IMMEDIATE"):
+        """One write transaction, serialised across threads (lock) and processes (BEGIN IMMEDIATE); or, with
+        begin="BEGIN", one read snapshot: a search's statements see the same listings whatever other
+        processes commit meanwhile."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute(begin)
             try:
                 yield self._db
             except BaseException:
@@ -321,7 +323,7 @@ class SqliteStore(ListingStore):
         node = Q.compile_search(query)
         where, params = where_sql(node)
         scope = counter_scope(node)
-        with self._lock:
+        with self._tx("BEGIN"):
             if scope is not None:       # total and facets from the counters, the page along an index
                 total, facets = counted(self._db, scope, query.facets)
                 source, source_params = where, params
@@ -331,8 +333,8 @@ class SqliteStore(ListingStore):
                 source, source_params = "l.id IN (SELECT id FROM temp.hits)", []
             result = SearchResult(total=total, hits=[], facets=facets)
             if query.size:
-                rows, result.next_cursor = self._page(node, source, source_params, query.sort, query.size,
-                                                      query.cursor, sparse=scope is None and total <= _DENSE)
+                rows, result.next_cursor = page(self._db, node, source, source_params, query.sort, query.size,
+                                                query.cursor, sparse=scope is None and total <= _DENSE)
                 items = [stored(r) for r in rows]
                 result.hits = [SearchHit(item=item, highlights=highlights(node, item.listing) if query.highlight
                                          else {}) for item in items]
@@ -349,10 +351,9 @@ class SqliteStore(ListingStore):
             if cursor is None:
                 return
 
-    def _page(self, node, where: str, params: list, sort: str, size: int, cursor: str | None,
-              sparse: bool = False):
-        with self._lock:
-            return page(self._db, node, where, params, sort, size, cursor, sparse)
+    def _page(self, node, where: str, params: list, sort: str, size: int, cursor: str | None):
+        with self._tx("BEGIN") as db:
+            return page(db, node, where, params, sort, size, cursor)
 
     def daily_counts(self, query: SearchQuery, by: str, days: int = 30, today=None):
         axis, start, end = day_window(by, days, today)
