@@ -151,7 +151,7 @@ class ElasticsearchStore(ListingStore):
 
     def __init__(self, url: str, prefix: str = "interdict", *, refresh_after_upsert: bool | None = None,
                  shards: int = 1, replicas: int = 0, chunk_size: int = 500, max_retries: int = 3,
-                 initial_backoff: float = 0.5, timeout: float = 30.0):
+                 initial_backoff: float = 0.5, timeout: float = 30.0, request_cache: bool | None = None):
         from elasticsearch import Elasticsearch
         self.url, self.prefix = redact_url(url), prefix
         self.shards, self.replicas, self.chunk_size = shards, replicas, chunk_size
@@ -159,6 +159,8 @@ class ElasticsearchStore(ListingStore):
         if refresh_after_upsert is None:
             refresh_after_upsert = str(settings.get("es_refresh_after_upsert", "false")).lower() in ("1", "true", "yes")
         self.refresh_after_upsert = refresh_after_upsert
+        # None: the index setting decides (ES caches size-0 searches: facets, dashboards); False: benchmarks
+        self._cache = {} if request_cache is None else {"request_cache": request_cache}
         parts = urlsplit(url)
         kwargs: dict[str, Any] = {}
         if parts.username:
@@ -403,7 +405,10 @@ class ElasticsearchStore(ListingStore):
                     report.errors.append({"key": info.get("_id"), "error": "archiving the old version: "
                                           + _item_error(info)})
                 continue
-            outcome, prepared = tags[info["_id"]].popleft()
+            queued = tags[info["_id"]]
+            outcome, prepared = queued.popleft()
+            if not queued:          # answered: forget it, or the client grows with every document loaded
+                del tags[info["_id"]]
             if ok:
                 counts[outcome] += 1
             elif info.get("status") == 409 and retry is not None:
@@ -713,7 +718,7 @@ class ElasticsearchStore(ListingStore):
                            "listing.vendor": {"number_of_fragments": 0},
                            "listing.description": {"fragment_size": 150, "number_of_fragments": 3}},
             }
-        resp = self.es.search(index=self.read_alias, **body)
+        resp = self.es.search(index=self.read_alias, **body, **self._cache)
         hits = resp["hits"]["hits"]
         result = SearchResult(total=resp["hits"]["total"]["value"],
                               hits=[SearchHit(item=_stored(h), highlights={k.removeprefix("listing."): v for k, v in
@@ -748,7 +753,7 @@ class ElasticsearchStore(ListingStore):
             if after:
                 comp["after"] = after
             agg = self.es.search(index=self.read_alias, query=q, size=0, track_total_hits=False,
-                                 aggs={"daily": {"composite": comp}})["aggregations"]["daily"]
+                                 aggs={"daily": {"composite": comp}}, **self._cache)["aggregations"]["daily"]
             rows.extend((b["key"]["day"], b["key"]["group"], b["doc_count"]) for b in agg["buckets"])
             after = agg.get("after_key")
             if len(agg["buckets"]) < comp["size"] or not after:

@@ -65,17 +65,50 @@ _ASCII_TOKEN = re.compile(        # stdlib re: several times faster than `regex`
     r"[A-Za-z0-9_]+(?:(?:(?<=[A-Za-z])[:.'](?=[A-Za-z])|(?<=[0-9])[,;.'](?=[0-9]))[A-Za-z0-9_]+)*")
 
 
+# Chunks of text holding a non-ASCII character, up to ASCII whitespace on both sides. UAX #29 never joins
+# across ASCII whitespace, so only these chunks need the general (slow) segmentation; the text around
+# them takes the ASCII path, and one accented word no longer sends a whole field down the slow path.
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+_ASCII_SPACE = re.compile(r"[ \t\n\r\f\v]")
+
+
+def _non_ascii_chunks(text: str) -> Iterator[tuple[int, int]]:
+    end = 0
+    for m in _NON_ASCII.finditer(text):
+        if m.start() < end:
+            continue                    # inside the chunk just yielded
+        start = max(text.rfind(c, end, m.start()) for c in " \t\n\r\f\v") + 1
+        space = _ASCII_SPACE.search(text, m.end())
+        end = space.start() if space else len(text)
+        yield max(start, 0), end
+
+
 def token_spans(text: str) -> Iterator[tuple[int, int, str]]:
     """(start, end, lowercased token) for every token of `text`, in order."""
     if not text:
         return
     if text.isascii():
-        for m in _ASCII_TOKEN.finditer(text):
-            tok = m.group()
-            if tok.strip("_"):
-                yield from _split_long(text, m.start(), m.end())
+        yield from _ascii_spans(text, 0, len(text))
         return
-    yield from _uax29_spans(text)
+    pos = 0
+    for start, end in _non_ascii_chunks(text):
+        yield from _ascii_spans(text, pos, start)
+        for s, e, tok in _uax29_spans(text[start:end]):
+            yield start + s, start + e, tok
+        pos = end
+    yield from _ascii_spans(text, pos, len(text))
+
+
+def _ascii_spans(text: str, start: int, end: int) -> Iterator[tuple[int, int, str]]:
+    for m in _ASCII_TOKEN.finditer(text, start, end):
+        tok = m.group()
+        if "_" in tok and not tok.strip("_"):
+            continue
+        s, e = m.span()
+        if e - s > MAX_TOKEN_LENGTH:
+            yield from _split_long(text, s, e)
+        else:
+            yield s, e, tok.lower()
 
 
 def _uax29_spans(text: str) -> Iterator[tuple[int, int, str]]:
@@ -115,12 +148,23 @@ def tokens(text: str | None) -> list[str]:
     if not text:
         return []
     if text.isascii():                      # hot path of bulk indexing: no offsets needed
-        out = _ASCII_TOKEN.findall(text.lower())
-        if ("_" in text and any(not t.strip("_") for t in out)) or \
-                (len(text) > MAX_TOKEN_LENGTH and out and max(map(len, out)) > MAX_TOKEN_LENGTH):
-            return [t for _, _, t in token_spans(text)]
-        return out
-    return [t for _, _, t in token_spans(text)]
+        return _ascii_tokens(text)
+    out: list[str] = []
+    pos = 0
+    for start, end in _non_ascii_chunks(text):
+        out += _ascii_tokens(text[pos:start])
+        out += [t for _, _, t in _uax29_spans(text[start:end])]
+        pos = end
+    out += _ascii_tokens(text[pos:])
+    return out
+
+
+def _ascii_tokens(text: str) -> list[str]:
+    out = _ASCII_TOKEN.findall(text.lower())
+    if ("_" in text and any(not t.strip("_") for t in out)) or \
+            (len(text) > MAX_TOKEN_LENGTH and out and max(map(len, out)) > MAX_TOKEN_LENGTH):
+        return [t for _, _, t in _ascii_spans(text, 0, len(text))]
+    return out
 
 
 # --- SQLite FTS5 encoding ------------------------------------------------------------------------------
@@ -164,6 +208,11 @@ class Matcher:
         return bool(self.terms or self.phrases or self.prefixes)
 
     def spans(self, text: str) -> list[tuple[int, int]]:
+        if text.isascii():          # a token is a substring of the lowercased text: skip texts without any
+            low = text.lower()
+            needles = (*self.terms, *self.prefixes, *(p[0] for p in self.phrases))
+            if not any(n in low for n in needles):
+                return []
         toks = list(token_spans(text))
         marked = [False] * len(toks)
         words = [t for _, _, t in toks]

@@ -53,7 +53,7 @@ def test_index_init_is_idempotent_and_status_reports(tmp_path):
         assert "ready: sqlite" in out.stdout
     assert (tmp_path / "data" / "interdict.db").exists()
     st = json.loads(run("index", "status", "--json", env=env).stdout)
-    assert st["backend"] == "sqlite" and st["listings"] == 0 and st["schema_version"] == 1
+    assert st["backend"] == "sqlite" and st["listings"] == 0 and st["schema_version"] == 2
 
 
 def test_search_filters_and_json(db):

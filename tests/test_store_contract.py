@@ -277,6 +277,48 @@ def test_facet_counts_equal_brute_force(store):
         assert {k: dict(v) for k, v in expected.items()} == result.facets
 
 
+def test_facet_counts_follow_recrawls_reviews_and_purges(store):
+    """The dashboard's facets (everything / flagged, per tenant) stay exact as listings change."""
+    corpus = synthetic(200)
+    store.upsert(corpus)
+    changed = []
+    for i, li in enumerate(corpus[::3]):        # a recrawl: flags flip, substances change, some move tenant
+        a = li.analysis.model_copy(update={"flagged": not li.analysis.flagged,
+                                           "substances": corpus[(i * 7) % 200].analysis.substances})
+        changed.append(li.model_copy(update={"analysis": a, "tenant": "acme" if i % 4 == 0 else li.tenant,
+                                             "title": li.title + " v2"}))
+    store.upsert(changed)
+    current = {li.key: li for li in [*corpus, *changed]}
+    for key in list(current)[::11]:
+        store.update_review(key, "escalated", token=store.get(key).token, actor="r", reason="x")
+    for key in list(current)[5::17]:
+        assert store.purge(key)
+        del current[key]
+    store.refresh()
+    for q in (SearchQuery(), SearchQuery(flagged=True), SearchQuery(flagged=False, tenants=["acme"]),
+              SearchQuery(tenants=["agora", "acme"])):
+        chosen = [store.get(k) for k in current]
+        chosen = [s for s in chosen if (q.flagged is None or s.listing.analysis.flagged == q.flagged)
+                  and (q.tenants is None or (s.listing.tenant or s.listing.platform) in q.tenants)]
+        expected = {
+            "platform": Counter(s.listing.platform for s in chosen),
+            "class": Counter(c for s in chosen for c in {h.cls for h in s.listing.analysis.substances}),
+            "substance": Counter(x for s in chosen for x in {h.canonical for h in s.listing.analysis.substances}),
+            "status": Counter(s.review.status for s in chosen),
+        }
+        result = store.search(q.model_copy(update={"size": 0}))
+        assert result.total == len(chosen)
+        assert {k: dict(v) for k, v in expected.items()} == result.facets
+        today = (T0 + timedelta(days=61)).date()
+        axis, by_class = store.daily_counts(q, "class", 90, today)
+        per_day = Counter((s.first_seen.date(), c) for s in chosen
+                          for c in ({h.cls for h in s.listing.analysis.substances} or {"unknown"}))
+        assert by_class == {c: [per_day[(d, c)] for d in axis] for c in sorted({c for _, c in per_day})}
+        _, by_platform = store.daily_counts(q, "platform", 90, today)
+        per_day = Counter((s.first_seen.date(), s.listing.platform) for s in chosen)
+        assert by_platform == {p: [per_day[(d, p)] for d in axis] for p in sorted({p for _, p in per_day})}
+
+
 def test_tenant_filter_isolation(store):
     store.upsert([listing(i, platform="shopa", tenant="acme", title=f"fentanyl {i}") for i in range(3)]
                  + [listing(i, platform="shopb", tenant="globex", title=f"fentanyl {i}") for i in range(4)])

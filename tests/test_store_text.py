@@ -25,6 +25,7 @@ TRICKY = [
     "x" * 600 + " " + "é" * 300,
     "मेथाम्फेटामाइन метамфетамин 甲基苯丙胺 مخدرات",
     "tab\tnew\nline\u00a0nbsp\u200bzero-width",
+    "fentanyl 99.5% качество доставка 高纯度现货 don't e.g. a_b 🚀 stealth\u0301 \U0001F48A ไทย ไทย",
 ]
 SEPARATOR = "qqqsepqqq"
 
@@ -63,6 +64,16 @@ def test_tokens_equal_elasticsearch_standard_analyzer(es_url):
 @settings(max_examples=500, deadline=None)
 @given(st.text(st.characters(max_codepoint=127), max_size=80))
 def test_ascii_fast_path_equals_unicode_segmentation(text):
+    assert tokens(text) == [t for _, _, t in _uax29_spans(text)]
+    assert [t for _, _, t in token_spans(text)] == tokens(text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(st.text(st.characters(max_codepoint=127), max_size=12), st.text(max_size=6)), max_size=12),
+       st.lists(st.sampled_from(" \t\n\r\f\v"), min_size=12, max_size=12))
+def test_mixed_text_takes_the_ascii_path_between_non_ascii_words(words, spaces):
+    """Only whitespace-delimited chunks holding a non-ASCII character are segmented the slow way."""
+    text = "".join(w + s for w, s in zip(words, spaces))
     assert tokens(text) == [t for _, _, t in _uax29_spans(text)]
     assert [t for _, _, t in token_spans(text)] == tokens(text)
 
