@@ -205,3 +205,35 @@ def test_cli_add_test_run_list_remove(world):
     listed = {r["id"]: r for r in json.loads(cli("list", "--json").stdout)}
     assert listed[rid]["delivered"] == 1 and listed[rid]["secret_env"] == SECRET_ENV
     assert cli("remove", str(rid)).returncode == 0 and rid not in {r.id for r in world["rules"].list()}
+
+
+def test_admin_page_adds_tests_and_removes_rules_with_inline_errors(world):
+    from fastapi.testclient import TestClient
+    from interdict.web.app import create_app
+    from interdict.web.config import WebSettings
+    from tests.web_helpers import PASSWORD, login
+    world["db"].add_user("ui-admin", hash_password(PASSWORD), "admin", [])
+    world["db"].set_password("rev-shop", hash_password(PASSWORD))
+    app = create_app(world["store"], WebSettings(data_dir=world["tmp"] / "var", secret_key="test-secret-key-0123456789"))
+    with TestClient(app) as client:
+        login(client, "rev-shop")
+        assert client.get("/admin/alerts").status_code == 403
+    with TestClient(app) as client:
+        csrf = login(client, "ui-admin")
+        page = client.get("/admin/alerts")
+        assert page.status_code == 200 and "shop high risk" in page.text
+        form = {"csrf_token": csrf, "name": "ui hook", "event": "crawl_run", "channel": "webhook",
+                "target": f"{world['hook'].url}/hook", "secret_env": ""}
+        bad = client.post("/admin/alerts", data=form)
+        assert bad.status_code == 422 and 'id="alert-error"' in bad.text and "secret_env" in bad.text
+        assert 'value="ui hook"' in bad.text                       # the form keeps what was typed
+        ok = client.post("/admin/alerts", data={**form, "secret_env": SECRET_ENV}, follow_redirects=False)
+        assert ok.status_code == 303
+        [rule] = [r for r in world["rules"].list() if r.name == "ui hook"]
+        assert rule.created_by == "ui-admin"
+        assert client.post(f"/admin/alerts/{rule.id}/test", data={"csrf_token": csrf},
+                           follow_redirects=False).status_code == 303
+        assert sent(world, rule.id)[-1]["data"] == {"test": True}
+        assert client.post(f"/admin/alerts/{rule.id}/delete", data={"csrf_token": csrf},
+                           follow_redirects=False).status_code == 303
+        assert world["rules"].get(rule.id) is None

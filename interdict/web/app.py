@@ -134,11 +134,12 @@ def create_app(store: ListingStore, settings: WebSettings | None = None, *, sche
             return JSONResponse({"detail": problems, "errors": jsonable(exc.errors())}, status_code=422)
         return render(request, "error.html", {"status": 422, "message": problems}, status=422)
 
-    from interdict.web.routes import api, pages, review_pages, search_pages, admin_pages, exchange
+    from interdict.web.routes import api, pages, review_pages, search_pages, admin_pages, alert_pages, exchange
     app.include_router(pages.router)
     app.include_router(review_pages.router)
     app.include_router(search_pages.router)
     app.include_router(admin_pages.router)
+    app.include_router(alert_pages.router)
     app.include_router(api.router)
     app.include_router(exchange.router)
     _mount_schedules(app, schedule_router)
