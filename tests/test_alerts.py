@@ -17,6 +17,7 @@ from interdict.web import review
 from tests.alert_receivers import SmtpSink, WebhookReceiver
 from tests.crawl_helpers import ROOT, open_target, run_crawl_process, site_yaml, stored, truth
 from tests.live_server import free_port
+from tests.scheduler_env import Env, Service, reap_services, shop, shop_site, wait_until  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.slow
 
@@ -237,3 +238,28 @@ def test_admin_page_adds_tests_and_removes_rules_with_inline_errors(world):
         assert client.post(f"/admin/alerts/{rule.id}/delete", data={"csrf_token": csrf},
                            follow_redirects=False).status_code == 303
         assert world["rules"].get(rule.id) is None
+
+
+def test_the_scheduler_evaluates_the_rules_after_each_finished_run(shop, tmp_path):
+    hook = WebhookReceiver(SECRET)
+    try:
+        env = Env(tmp_path, shop.url)
+        env.env[SECRET_ENV] = SECRET
+        env.write_site(shop_site("quick", {"interval": "3s"}, pages=60))
+        added = env.cli("alerts", "add", "--name", "quick hits", "--on", "high_risk", "--risk-min", "50",
+                        "--platform", "quick", "--channel", "webhook", "--target", f"{hook.url}/hook",
+                        "--secret-env", SECRET_ENV)
+        assert added.returncode == 0, added.stderr
+        service = Service(env)
+        first = service.wait_for("alerts")
+        assert first["delivered"] >= 1 and not first["dead"] and not first["errors"], first
+        second = service.wait_for("alerts", run_id=wait_until(
+            lambda: next((e["run_id"] for e in service.all("alerts") if e["run_id"] != first["run_id"]), None),
+            what="a second run's alerts"))
+        assert second["delivered"] == 0 and second["skipped"] >= first["delivered"]
+        service.stop()
+        subjects = [h["subject"] for h in hook.hooks]
+        assert subjects and len(subjects) == len(set(subjects)) and all(s.startswith("quick:") for s in subjects)
+        assert not hook.rejected
+    finally:
+        hook.close()

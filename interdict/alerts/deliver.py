@@ -8,6 +8,7 @@ again. A receiver that also dedupes on the key gets exactly-once in effect.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -98,3 +99,22 @@ def send_test(rules: AlertRules, rule: Rule, **retry) -> tuple[bool, int, str | 
     ok, attempts, error = send_with_retries(rule, msg, **retry)
     rules.record(rule, event.kind, subject, msg.payload, "delivered" if ok else "dead", attempts, error)
     return ok, attempts, error
+
+
+_AFTER_CRAWL = threading.Lock()
+
+
+def after_crawl(store_spec: str | None = None) -> RunReport | None:
+    """The scheduler's post-crawl step (`interdict scheduler run` calls it on every finished run, unless
+    `alerts_after_crawl` is false): one evaluation at a time per process, so parallel runs never race to send."""
+    if str(settings.get("alerts_after_crawl", "true")).lower() in ("0", "false", "no", "off"):
+        return None
+    from index import open_store
+    from interdict.web.appdb import AppDB
+    from interdict.web.config import WebSettings
+    with _AFTER_CRAWL, open_store(store_spec) as store:
+        db = AppDB(WebSettings.from_env().app_db)
+        try:
+            return run(AlertRules(db), store)
+        finally:
+            db.close()
