@@ -128,18 +128,25 @@ def test_exports_are_tenant_scoped_like_csv_and_json(env):
     env["store"].refresh()
     batch = valid_stix(c.get("/api/exchange/stix/takedowns", params={"platform": "darkmarket"},
                              headers=h["rev-dark"]).text)
-    [report] = [o for o in batch["objects"] if o["type"] == "report"]
-    assert dark_key in report["description"] and taxonomy.tag("takedown_notice") in report["labels"]
+    reports = [o for o in batch["objects"] if o["type"] == "report"]
+    decided = {k for k in env["dark"] if env["store"].get(k).review.status == "confirmed"}
+    assert dark_key in decided and len(reports) == len(decided)
+    assert all(taxonomy.tag("takedown_notice") in r["labels"] for r in reports)
     other = valid_stix(c.get("/api/exchange/stix/takedowns", params={"platform": "darkmarket"},
                              headers=h["rev-b2b"]).text)
     assert not [o for o in other["objects"] if o["type"] == "report"]
     event = MISPEvent()
     event.load(c.get("/api/exchange/misp/takedowns", params={"platform": "darkmarket"}, headers=h["rev-dark"]).text)
-    assert [o.get_attributes_by_relation("case-number")[0].value for o in event.objects if o.name == "report"] \
-        == [dark_key]
+    assert {o.get_attributes_by_relation("case-number")[0].value for o in event.objects if o.name == "report"} \
+        == decided
 
 
 def test_pages_offer_stix_and_misp_next_to_csv_json(env):
+    undecided = next(k for k in sorted(env["dark"], reverse=True) if env["store"].get(k).review.status == "new")
+    r = env["client"].post(f"/api/listings/{undecided}/decision", headers=env["h"]["rev-dark"],
+                           json={"decision": "confirm", "legal_basis": "UN 1971 Schedule I"})
+    assert r.status_code == 200, r.text
+    env["store"].refresh()
     with TestClient(env["app"]) as client:
         login(client, "rev-dark")
         key = with_wallet(env["dark"]).key

@@ -16,10 +16,6 @@ def _rules():
     return AlertRules(AppDB(WebSettings.from_env().app_db))
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
-
 
 @alerts.command("add")
 def add(name: str = typer.Option(..., help="What the rule is for"),
@@ -35,13 +31,14 @@ def add(name: str = typer.Option(..., help="What the rule is for"),
         days: Optional[int] = typer.Option(None, help="still_online: days since the confirmation")) -> None:
     """Add a rule. Listing and run events count only from now on (no backlog)."""
     from interdict.alerts.rules import RuleError
+    from interdict.cli import fail
     params = {"risk_min": risk_min, "platform": platform, "tenant": tenant, "saved_search_id": saved_search,
               "site": site, "days": days}
     try:
         rule = _rules().add(name=name, event=on, params={k: v for k, v in params.items() if v is not None},
                             channel=channel, target=target, secret_env=secret_env, created_by="cli")
     except RuleError as exc:
-        raise _fail(str(exc))
+        raise fail(str(exc))
     typer.echo(f"added rule {rule.id}: {rule.describe()}")
 
 
@@ -63,8 +60,9 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Rules with their d
 @alerts.command("remove")
 def remove(rule_id: int) -> None:
     """Remove a rule and its delivery records."""
+    from interdict.cli import fail
     if not _rules().remove(rule_id):
-        raise _fail(f"no rule {rule_id}")
+        raise fail(f"no rule {rule_id}")
     typer.echo(f"removed rule {rule_id}")
 
 
@@ -72,10 +70,11 @@ def remove(rule_id: int) -> None:
 def test(rule_id: int) -> None:
     """Send a test message through the rule's channel; exit 1 if it could not be delivered."""
     from interdict.alerts.deliver import send_test
+    from interdict.cli import fail
     rules = _rules()
     rule = rules.get(rule_id)
     if rule is None:
-        raise _fail(f"no rule {rule_id}")
+        raise fail(f"no rule {rule_id}")
     ok, attempts, error = send_test(rules, rule)
     typer.echo(f"rule {rule_id}: " + (f"delivered ({attempts} attempt(s))" if ok else f"failed after {attempts}: {error}"))
     if not ok:

@@ -22,26 +22,27 @@ def register(app: typer.Typer) -> None:
         """Export listings for threat-intelligence tools, labelled with the INTERPOL DW-VA taxonomy."""
         from index import open_store
         from index.store import SearchQuery
+        from interdict.cli import fail
         from interdict.exports import misp, stix
         from interdict.web import entities
         from interdict.web.exports import TAKEDOWN_STATUSES
 
         if fmt not in ("stix", "misp"):
-            raise _fail(f"FORMAT: {fmt!r} is not stix or misp")
+            raise fail(f"FORMAT: {fmt!r} is not stix or misp")
         chosen = [n for n, v in (("--listing", listing), ("--entity", entity), ("--query", query),
                                  ("--takedowns", takedowns)) if v is not None]
         if len(chosen) != 1:
-            raise _fail("give exactly one of --listing, --entity, --query, --takedowns")
+            raise fail("give exactly one of --listing, --entity, --query, --takedowns")
         with open_store(store) as s:
             if listing is not None:
                 item = s.get(listing)
                 if item is None:
-                    raise _fail(f"--listing: no listing {listing!r}")
+                    raise fail(f"--listing: no listing {listing!r}")
                 items, info = [item], f"interdict listing {listing}"
             elif entity is not None:
                 kind, _, value = entity.partition(":")
                 if kind not in entities.ENTITY_KINDS or not value:
-                    raise _fail(f"--entity: {entity!r} is not KIND:VALUE with KIND one of "
+                    raise fail(f"--entity: {entity!r} is not KIND:VALUE with KIND one of "
                                 f"{', '.join(entities.ENTITY_KINDS)}")
                 items, info = entities.sharing(s, kind, value, None, limit=1000), f"interdict entity {entity}"
             elif query is not None:
@@ -61,7 +62,3 @@ def register(app: typer.Typer) -> None:
                 if output:
                     out.close()
 
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)

@@ -16,12 +16,8 @@ from pymisp import MISPEvent, MISPObject
 
 from index.models import StoredListing
 from interdict.exports import taxonomy
-from interdict.exports.stix import CURRENCIES, HANDLES
+from interdict.exports.stix import CURRENCIES, HANDLES, aware
 from interdict.web.review import tenant_of
-
-
-def _aware(dt: datetime) -> datetime:
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
 def listing_objects(item: StoredListing) -> list[MISPObject]:
@@ -34,7 +30,7 @@ def listing_objects(item: StoredListing) -> list[MISPObject]:
         title.add_tag(label)
     report.add_attribute("summary", value=f"Listing {item.key} on {lst.platform} (tenant {tenant_of(item)}): risk "
                          f"{lst.analysis.risk}" + (f"; substances: {', '.join(subs)}" if subs else "")
-                         + f"; review status {item.review.status}; first seen {_aware(item.first_seen).isoformat()}")
+                         + f"; review status {item.review.status}; first seen {aware(item.first_seen).isoformat()}")
     if lst.url:
         report.add_attribute("link", value=lst.url)
     report.add_attribute("case-number", value=item.key)

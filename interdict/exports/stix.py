@@ -48,14 +48,14 @@ class CryptocurrencyWallet:
     pass
 
 
-def _aware(dt: datetime) -> datetime:
+def aware(dt: datetime) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
 def listing_objects(item: StoredListing) -> Iterator:
     """The STIX objects of one listing, the report last (it refers to the others)."""
     lst, ev = item.listing, item.listing.evidence
-    first, last = _aware(item.first_seen), _aware(item.last_seen)
+    first, last = aware(item.first_seen), aware(item.last_seen)
     platform = stix2.Identity(id=_id("identity", "platform", lst.platform), name=lst.platform,
                               identity_class="organization", created=EPOCH, modified=EPOCH,
                               description=f"Monitored platform (tenant {tenant_of(item)})")
