@@ -263,3 +263,33 @@ def test_the_scheduler_evaluates_the_rules_after_each_finished_run(shop, tmp_pat
         assert not hook.rejected
     finally:
         hook.close()
+
+
+@pytest.mark.es
+def test_rules_evaluate_the_same_on_elasticsearch(es_url, tmp_path, monkeypatch):
+    """high_risk and crawl_run rules over a real crawl stored in Elasticsearch (runs recorded by the crawler)."""
+    from crawlers.fixture_sites import start_all
+    hook = WebhookReceiver(SECRET)
+    target = open_target("es", tmp_path)
+    monkeypatch.setenv(SECRET_ENV, SECRET)
+    try:
+        rules = AlertRules(AppDB(tmp_path / "app.db"))
+        risky = rules.add(name="es risky", event="high_risk", params={"risk_min": 70}, channel="webhook",
+                          target=f"{hook.url}/hook", secret_env=SECRET_ENV, created_by="t")
+        runs = rules.add(name="es runs", event="crawl_run", params={"site": "shop"}, channel="slack",
+                         target=f"{hook.url}/slack", secret_env=None, created_by="t")
+        with start_all(["shop"]) as fx:
+            run_crawl_process("shop", target, tmp_path / "var", fx.env())
+        broken = site_yaml("shop", tmp_path / "broken", start_urls=[f"http://127.0.0.1:{free_port()}/products"])
+        failed, _ = run_crawl_process("shop", target, tmp_path / "var", {}, sites_dir=broken.parent,
+                                      expect_code=None)
+        world = {"target": target, "hook": hook}
+        expected = high_risk(world, "shop")
+        report = run(rules, target.store, **FAST)
+        assert report.delivered == len(expected) + 1 and not report.dead
+        assert {h["subject"] for h in sent(world, risky.id)} == set(expected)
+        assert [d.subject for d in rules.deliveries(runs.id, "delivered")] == [failed["id"]]
+        assert run(rules, target.store, **FAST).skipped == len(expected) + 1
+    finally:
+        hook.close()
+        target.close()
