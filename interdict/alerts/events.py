@@ -49,14 +49,16 @@ def _scoped(rule: Rule, **kw) -> SearchQuery:
                        sort="recent", facets=False, highlight=False, **kw)
 
 
-def _new(items: Iterator[StoredListing], rule: Rule) -> Iterator[StoredListing]:
+def _new(store: ListingStore, query: SearchQuery, rule: Rule) -> Iterator[StoredListing]:
+    """Listings of `query` first seen since the rule exists; the store narrows to those seen since (last_seen)."""
     since = _aware(rule.created_at)
-    return (it for it in items if _aware(it.first_seen) >= since)
+    query = query.model_copy(update={"date_from": max(_aware(query.date_from), since) if query.date_from else since})
+    return (it for it in store.iter_listings(query) if _aware(it.first_seen) >= since)
 
 
 def high_risk(rule: Rule, store: ListingStore, db: AppDB) -> Iterator[Event]:
     q = _scoped(rule, flagged=True, risk_min=rule.params["risk_min"])
-    for it in _new(store.iter_listings(q), rule):
+    for it in _new(store, q, rule):
         yield Event("high_risk", it.key, f"New flagged listing, risk {it.listing.analysis.risk}: "
                                          f"{it.listing.title[:120]}", listing_payload(it))
 
@@ -71,7 +73,7 @@ def saved_search(rule: Rule, store: ListingStore, db: AppDB) -> Iterator[Event]:
     if user is None or user.disabled:
         raise LookupError(f"rule {rule.id}: the owner of saved search {sid} is gone or disabled")
     q = to_query(principal_for(user, "alerts"), parse_filters(json.loads(rows[0]["params"])), facets=False)
-    for it in _new(store.iter_listings(q), rule):
+    for it in _new(store, q, rule):
         yield Event("saved_search", it.key, f"New match for saved search {rows[0]['name']!r}: "
                                             f"{it.listing.title[:120]}", {**listing_payload(it), "saved_search": sid})
 
