@@ -52,6 +52,8 @@ def binder(ctx, tenant: str):
         "username": owner,
         "site_id": SITE[tenant],
         "run_id": ctx["runs"][SITE[tenant]],
+        "fmt": "stix",
+        "rule_id": "1",
     }
 
 
@@ -194,7 +196,9 @@ def test_reviewer_positive_control_sees_own_tenant(ctx):
             seen.add(path)
     for must in ("/api/queue", "/api/listings/{key:path}", "/api/search", "/api/exports/takedowns",
                  "/api/snapshot/{key:path}", "/api/bundle/{key:path}", "/api/entities/{kind}/{value:path}",
-                 "/queue", "/listings/{key:path}", "/search", "/entities/{kind}/{value:path}"):
+                 "/queue", "/listings/{key:path}", "/search", "/entities/{kind}/{value:path}",
+                 "/api/exchange/{fmt}/listing/{key:path}", "/api/exchange/{fmt}/search",
+                 "/api/exchange/{fmt}/takedowns", "/api/exchange/{fmt}/entity/{kind}/{value:path}"):
         assert must in seen, f"rev_a did not see its own data via {must}"
 
 

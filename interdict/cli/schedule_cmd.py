@@ -207,6 +207,11 @@ def scheduler_run_cmd(as_json: bool = typer.Option(False, "--json", help="Events
     logging.getLogger("apscheduler").setLevel(logging.DEBUG if verbose else logging.WARNING)
 
     def emit(event: str, data: dict) -> None:
+        if event == "run-finished":
+            from interdict.alerts.deliver import after_crawl
+            report = after_crawl()
+            if report is not None:
+                emit("alerts", {"run_id": data["run_id"], **report.__dict__})
         if as_json:
             at = datetime.now(timezone.utc).isoformat()
             sys.stdout.write(json.dumps({"event": event, "at": at, **data}, default=str) + "\n")

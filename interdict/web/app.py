@@ -84,12 +84,14 @@ def create_app(store: ListingStore, settings: WebSettings | None = None, *, sche
 
     install_error_handlers(app, render)
 
-    from interdict.web.routes import api, pages, review_pages, search_pages, admin_pages
+    from interdict.web.routes import api, pages, review_pages, search_pages, admin_pages, alert_pages, exchange
     app.include_router(pages.router)
     app.include_router(review_pages.router)
     app.include_router(search_pages.router)
     app.include_router(admin_pages.router)
+    app.include_router(alert_pages.router)
     app.include_router(api.router)
+    app.include_router(exchange.router)
     _mount_schedules(app, schedule_router)
     return app
 

@@ -1,4 +1,5 @@
-"""The app's own SQLite database (users, sessions, API tokens, saved searches, login attempts).
+"""The app's own SQLite database (users, sessions, API tokens, saved searches, login attempts, alert rules and
+alert deliveries).
 
 Kept apart from the listing store so either store backend can sit behind the app. Session ids and API
 tokens are stored only as SHA-256 hashes: a copy of this file logs nobody in.
@@ -62,6 +63,28 @@ CREATE TABLE IF NOT EXISTS login_attempts (
   attempt TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS login_attempts_scope ON login_attempts(scope, at);
+CREATE TABLE IF NOT EXISTS alert_rules (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT NOT NULL,
+  event TEXT NOT NULL,
+  params TEXT NOT NULL DEFAULT '{}',
+  channel TEXT NOT NULL,
+  target TEXT NOT NULL,
+  secret_env TEXT,
+  created_by TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS alert_deliveries (
+  idem_key TEXT PRIMARY KEY,
+  rule_id INTEGER NOT NULL REFERENCES alert_rules(id) ON DELETE CASCADE,
+  subject TEXT NOT NULL,
+  event TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  payload TEXT NOT NULL,
+  last_error TEXT,
+  updated_at TEXT NOT NULL
+);
 DROP TABLE IF EXISTS login_failures;
 """
 
@@ -128,6 +151,10 @@ class AppDB:
     def _q(self, sql: str, args=()) -> list[sqlite3.Row]:
         with self._lock:
             return self._db.execute(sql, args).fetchall()
+
+    def query(self, sql: str, args=()) -> list[sqlite3.Row]:
+        """One statement under the lock, for app-shell modules that own tables here (interdict.alerts)."""
+        return self._q(sql, args)
 
     # users -------------------------------------------------------------------------------------------
     def add_user(self, username: str, password_hash: str, role: str, tenants: list[str]) -> User:
