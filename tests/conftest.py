@@ -6,6 +6,7 @@ a skipped ES test fails the run, and the summary says how many ES tests ran.
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 
 import pytest
@@ -15,6 +16,9 @@ from hypothesis import settings as hypothesis_settings
 # reproduce), and a loaded 2-core CI machine must not turn slow examples into failures.
 hypothesis_settings.register_profile("interdict", derandomize=True, deadline=None, print_blob=True)
 hypothesis_settings.load_profile("interdict")
+
+# No test writes into the checkout's var/: a test that does not choose its own data directory gets a fresh one.
+os.environ.setdefault("INTERDICT_DATA_DIR", tempfile.mkdtemp(prefix="interdict-tests-var-"))
 
 ES_URL = os.environ.get("INTERDICT_ES_URL")
 REQUIRE_ES = os.environ.get("INTERDICT_REQUIRE_ES") == "1"
