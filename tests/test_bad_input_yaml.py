@@ -48,7 +48,7 @@ def sites_dir(tmp_path):
 def test_sites_check_refuses_each_bomb_with_file_line_field_reason(sites_dir):
     tracemalloc.start()
     try:
-        result = CliRunner().invoke(cli, ["sites", "check", "--dir", str(sites_dir), "--json"])
+        result = CliRunner().invoke(cli, ["sites", "check", "--sites-dir", str(sites_dir), "--json"])
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -65,7 +65,7 @@ def test_sites_check_refuses_each_bomb_with_file_line_field_reason(sites_dir):
 
 
 def test_sites_check_text_output_is_one_line_per_problem(sites_dir):
-    result = CliRunner().invoke(cli, ["sites", "check", "--dir", str(sites_dir)])
+    result = CliRunner().invoke(cli, ["sites", "check", "--sites-dir", str(sites_dir)])
     lines = [x for x in result.stderr.splitlines() if x.startswith("error ")]
     assert len(lines) == len(HOSTILE) + 1
     assert f"error {sites_dir / 'laughs.yaml'}:11: extra.lol5[0]: more than 100000 values" in result.stderr
@@ -119,7 +119,7 @@ def test_schedule_durations_beyond_what_timers_hold_are_field_errors(tmp_path):
     d.mkdir()
     (d / "forever.yaml").write_text(SITE_HEAD.format(id="forever") + "schedule:\n  interval: .inf\n"
                                     "  jitter: 99999999999999999999\n", encoding="utf-8")
-    result = CliRunner().invoke(cli, ["sites", "check", "--dir", str(d), "--json"])
+    result = CliRunner().invoke(cli, ["sites", "check", "--sites-dir", str(d), "--json"])
     errors = {(e["line"], e["field"]): e["reason"] for e in json.loads(result.stdout)["errors"]}
     assert errors[(6, "schedule.interval")] == "a duration is at most 366d, got 'inf'"
     assert errors[(7, "schedule.jitter")] == "Input should be less than or equal to 31622400"
