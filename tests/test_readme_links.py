@@ -74,7 +74,7 @@ def app(tmp_path_factory):
     store = SqliteStore(tmp / "interdict.db")
     store.init()
     app = create_app(store, WebSettings(data_dir=tmp, secret_key="readme-links-secret-0123456789"))
-    create_demo_users("readme-links-password", [], app.state.db)
+    create_demo_users(store, app.state.db)          # an admin (the store is empty: no reviewers)
     yield app
     store.close()
 
