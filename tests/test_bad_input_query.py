@@ -102,10 +102,27 @@ def test_cli_search_prints_one_line_error(both, es_url, text):
         result = CliRunner().invoke(cli, ["search", text, "--store", spec], env=env)
         assert result.exit_code == 2, result.output
         assert result.exception is None or isinstance(result.exception, SystemExit)
-        lines = result.stderr.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("error: query syntax error at position"), result.stderr
+        lines = result.stderr.rstrip().splitlines()
+        assert len(lines) == 3 and lines[0].startswith("error: query syntax error at position"), result.stderr
+        assert all(len(line) < 100 for line in lines[1:]) and lines[2].strip() == "^"   # the query, marked
         errors.append(lines[0])
     assert errors[0] == errors[1]
+
+
+@pytest.mark.parametrize("text, position", [("fentanyl (a OR b", 9), ('x "china white', 2), ("a b)", 3),
+                                            ("risk:[1 TO]", 5), ("title:x risk:>=1e400", 15),
+                                            ("日本 foo:bar", 3), ("(" * 300 + "a" + ")" * 300, MAX_DEPTH)],
+                         ids=lambda t: str(t)[:30])
+def test_cli_search_marks_the_position_under_the_query(both, es_url, text, position):
+    for _, spec, env in _cli_stores(both, es_url):
+        result = CliRunner().invoke(cli, ["search", text, "--store", spec], env=env)
+        assert result.exit_code == 2, result.output
+        error, shown, caret = result.stderr.rstrip("\n").splitlines()
+        assert error.startswith(f"error: query syntax error at position {position + 1}:")
+        column = caret.index("^")
+        assert caret == " " * column + "^" and shown.startswith("  ") and len(shown) < 100
+        wide = sum(1 for c in shown[:column] if c in "日本")    # double-width characters take two columns
+        assert shown[column - wide] == text[position]
 
 
 def test_cli_until_the_last_day_there_is(both, es_url):
@@ -171,3 +188,18 @@ def test_page_shows_the_error_next_to_the_form_and_keeps_the_input(clients, page
         assert "<b>x</b>" not in r.text
         ok = client.get(page, params={"q": "mdma"})
         assert ok.status_code == 200 and 'id="query-error"' not in ok.text
+
+
+@pytest.mark.parametrize("page", ["/search", "/queue"])
+def test_page_marks_the_position_under_the_query(clients, page):
+    text = '<b>x</b> AND (fentanyl OR "china white"'
+    for client in clients:
+        r = client.get(page, params={"q": text})
+        assert r.status_code == 400
+        error_end = r.text.index("</p>", r.text.index('id="query-error"'))
+        mark = re.search(r'<pre class="query-mark" id="query-mark">([^<]*)</pre>', r.text)
+        assert mark and 0 <= mark.start() - error_end < 10, "the marked query follows the error"
+        shown, caret = html.unescape(mark.group(1)).split("\n")
+        assert shown == text and caret == " " * text.index("(") + "^"
+        assert "unclosed '('" in html.unescape(r.text) and "<b>x</b>" not in r.text
+        assert f'name="q" value="{escape(text)}"' in r.text
