@@ -58,7 +58,12 @@ class _Scan:
 
     def emit_value(self, start: int, end: int) -> None:
         """A word or value, every character that is not a letter or digit escaped for luqum."""
-        keyword = self.s[start:end] in (*_OPERATORS, "TO")      # a value spelt like an operator
+        chunk = self.s[start:end]
+        keyword = chunk in (*_OPERATORS, "TO")      # a value spelt like an operator
+        if chunk.isalnum() and not keyword:         # most words: nothing to escape
+            self.out.append(chunk)
+            self.offsets.extend(range(start, end))
+            return
         for k in range(start, end):
             c = self.s[k]
             self.emit(c if c.isalnum() and not (keyword and k == start) else "\\" + c, k)
