@@ -102,10 +102,27 @@ def test_cli_search_prints_one_line_error(both, es_url, text):
         result = CliRunner().invoke(cli, ["search", text, "--store", spec], env=env)
         assert result.exit_code == 2, result.output
         assert result.exception is None or isinstance(result.exception, SystemExit)
-        lines = result.stderr.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("error: query syntax error at position"), result.stderr
+        lines = result.stderr.rstrip().splitlines()
+        assert len(lines) == 3 and lines[0].startswith("error: query syntax error at position"), result.stderr
+        assert all(len(line) < 100 for line in lines[1:]) and lines[2].strip() == "^"   # the query, marked
         errors.append(lines[0])
     assert errors[0] == errors[1]
+
+
+@pytest.mark.parametrize("text, position", [("fentanyl (a OR b", 9), ('x "china white', 2), ("a b)", 3),
+                                            ("risk:[1 TO]", 5), ("title:x risk:>=1e400", 15),
+                                            ("日本 foo:bar", 3), ("(" * 300 + "a" + ")" * 300, MAX_DEPTH)],
+                         ids=lambda t: str(t)[:30])
+def test_cli_search_marks_the_position_under_the_query(both, es_url, text, position):
+    for _, spec, env in _cli_stores(both, es_url):
+        result = CliRunner().invoke(cli, ["search", text, "--store", spec], env=env)
+        assert result.exit_code == 2, result.output
+        error, shown, caret = result.stderr.rstrip("\n").splitlines()
+        assert error.startswith(f"error: query syntax error at position {position + 1}:")
+        column = caret.index("^")
+        assert caret == " " * column + "^" and shown.startswith("  ") and len(shown) < 100
+        wide = sum(1 for c in shown[:column] if c in "日本")    # double-width characters take two columns
+        assert shown[column - wide] == text[position]
 
 
 def test_cli_until_the_last_day_there_is(both, es_url):
@@ -156,9 +173,14 @@ def test_api_search_with_600_terms_is_bounded_and_agrees(clients):
     assert too_long.status_code == 422 and "q" in too_long.json()["detail"]
 
 
+PAGE_ERRORS = [('fentanyl AND price:>1e400 "<b>x</b>"', "price must be between", "1e400"),   # a bound
+               ('<b>x</b> AND (fentanyl OR "china white"', "unclosed '('", "(")]               # the grammar
+
+
+@pytest.mark.parametrize("text, reason, at", PAGE_ERRORS, ids=["bound", "grammar"])
 @pytest.mark.parametrize("page", ["/search", "/queue"])
-def test_page_shows_the_error_next_to_the_form_and_keeps_the_input(clients, page):
-    text = 'fentanyl AND price:>1e400 "<b>x</b>"'
+def test_page_shows_the_error_and_the_marked_query_next_to_the_form_and_keeps_the_input(clients, page, text,
+                                                                                        reason, at):
     for client in clients:
         r = client.get(page, params={"q": text})
         assert r.status_code == 400
@@ -166,8 +188,11 @@ def test_page_shows_the_error_next_to_the_form_and_keeps_the_input(clients, page
         error = re.search(r'<p class="error" role="alert" id="query-error">([^<]*)</p>', r.text)
         assert error and 0 <= error.start() - form_end < 5, "the error follows the query form"
         message = html.unescape(error.group(1))
-        assert message.startswith("query syntax error at position") and "price must be between" in message
+        assert message.startswith(f"query syntax error at position {text.index(at) + 1}:") and reason in message
+        mark = re.search(r'<pre class="query-mark" id="query-mark">([^<]*)</pre>', r.text)
+        assert mark and 0 <= mark.start() - error.end() < 5, "the marked query follows the error"
+        assert html.unescape(mark.group(1)).split("\n") == [text, " " * text.index(at) + "^"]
         assert f'name="q" value="{escape(text)}"' in r.text
         assert "<b>x</b>" not in r.text
         ok = client.get(page, params={"q": "mdma"})
-        assert ok.status_code == 200 and 'id="query-error"' not in ok.text
+        assert ok.status_code == 200 and 'id="query-error"' not in ok.text and 'id="query-mark"' not in ok.text

@@ -68,6 +68,19 @@ def ms(*args) -> int:
     ("flagged:true online:no", Q.And((Q.Flag("flagged", True), Q.Flag("online", False)))),
     ("!!!", Q.MatchAll()),                                          # no searchable token: ignored
     ("NOT *", Q.MatchNone()),
+    # Lucene syntax this language never had stays plain text, as it always was
+    ("a - b", Q.And((Q.Text(ALL, ("a",)), Q.Text(ALL, ("b",))))),
+    ("a~2 b^3", Q.And((Q.Text(ALL, ("a", "2")), Q.Text(ALL, ("b", "3"))))),
+    ("/re/", Q.Text(ALL, ("re",))),
+    ("a TO b", Q.And((Q.Text(ALL, ("a",)), Q.Text(ALL, ("to",)), Q.Text(ALL, ("b",))))),
+    ("&& a", Q.Text(ALL, ("a",))),                                  # && joins terms; where a term starts it is text
+    ("a &&b", Q.And((Q.Text(ALL, ("a",)), Q.Text(ALL, ("b",))))),
+    ("!(a OR b)", Q.Not(Q.Or((Q.Text(ALL, ("a",)), Q.Text(ALL, ("b",)))))),
+    ("-NOT x", Q.And((Q.Not(Q.Text(ALL, ("not",))), Q.Text(ALL, ("x",))))),
+    ("platform:NOT", Q.Keyword("platform", ("not",))),
+    ("key:a:b:C", Q.Keyword("key", ("a:b:C",))),
+    ("risk:>=-5", Q.Range("risk", gte=-5)),
+    ('a"b"', Q.And((Q.Text(ALL, ("a",)), Q.Text(ALL, ("b",))))),
 ])
 def test_parse(text, expected):
     assert parse(text, now=NOW) == expected

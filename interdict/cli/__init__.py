@@ -50,5 +50,6 @@ def main() -> None:
     try:
         app()
     except (StoreError, YamlFileError) as exc:      # YamlFileError: a broken config/settings.yaml
-        typer.echo(f"error: {exc}", err=True)
+        from interdict.cli.search_cmd import echo_store_error
+        echo_store_error(exc)
         sys.exit(2)

@@ -65,7 +65,7 @@ def search(
         try:
             result = s.search(q)
         except StoreError as exc:
-            typer.echo(f"error: {exc}", err=True)
+            echo_store_error(exc)
             raise typer.Exit(2)
     if as_json:
         typer.echo(json.dumps({
@@ -94,6 +94,15 @@ def search(
                 typer.echo(f"{name}: " + ", ".join(f"{_safe(k)} {v}" for k, v in list(buckets.items())[:8]))
     if result.next_cursor:
         typer.echo(f"more: --cursor {result.next_cursor}")
+
+
+def echo_store_error(exc: Exception) -> None:
+    """The one-line error on stderr; for a query syntax error, the query with a caret under the position."""
+    from index.query import QuerySyntaxError
+    typer.echo(f"error: {exc}", err=True)
+    if isinstance(exc, QuerySyntaxError):
+        shown, caret = exc.marked()
+        typer.echo(f"  {shown}\n  {caret}", err=True)
 
 
 def register(app: typer.Typer) -> None:

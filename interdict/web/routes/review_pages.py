@@ -41,7 +41,7 @@ def queue_page(request: Request, me: Principal = Depends(require_user)):
     try:
         res = st.store.search(to_query(me, f, queue=True))
     except QuerySyntaxError as exc:           # shown next to the filters, which keep what was typed
-        res, query_error = SearchResult(total=0, hits=[]), str(exc)
+        res, query_error = SearchResult(total=0, hits=[]), exc
     return render(request, "queue.html", {
         "hits": res.hits, "total": res.total, "facets": res.facets, "next_cursor": res.next_cursor,
         "f": f, "params": f.params(), "statuses": REVIEW_STATUSES, "classes": SUBSTANCE_CLASSES,

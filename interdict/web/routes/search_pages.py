@@ -26,7 +26,7 @@ def search_page(request: Request, me: Principal = Depends(require_user)):
         try:
             res = st.store.search(to_query(me, f))
         except QuerySyntaxError as exc:       # shown next to the form, which keeps what was typed
-            query_error = str(exc)
+            query_error = exc
     params = f.params()
     return render(request, "search.html", {
         "f": f, "res": res, "query_error": query_error, "params": params, "qs": urlencode(params, doseq=True),
