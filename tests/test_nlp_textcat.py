@@ -45,6 +45,7 @@ def test_shipped_model_records_its_training_data_and_scores(agora):
     assert size < 5_000_000, size
 
 
+@pytest.mark.slow
 def test_same_seed_same_model(agora):
     small = agora[::20]
     a = predict(train(small, seed=SEED, epochs=2), ["Cocaine 1g", "Netflix account"])
@@ -52,6 +53,7 @@ def test_same_seed_same_model(agora):
     assert a == b
 
 
+@pytest.mark.slow
 def test_retrained_fold_scores_within_tolerance_of_meta(agora):
     """Retrain the first fold's model (four vendor folds plus the knowledge-base examples, the shipped seed)
     and score the fifth: the model's flag recall, FP rate and class accuracy match meta.json's fold figures."""
