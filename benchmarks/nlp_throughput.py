@@ -79,6 +79,8 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--legacy", action="store_true",
                     help="also time the pre-issue-13 signal extractors (nlp/_legacy) on the same listings")
+    ap.add_argument("--model", action="store_true",
+                    help="also time the pipeline with the offer classifier on (nlp/textcat) on the same listings")
     args = ap.parse_args()
 
     import spacy
@@ -112,6 +114,13 @@ def main() -> int:
         legacy.analyze_text(*listings[0])
         r_old = rate(lambda: pipeline(legacy), len(texts), args.repeat)
         print(f"with legacy signals   : {r_old:10.0f} listings/s per core (nlp/_legacy; speed-up {r_pipe / r_old:.2f}x)")
+    if args.model:
+        from nlp.pipeline import build_nlp
+        with_model = Analyzer(build_nlp(overrides={"components.interdict_offer_model.enabled": True}))
+        with_model.analyze_text(*listings[0])
+        r_model = rate(lambda: pipeline(with_model), len(texts), args.repeat)
+        print(f"with offer classifier : {r_model:10.0f} listings/s per core (nlp/textcat; {r_model / r_pipe:.2f}x "
+              "the pipeline without it)")
     met = ratio >= GOAL_RATIO and r_pipe >= GOAL_RATE
     print(f"ratio pipeline/tokenizer: {ratio:.2f} (goal >= {GOAL_RATIO}) -> {'OK' if ratio >= GOAL_RATIO else 'BELOW GOAL'}")
     print(f"pipeline listings/s     : {r_pipe:.0f} (goal >= {GOAL_RATE:,}) -> "

@@ -7,6 +7,7 @@ are kept in ``doc.user_data["fields"]``; every hit reports offsets into its own 
     interdict_substances   lexicon + CAS matching, ambiguity resolved by context, ranked by importance
     interdict_signals      vendor signals (nlp.signals) per field
     interdict_listing_type offer / information / paraphernalia / harm_reduction / other
+    interdict_offer_model  the trained offer classifier's P(offer) and class (nlp/textcat; off by default)
     interdict_risk         score and flag by config/scoring.yaml -> doc._.analysis (index.models.Analysis)
 """
 from __future__ import annotations
@@ -28,6 +29,7 @@ from nlp.matcher import Candidate, SubstanceMatcher
 from nlp.normalize import Normalized, Tokens, fold, normalize
 from nlp.nps_grammar import NpsGrammar
 from nlp.risk import ScoringConfig, score
+from nlp.textcat import component as _offer_model  # noqa: F401  (registers interdict_offer_model)
 
 ROOT = Path(__file__).resolve().parent.parent
 FIELD_WEIGHT = {"title": 3.0, "description": 1.0}
@@ -372,7 +374,7 @@ def make_risk(nlp: Language, name: str, scoring_path: str | None, policy: dict):
         subs: Substances = ext.substances
         ltype, reason = ext.listing_type
         signals = ext.signals or []
-        verdict = score(ltype, subs.hits, subs.ids, signals, cfg)
+        verdict = score(ltype, subs.hits, subs.ids, signals, cfg, ext.offer_model)
         explanation = verdict.explanation + [f"listing type {ltype}: {reason}"] + subs.notes \
             + doc.user_data.get("notes", [])
         ext.analysis = Analysis(flagged=verdict.flagged, risk=verdict.risk, listing_type=ltype,

@@ -32,6 +32,8 @@ class ScoringConfig:
     watch_precursors: frozenset[str] = field(default_factory=frozenset)
     lawful_products: frozenset[str] = field(default_factory=frozenset)
     rule_marks: dict[str, str] = field(default_factory=dict)
+    model_weight: float = 0.0          # points for P(offer) = 1 of the offer classifier (nlp/textcat)
+    model_rescue: float = 0.0          # flag a listing with no substance when P(offer) >= this; 0 = never
 
     @classmethod
     def load(cls, path: str | Path | None = None, policy: dict | None = None) -> "ScoringConfig":
@@ -61,7 +63,18 @@ class ScoringConfig:
             watch_precursors=frozenset(str(x) for x in policy.get("watch_precursors") or ()),
             lawful_products=frozenset(str(x) for x in policy.get("lawful_products") or ()),
             rule_marks={str(k): str(v) for k, v in (data.get("rule_marks") or {}).items()},
+            **_model_settings(p, data.get("model") or {}),
         )
+
+
+def _model_settings(path: Path, section: dict) -> dict:
+    """The `model` section: weight >= 0, rescue 0 (off) or a probability in (0.5, 1]."""
+    weight, rescue = section.get("weight", 0), section.get("rescue_threshold", 0)
+    if not isinstance(weight, (int, float)) or isinstance(weight, bool) or weight < 0:
+        raise ValueError(f"{path}: model.weight: expected a number >= 0, got {weight!r}")
+    if not isinstance(rescue, (int, float)) or isinstance(rescue, bool) or not (rescue == 0 or 0.5 < rescue <= 1):
+        raise ValueError(f"{path}: model.rescue_threshold: expected 0 (off) or a probability in (0.5, 1], got {rescue!r}")
+    return {"model_weight": float(weight), "model_rescue": float(rescue)}
 
 
 def policy_defaults(path: str | Path | None = None) -> dict:
@@ -132,8 +145,9 @@ def signal_types(signals: list[Signal], cfg: ScoringConfig) -> dict[str, Signal]
 
 
 def score(listing_type: str, substances: list[SubstanceHit], substance_ids: list[str],
-          signals: list[Signal], cfg: ScoringConfig) -> Verdict:
-    """Apply the policy to one listing's analysis parts (substances ordered by importance)."""
+          signals: list[Signal], cfg: ScoringConfig, model: tuple[float, str, str] | None = None) -> Verdict:
+    """Apply the policy to one listing's analysis parts (substances ordered by importance). `model` is the
+    offer classifier's (P(offer), class, version) when it runs (nlp/textcat/component.py)."""
     pol = cfg.policy
     expl: list[str] = []
     first_of = signal_types(signals, cfg)
@@ -196,6 +210,15 @@ def score(listing_type: str, substances: list[SubstanceHit], substance_ids: list
         expl.append(f"signals capped at {cfg.signals_cap:g}")
         sig_total = cfg.signals_cap
     total += sig_total
+    if model is not None:
+        p_offer, m_cls, m_version = model
+        points = cfg.model_weight * p_offer
+        total += points
+        expl.append(f"+{points:.1f} offer classifier {m_version}: P(offer) {p_offer:.2f}, class {m_cls} "
+                    f"(weight {cfg.model_weight:g})")
+        if best_hit is None and cfg.model_rescue and p_offer >= cfg.model_rescue:
+            flagged, rule = True, (f"the offer classifier reads an offer of a {m_cls} (P {p_offer:.2f} >= "
+                                   f"{cfg.model_rescue:g}); no substance recognised: review the title")
     if flagged:
         expl.insert(0, f"FLAGGED: {rule}")
         if best_level != "uncontrolled":

@@ -20,7 +20,7 @@ def analyzer():
 def test_pipeline_is_built_from_the_config_file():
     nlp = build_nlp()
     assert nlp.pipe_names == ["interdict_normalizer", "interdict_substances", "interdict_signals",
-                              "interdict_listing_type", "interdict_risk"]
+                              "interdict_listing_type", "interdict_offer_model", "interdict_risk"]
 
 
 def test_config_overrides_reach_components():

@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "interdict.cli.index_cmd",
     "interdict.cli.lexicon_cmd",
     "interdict.cli.eval_cmd",
+    "interdict.cli.model_cmd",
     "interdict.cli.sites_cmd",
     "interdict.cli.schedule_cmd",
     "interdict.cli.serve_cmd",
