@@ -89,6 +89,7 @@ _COLS = "l.id, l.key, l.version, l.content_hash, l.first_seen, l.last_seen, l.re
 _SORTS = {
     "risk": (("risk", "DESC"), ("last_seen", "DESC"), ("key", "ASC")),
     "recent": (("last_seen", "DESC"), ("key", "ASC")),
+    "platform": (("platform", "ASC"), ("risk", "DESC"), ("last_seen", "DESC"), ("key", "ASC")),
     "relevance": (("score", "ASC"), ("key", "ASC")),     # bm25: lower is better
 }
 
@@ -405,7 +406,7 @@ class SqliteStore(ListingStore):
             score_sql = "COALESCE((SELECT bm25(fts, 3.0, 1.0, 2.0) FROM fts WHERE fts MATCH ? AND fts.rowid = l.id), 0.0)"
             score_params = [_relevance_match(node)]
         inner = (f"SELECT {_COLS}, l.risk AS risk_, l.last_seen AS last_seen_, l.key AS key_, "
-                 f"{score_sql} AS score FROM listings l WHERE {where}")
+                 f"{score_sql} AS score, l.platform AS platform_ FROM listings l WHERE {where}")
         sql_params = [*score_params, *params]
         outer_where = ""
         if cursor:
@@ -425,7 +426,7 @@ class SqliteStore(ListingStore):
         nxt = None
         if len(rows) == size:
             last = rows[-1]
-            named = {"risk": last[10], "last_seen": last[11], "key": last[12], "score": last[13]}
+            named = {"risk": last[10], "last_seen": last[11], "key": last[12], "score": last[13], "platform": last[14]}
             nxt = encode_cursor([named[c] for c, _ in order], sort)
         return rows, nxt
 
@@ -479,7 +480,7 @@ def _lc(value: str | None) -> str | None:
 
 
 def _alias(col: str) -> str:
-    return {"risk": "risk_", "last_seen": "last_seen_", "key": "key_", "score": "score"}[col]
+    return {"risk": "risk_", "last_seen": "last_seen_", "key": "key_", "score": "score", "platform": "platform_"}[col]
 
 
 def _safe_key(listing: Any) -> str | None:
