@@ -9,12 +9,10 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from index.sqlite_store import SqliteStore
 from index.store import SearchQuery
-from tests.browser_helpers import browser, do_login, page, shot  # noqa: F401 (pytest fixtures)
+from tests.browser_helpers import browser, do_login, page, serve_crawled, shot  # noqa: F401 (pytest fixtures)
 from tests.crawl_helpers import open_target, run_crawl_process
-from tests.live_server import serving
-from tests.web_helpers import SITE_A, TENANT_A, WALLET, make_app, seed
+from tests.web_helpers import SITE_A, TENANT_A, WALLET, seed
 
 pytestmark = pytest.mark.browser
 DEFAULT_BASIS = "Quayside Terms of Sale 7.2 (controlled substances)"
@@ -23,27 +21,35 @@ DEFAULT_BASIS = "Quayside Terms of Sale 7.2 (controlled substances)"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The crawled data plus one real failed run: the shop crawled while its server is down."""
-    from crawlers.fixture_sites import start_all
-    data = tmp_path_factory.mktemp("web")
-    store = SqliteStore(data / "interdict.db")
-    store.init()
-    keys = seed(store, data)
-    fx = start_all([SITE_A])
-    fx.stop()                                              # the next crawl finds nobody listening
-    down = open_target("sqlite", tmp_path_factory.mktemp("down"))
-    failed, _ = run_crawl_process(SITE_A, down, data, fx.env(), expect_code=None, timeout=300)
-    store.record_run(down.store.get_run(failed["id"]))
-    down.close()
-    store.refresh()
-    try:
-        with serving(make_app(store, data, legal_basis_defaults={TENANT_A: DEFAULT_BASIS})) as url:
-            yield {"url": url, "keys": keys, "store": store, "failed": failed}
-    finally:
-        store.close()
+    def add_failed_run(store, data):
+        from crawlers.fixture_sites import start_all
+        fx = start_all([SITE_A])
+        fx.stop()                                          # the next crawl finds nobody listening
+        down = open_target("sqlite", tmp_path_factory.mktemp("down"))
+        try:
+            failed, _ = run_crawl_process(SITE_A, down, data, fx.env(), expect_code=None, timeout=300)
+            store.record_run(down.store.get_run(failed["id"]))
+        finally:
+            down.close()
+        return {"failed": failed}
+    with serve_crawled(tmp_path_factory.mktemp("web"), add_failed_run,
+                       legal_basis_defaults={TENANT_A: DEFAULT_BASIS}) as srv:
+        yield srv
 
 
 def rows(page) -> list[str]:
     return page.eval_on_selector_all("#queue tr.row", "rs => rs.map(r => r.dataset.key)")
+
+
+def open_first(page, base: str, user: str, query: str = "") -> list[str]:
+    """Log in, open the queue and, with the keyboard (j, o), its first listing; returns the queue's keys."""
+    do_login(page, base, user)
+    page.goto(f"{base}/queue{query}")
+    order = rows(page)
+    page.keyboard.press("j")
+    page.keyboard.press("o")
+    page.wait_for_selector("#listing")
+    return order
 
 
 def key_of(page) -> str:
@@ -52,13 +58,8 @@ def key_of(page) -> str:
 
 def test_decisions_advance_within_the_queue_filters_and_errors_show_inline(server, page):
     base, store = server["url"], server["store"]
-    do_login(page, base, "rev_a2")
-    page.goto(f"{base}/queue?sort=recent&cls=")
-    order = rows(page)
+    order = open_first(page, base, "rev_a2", "?sort=recent&cls=")
     assert len(order) >= 3
-    page.keyboard.press("j")
-    page.keyboard.press("o")
-    page.wait_for_selector("#listing")
     assert key_of(page) == order[0] and parse_qs(urlparse(page.url).query)["queue"] == ["sort=recent&cls="]
     page.click("#escalate-btn")
     page.wait_for_url(lambda u: order[0] not in u)
@@ -89,12 +90,7 @@ def test_decisions_advance_within_the_queue_filters_and_errors_show_inline(serve
 
 def test_c_confirms_with_the_tenant_default_and_keeps_the_keys(server, page):
     base, store = server["url"], server["store"]
-    do_login(page, base, "rev_a")
-    page.goto(f"{base}/queue")
-    first = rows(page)[0]
-    page.keyboard.press("j")
-    page.keyboard.press("o")
-    page.wait_for_selector("#listing")
+    first = open_first(page, base, "rev_a")[0]
     assert page.input_value("#legal-basis") == DEFAULT_BASIS
     page.keyboard.press("c")                             # one key: confirmed, the next listing opens
     page.wait_for_url(lambda u: first not in u)
@@ -120,12 +116,7 @@ def test_c_confirms_with_the_tenant_default_and_keeps_the_keys(server, page):
 def test_c_without_a_default_asks_for_the_basis(server, page):
     """rev_b's tenant has no default: `c` focuses the choice instead of confirming with nothing."""
     base, store = server["url"], server["store"]
-    do_login(page, base, "rev_b")
-    page.goto(f"{base}/queue")
-    first = rows(page)[0]
-    page.keyboard.press("j")
-    page.keyboard.press("o")
-    page.wait_for_selector("#listing")
+    first = open_first(page, base, "rev_b")[0]
     page.keyboard.press("c")
     assert page.evaluate("document.activeElement.id") == "legal-basis"
     assert store.get(first).review.status == "new"
