@@ -220,3 +220,16 @@ def test_failed_runs_stand_out_on_the_dashboard(server, page):
     assert row.evaluate("r => getComputedStyle(r).backgroundColor") != ok_bg
     assert failed["status"] in page.inner_text("#runs-alert") and SITE_A in page.inner_text("#runs-alert")
     shot(page, "ergo-04-failed-run")
+
+
+def test_a_default_legal_basis_for_an_undeclared_tenant_is_refused(tmp_path, monkeypatch):
+    """A typo in web_legal_basis_defaults fails at start-up, naming the setting and the tenant."""
+    from interdict.web.config import WebSettings
+    monkeypatch.setenv("INTERDICT_WEB_LEGAL_BASIS_DEFAULTS", '{"quayside-trust-safty": "ToS 7.2"}')
+    with pytest.raises(ValueError, match=r"web_legal_basis_defaults.*'quayside-trust-safty' is not declared"):
+        WebSettings.from_env(tmp_path)
+    monkeypatch.setenv("INTERDICT_WEB_LEGAL_BASIS_DEFAULTS", f'{{"{TENANT_A}": " "}}')
+    with pytest.raises(ValueError, match=rf"web_legal_basis_defaults.{TENANT_A}: the legal basis must be"):
+        WebSettings.from_env(tmp_path)
+    monkeypatch.setenv("INTERDICT_WEB_LEGAL_BASIS_DEFAULTS", f'{{"{TENANT_A}": "{DEFAULT_BASIS}"}}')
+    assert WebSettings.from_env(tmp_path).legal_basis_defaults == {TENANT_A: DEFAULT_BASIS}
