@@ -775,6 +775,7 @@ class ElasticsearchStore(ListingStore):
 _SORTS = {
     "risk": [{"listing.analysis.risk": "desc"}, {"last_seen": "desc"}, {"key": "asc"}],
     "recent": [{"last_seen": "desc"}, {"key": "asc"}],
+    "platform": [{"listing.platform": "asc"}, {"listing.analysis.risk": "desc"}, {"last_seen": "desc"}, {"key": "asc"}],
     "relevance": [{"_score": "desc"}, {"key": "asc"}],
 }
 _DATE_FIELDS = ("last_seen", "first_seen")

@@ -24,6 +24,7 @@ COLUMN_FIELDS = ("platform", "tenant", "status", "listing_type")
 SORTS = {
     "risk": (("risk", "DESC"), ("last_seen", "DESC"), ("key", "ASC")),
     "recent": (("last_seen", "DESC"), ("key", "ASC")),
+    "platform": (("platform", "ASC"), ("risk", "DESC"), ("last_seen", "DESC"), ("key", "ASC")),
     "relevance": (("score", "ASC"), ("key", "ASC")),     # bm25: lower is better
 }
 COLS = "l.id, l.key, l.version, l.content_hash, l.first_seen, l.last_seen, l.removed_at, l.revision"
@@ -103,7 +104,7 @@ def page(db: sqlite3.Connection, node: Q.Node, where: str, params: list, sort: s
         score_params = [relevance_match(node)]
     source = "temp.hits h CROSS JOIN listings l ON l.id = h.id" if sparse else "listings l"
     inner = (f"SELECT {COLS}, l.risk AS risk_, l.last_seen AS last_seen_, l.key AS key_, "
-             f"{score_sql} AS score FROM {source} WHERE {where}")
+             f"{score_sql} AS score, l.platform AS platform_ FROM {source} WHERE {where}")
     sql_params = [*score_params, *params]
     outer_where = ""
     if cursor:
@@ -127,13 +128,13 @@ def page(db: sqlite3.Connection, node: Q.Node, where: str, params: list, sort: s
     nxt = None
     if len(rows) == size:
         last = rows[-1]
-        named = {"risk": last[8], "last_seen": last[9], "key": last[10], "score": last[11]}
+        named = {"risk": last[8], "last_seen": last[9], "key": last[10], "score": last[11], "platform": last[12]}
         nxt = encode_cursor([named[c] for c, _ in order], sort)
     return [(*r[:8], *docs[r[0]]) for r in rows], nxt
 
 
 def _alias(col: str) -> str:
-    return {"risk": "risk_", "last_seen": "last_seen_", "key": "key_", "score": "score"}[col]
+    return {"risk": "risk_", "last_seen": "last_seen_", "key": "key_", "score": "score", "platform": "platform_"}[col]
 
 
 def counted_days(db: sqlite3.Connection, scope: tuple[str, list], by: str, start: int, end: int) -> list[tuple]:

@@ -41,7 +41,7 @@ class SearchQuery(BaseModel):
     risk_max: int | None = None
     date_from: datetime | None = None      # on last_seen
     date_to: datetime | None = None
-    sort: Literal["risk", "recent", "relevance"] = "risk"
+    sort: Literal["risk", "recent", "platform", "relevance"] = "risk"
     size: int = Field(20, ge=0, le=1000)
     cursor: str | None = None              # opaque; from SearchResult.next_cursor
     facets: bool = True

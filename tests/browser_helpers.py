@@ -4,6 +4,7 @@ Screenshots go to artifacts/screenshots/ (gitignored)."""
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -18,17 +19,26 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 SHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    data = tmp_path_factory.mktemp("web")
+@contextmanager
+def serve_crawled(data: Path, prepare=None, **settings):
+    """The crawled data in a SQLite store under `data`, served; `prepare(store, data)` may add to it first
+    and returns extra entries for the yielded dict; `settings` are WebSettings overrides."""
     store = SqliteStore(data / "interdict.db")
     store.init()
     keys = seed(store, data)
     try:
-        with serving(make_app(store, data)) as url:
-            yield {"url": url, "keys": keys, "store": store}
+        extra = prepare(store, data) if prepare else {}
+        store.refresh()
+        with serving(make_app(store, data, **settings)) as url:
+            yield {"url": url, "keys": keys, "store": store, **extra}
     finally:
         store.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with serve_crawled(tmp_path_factory.mktemp("web")) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")

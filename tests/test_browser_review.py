@@ -41,8 +41,8 @@ def test_login_claim_confirm_export(server, page):
     page.select_option("#legal-basis", basis)
     shot(page, "02-confirm")
     page.click("#confirm-btn")
-    page.wait_for_load_state()
-    assert page.inner_text("#review-status") == "confirmed"
+    page.wait_for_url(lambda u: key not in u)        # decided: the next listing of the queue opens
+    assert store.get(key).review.status == "confirmed"
     assert store.get(key).review.legal_basis == basis
     shot(page, "03-confirmed")
     page.goto(f"{base}/exports")

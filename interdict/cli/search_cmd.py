@@ -54,8 +54,8 @@ def search(
     from index.store import SearchQuery, StoreError
     if until is not None and until.time() == time(0):      # a bare date includes that whole day
         until = until.replace(hour=23, minute=59, second=59, microsecond=999000)
-    if sort not in ("risk", "recent", "relevance"):
-        typer.echo(f"error: --sort: expected risk, recent or relevance, got {sort!r}", err=True)
+    if sort not in ("risk", "recent", "platform", "relevance"):
+        typer.echo(f"error: --sort: expected risk, recent, platform or relevance, got {sort!r}", err=True)
         raise typer.Exit(2)
     q = SearchQuery(text=query, tenants=tenant or None, platforms=platform or [], substances=substance or [],
                     classes=cls or [], signal_types=signal or [], statuses=status or [], flagged=flagged,

@@ -6,6 +6,7 @@ The secret key comes from INTERDICT_SECRET_KEY. Without it (development), one is
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -55,6 +56,8 @@ class WebSettings:
     notifier_name: str = "interdict"
     notifier_email: str = ""
     page_size: int = 50
+    # tenant -> the legal basis `c` confirms with (config/settings.yaml `web_legal_basis_defaults`)
+    legal_basis_defaults: dict[str, str] = field(default_factory=dict)
 
     @property
     def web_dir(self) -> Path:
@@ -74,6 +77,7 @@ class WebSettings:
                 self._nets.append(ipaddress.ip_network(item.strip(), strict=False))
             except ValueError as exc:
                 raise ValueError(f"web_trusted_proxies: {item!r} is not an IP address or network") from exc
+        self.legal_basis_defaults = check_legal_basis_defaults(self.legal_basis_defaults)
 
     def is_trusted_proxy(self, host: str | None) -> bool:
         if not host or not self._nets:
@@ -102,6 +106,7 @@ class WebSettings:
             login_backoff_seconds=float(g("web_login_backoff_seconds", 30)),
             notifier_name=str(g("notifier_name", "interdict")),
             notifier_email=str(g("notifier_email", "") or ""),
+            legal_basis_defaults=_mapping("web_legal_basis_defaults", g("web_legal_basis_defaults", {})),
         )
         values.update(overrides)
         return cls(**values)
@@ -116,3 +121,32 @@ class WebSettings:
             return True
         return bool(forwarded_proto and forwarded_proto.split(",")[0].strip().lower() == "https"
                     and self.is_trusted_proxy(client_host))
+
+
+def _mapping(name: str, value) -> dict:
+    """A mapping from settings.yaml, or from the environment as a JSON object."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.strip() else {}
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"INTERDICT_{name.upper()}: not a JSON object ({exc.msg})") from None
+    return value or {}
+
+
+def check_legal_basis_defaults(value) -> dict[str, str]:
+    """tenant -> default legal basis; ValueError naming the setting and the bad entry (undeclared tenant,
+    empty or overlong basis), so a typo fails at start-up instead of confirming with nothing."""
+    from interdict.web.tenants import check_tenants
+    where = "settings.yaml: web_legal_basis_defaults"
+    if not isinstance(value, dict):
+        raise ValueError(f"{where}: expected a mapping tenant: legal basis, got {type(value).__name__}")
+    out = {}
+    for tenant, basis in value.items():
+        if not isinstance(basis, str) or not basis.strip() or len(basis) > 4000:
+            raise ValueError(f"{where}.{tenant}: the legal basis must be a non-empty string of at most 4000 characters")
+        try:
+            check_tenants([str(tenant)])
+        except ValueError as exc:
+            raise ValueError(f"{where}.{exc}") from None
+        out[str(tenant).strip()] = basis.strip()
+    return out

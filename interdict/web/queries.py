@@ -61,8 +61,8 @@ class Filters(BaseModel):
     @field_validator("sort")
     @classmethod
     def _sort(cls, v):
-        if v not in ("risk", "recent", "relevance"):
-            raise ValueError("sort: one of risk, recent, relevance")
+        if v not in ("risk", "recent", "platform", "relevance"):
+            raise ValueError("sort: one of risk, recent, platform, relevance")
         return v
 
     def params(self) -> dict:
@@ -102,7 +102,11 @@ def parse_filters(data: dict) -> Filters:
 
 def filters_from(request, **defaults) -> Filters:
     """Filters from the query string (lists may repeat or be comma-separated). Raises ValidationError."""
-    qp = request.query_params
+    return filters_from_params(request.query_params, **defaults)
+
+
+def filters_from_params(qp, **defaults) -> Filters:
+    """Filters from query parameters (a starlette QueryParams), e.g. the queue's carried along a review."""
     data: dict = dict(defaults)
     for name in Filters.model_fields:
         if name in LIST_FIELDS:

@@ -29,6 +29,31 @@ def related(store: ListingStore, principal: Principal, item: StoredListing, per_
     return out
 
 
+def related_by_listing(groups: list[dict]) -> list[dict]:
+    """The related listings once each, with every link (wallet, handle, PGP key, vendor…) that ties it to
+    this one; most links first, then riskiest."""
+    by_key: "OrderedDict[str, dict]" = OrderedDict()
+    for g in groups:
+        for o in g["listings"]:
+            row = by_key.setdefault(o.key, {"item": o, "links": []})
+            if (g["kind"], g["value"]) not in row["links"]:
+                row["links"].append((g["kind"], g["value"]))
+    return sorted(by_key.values(), key=lambda r: (-len(r["links"]), -r["item"].listing.analysis.risk, r["item"].key))
+
+
+def signal_rows(item: StoredListing) -> list[dict]:
+    """One row per signal type and value (a handle in both title and description is one row, both fields)."""
+    rows: "OrderedDict[tuple, dict]" = OrderedDict()
+    for s in item.listing.analysis.signals:
+        row = rows.setdefault((s.type, s.value.casefold()), {
+            "type": s.type, "value": s.value, "kind": entities.KIND_OF_SIGNAL.get(s.type),
+            "fields": [], "rule": s.rule, "confidence": s.confidence})
+        if s.field not in row["fields"]:
+            row["fields"].append(s.field)
+        row["confidence"] = max(row["confidence"], s.confidence)
+    return [{**r, "field": ", ".join(r["fields"])} for r in rows.values()]
+
+
 def substance_rows(item: StoredListing) -> list[dict]:
     rows: "OrderedDict[str, dict]" = OrderedDict()
     for h in item.listing.analysis.substances:
@@ -58,11 +83,11 @@ def listing_view(store: ListingStore, principal: Principal, item: StoredListing,
         "title_html": highlight(lst.title, spans_for(lst, "title")),
         "description_html": highlight(lst.description, spans_for(lst, "description")),
         "substances": substance_rows(item),
-        "signals": [{"type": s.type, "value": s.value, "kind": entities.KIND_OF_SIGNAL.get(s.type),
-                     "field": s.field, "rule": s.rule, "confidence": s.confidence} for s in lst.analysis.signals],
+        "signals": signal_rows(item),
         "versions": versions,
         "diffs": version_diffs(versions),
-        "related": related(store, principal, item),
+        "related": (groups := related(store, principal, item)),
+        "related_listings": related_by_listing(groups),
         "audit": store.audit(key=item.key),
         "has_snapshot": resolve_ref(data_dir, ev.snapshot_ref) is not None,
         "has_screenshot": resolve_ref(data_dir, ev.screenshot_ref) is not None,

@@ -23,19 +23,30 @@
 
   function currentRow() { return current >= 0 ? rows[current] : null; }
 
-  function escalate(row) {
+  function withParam(href, param) { return href + (href.indexOf("?") < 0 ? "?" : "&") + param; }
+
+  // A decision from the queue: the same row position stays selected after the reload, so the keys go on working.
+  function decide(row, decision, basis) {
     var key = row.getAttribute("data-key");
     var path = "/api/listings/" + key.split("/").map(encodeURIComponent).join("/").replace(/%3A/g, ":") + "/decision";
+    var body = {decision: decision, token: row.getAttribute("data-token")};
+    if (basis) body.legal_basis = basis;
     fetch(path, {
       method: "POST", credentials: "same-origin",
       headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf},
-      body: JSON.stringify({decision: "escalate", token: row.getAttribute("data-token")})
+      body: JSON.stringify(body)
     }).then(function (r) {
-      return r.json().then(function (body) {
-        if (!r.ok) { window.location.search = "?msg=" + encodeURIComponent(body.detail || ("error " + r.status)); return; }
+      return r.json().then(function (out) {
+        if (!r.ok) { showError(typeof out.detail === "string" ? out.detail : ("error " + r.status)); return; }
+        try { sessionStorage.setItem("queue-current", String(current)); } catch (e) { /* private mode */ }
         window.location.reload();
       });
     });
+  }
+
+  function showError(text) {
+    var el = document.getElementById("queue-error");
+    if (el) { el.textContent = text; el.hidden = false; }
   }
 
   var selectAll = document.getElementById("select-all");
@@ -48,13 +59,21 @@
     r.addEventListener("click", function (ev) { if (ev.target.tagName !== "A" && ev.target.tagName !== "INPUT") select(i); });
   });
 
-  // ---- listing page: c focuses the legal basis, d the dismissal reason, e escalates
+  try {
+    var kept = sessionStorage.getItem("queue-current");
+    if (kept !== null && rows.length) { sessionStorage.removeItem("queue-current"); select(parseInt(kept, 10) || 0); }
+  } catch (e) { /* private mode */ }
+
+  // ---- listing page: c confirms with the tenant's default legal basis (or focuses the choice when there is
+  // none), d focuses the dismissal reason, e escalates; each decision opens the next listing of the queue
   var listing = document.getElementById("listing");
   if (listing) {
     var focus = listing.getAttribute("data-focus");
     if (focus === "confirm" && document.getElementById("legal-basis")) document.getElementById("legal-basis").focus();
     if (focus === "dismiss" && document.getElementById("dismiss-reason")) document.getElementById("dismiss-reason").focus();
   }
+
+  function queueQs() { return new URLSearchParams(window.location.search).get("queue") || ""; }
 
   document.addEventListener("keydown", function (ev) {
     if (ev.ctrlKey || ev.metaKey || ev.altKey || typing(ev)) return;
@@ -65,17 +84,23 @@
       if (!row) return;
       if (ev.key === "o" || ev.key === "Enter") { window.location.href = row.getAttribute("data-href"); return; }
       if (ev.key === "x") { var cb = row.querySelector('input[type="checkbox"]'); cb.checked = !cb.checked; return; }
-      if (ev.key === "c") { window.location.href = row.getAttribute("data-href") + "?decide=confirm#decide"; return; }
-      if (ev.key === "d") { window.location.href = row.getAttribute("data-href") + "?decide=dismiss#decide"; return; }
-      if (ev.key === "e") { escalate(row); return; }
+      if (ev.key === "c") {
+        if (row.getAttribute("data-default-basis")) { decide(row, "confirm", row.getAttribute("data-default-basis")); return; }
+        window.location.href = withParam(row.getAttribute("data-href"), "decide=confirm") + "#decide"; return;
+      }
+      if (ev.key === "d") { window.location.href = withParam(row.getAttribute("data-href"), "decide=dismiss") + "#decide"; return; }
+      if (ev.key === "e") { decide(row, "escalate"); return; }
       return;
     }
     if (listing) {
       var el;
-      if (ev.key === "c" && (el = document.getElementById("legal-basis"))) { el.focus(); ev.preventDefault(); }
+      if (ev.key === "c" && (el = document.getElementById("legal-basis"))) {
+        ev.preventDefault();
+        if (el.value) { document.getElementById("confirm-form").submit(); } else { el.focus(); }
+      }
       else if (ev.key === "d" && (el = document.getElementById("dismiss-reason"))) { el.focus(); ev.preventDefault(); }
       else if (ev.key === "e" && (el = document.getElementById("escalate-form"))) { el.submit(); }
-      else if (ev.key === "u") { window.location.href = "/queue"; }
+      else if (ev.key === "u") { window.location.href = "/queue" + (queueQs() ? "?" + queueQs() : ""); }
     }
   });
 })();
