@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from index import yamlfile
+from nlp.datafile import read_yaml
 
 
 CLAIM_TYPES = ("customs_evasion", "stealth_shipping", "safe_delivery", "no_prescription", "research_chemical")
@@ -80,13 +80,10 @@ def _needle(phrase: str) -> str:
 
 def compile_claims(path: Path | None = None) -> list[Phrase]:
     """Load and compile the claim rules; raises ClaimsConfigError naming the bad entry."""
-    path = path or _config_path()
     try:
-        data = yamlfile.load_file(path) or {}
-    except (OSError, yamlfile.YamlFileError) as exc:
-        raise ClaimsConfigError(f"{path}: cannot read claim phrases: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ClaimsConfigError(f"{path}: expected a mapping of claim types")
+        path, data = read_yaml(path or _config_path(), "claim phrases")
+    except ValueError as exc:
+        raise ClaimsConfigError(str(exc)) from None
     unknown = set(data) - set(CLAIM_TYPES) - {"countries"}
     if unknown:
         raise ClaimsConfigError(f"{path}: unknown claim type(s) {sorted(unknown)}; expected {CLAIM_TYPES}")
