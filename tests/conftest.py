@@ -13,6 +13,8 @@ import uuid
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+from tests.backends import BACKENDS, search_store
+
 # Property tests explore the same examples on every run (CI must not fail on a new random draw it cannot
 # reproduce), and a loaded 2-core CI machine must not turn slow examples into failures.
 hypothesis_settings.register_profile("interdict", derandomize=True, deadline=None, print_blob=True)
@@ -26,10 +28,6 @@ _SERVERS = {
     "opensearch": ("OpenSearch", OPENSEARCH_URL, os.environ.get("INTERDICT_REQUIRE_OPENSEARCH") == "1"),
 }
 _outcomes = {mark: {"passed": 0, "failed": 0, "skipped": 0} for mark in _SERVERS}
-# The search-engine backends of every two-backend test; `pytest.param(name, marks=...)` per backend.
-SEARCH_BACKENDS = [pytest.param("es", marks=pytest.mark.es),
-                   pytest.param("opensearch", marks=pytest.mark.opensearch)]
-BACKENDS = ["sqlite", *SEARCH_BACKENDS]
 
 
 @pytest.fixture(scope="session")
@@ -45,14 +43,6 @@ def opensearch_url() -> str:
         pytest.skip("OPENSEARCH TESTS SKIPPED: INTERDICT_OPENSEARCH_URL is not set (make test starts a real "
                     "OpenSearch)")
     return OPENSEARCH_URL
-
-
-def search_store(backend: str, request, prefix: str, **kwargs):
-    """An ElasticsearchStore or OpenSearchStore (backend "es" / "opensearch") on the test server."""
-    from index.es_store import ElasticsearchStore, OpenSearchStore
-    if backend == "opensearch":
-        return OpenSearchStore(request.getfixturevalue("opensearch_url"), prefix=prefix, **kwargs)
-    return ElasticsearchStore(request.getfixturevalue("es_url"), prefix=prefix, **kwargs)
 
 
 def make_store(backend: str, request, tmp_path):
@@ -75,9 +65,20 @@ def store(request, tmp_path):
         s.close()
 
 
+_marked: dict[str, set[str]] = {mark: set() for mark in _SERVERS}   # mark -> node ids carrying it
+
+
+def pytest_collection_modifyitems(items):
+    # by marker, not by keyword: a test id such as [opensearch:9200] must not count as an OpenSearch test
+    for item in items:
+        for mark in _SERVERS:
+            if item.get_closest_marker(mark):
+                _marked[mark].add(item.nodeid)
+
+
 def pytest_runtest_logreport(report):
     for mark, outcomes in _outcomes.items():
-        if mark not in report.keywords:
+        if report.nodeid not in _marked[mark]:
             continue
         if report.when == "call" or report.outcome != "passed":
             if report.when == "teardown" and report.outcome == "passed":
