@@ -38,8 +38,8 @@ from index import search_client, settings
 from index.documents import (FACET_FIELDS, FACET_SIZE, KEYWORD_MAX, check_lease, chunks, day_series, day_window,
                              decode_cursor, encode_cursor, from_ms, gc_paused, in_background, ms, new_review,
                              normalise, redact_url, review_audit_data, unique_runs)
-from index.search_client import Engine
 from index.models import AuditEvent, CrawlRun, Listing, ListingVersion, Review, StoredListing, UpsertReport
+from index.search_client import Engine
 from index.store import (ConflictError, ListingStore, NotFound, SearchHit, SearchQuery, SearchResult,
                          StoreError, StoreUnavailable)
 from index.text import lower

@@ -13,7 +13,6 @@ from typing import Any, Callable
 @dataclass(frozen=True)
 class Engine:
     name: str                               # shown in messages: "Elasticsearch", "OpenSearch"
-    backend: str                            # StoreSpec.backend / status()["backend"]
     connect: Callable[..., Any]             # (url, timeout, max_retries, retry_on_status, auth kwargs) -> client
     streaming_bulk: Callable[..., Any]
     scan: Callable[..., Any]
@@ -36,7 +35,7 @@ def elasticsearch() -> Engine:
         return Elasticsearch(url, request_timeout=timeout, max_retries=max_retries, retry_on_status=retry_on_status,
                              retry_on_timeout=True, **auth)
 
-    return Engine("Elasticsearch", "elasticsearch", connect, helpers.streaming_bulk, helpers.scan,
+    return Engine("Elasticsearch", connect, helpers.streaming_bulk, helpers.scan,
                   helpers.expand_action, NotFoundError, ConflictError, BadRequestError, ApiError,
                   (AuthenticationException, AuthorizationException),
                   (elastic_transport.ConnectionError, elastic_transport.ConnectionTimeout),
@@ -69,7 +68,7 @@ def opensearch() -> Engine:
     def scan(client, **kwargs):
         return helpers.scan(client.raw, **kwargs)
 
-    return Engine("OpenSearch", "opensearch", connect, streaming_bulk, scan, helpers.expand_action,
+    return Engine("OpenSearch", connect, streaming_bulk, scan, helpers.expand_action,
                   NotFoundError, ConflictError, RequestError, TransportError,
                   (AuthenticationException, AuthorizationException), (ConnectionError, ConnectionTimeout),
                   lambda exc: exc.status_code if isinstance(exc.status_code, int) else None)
@@ -93,6 +92,7 @@ _BODY_KEYS = {
     "put_index_template": {"index_patterns", "priority", "template", "_meta", "composed_of"},
     "create_index": {"aliases", "settings", "mappings"},
     "update_aliases": {"actions"},
+    "put_settings": {"settings"},
 }
 _DOCUMENT_APIS = {"index", "create"}          # `document=` is the whole body
 

@@ -18,7 +18,7 @@ from index.query import MAX_DEPTH, MAX_TERMS, QuerySyntaxError
 from index.store import SearchQuery
 from interdict.cli import app as cli
 from tests.backends import store_spec
-from tests.test_query_backends import both  # noqa: F401 - the same Agora corpus in SQLite and ES / OpenSearch
+from tests.test_query_backends import both, sqlite_side  # noqa: F401 - one Agora corpus in SQLite and ES/OpenSearch
 from tests.web_helpers import login, make_app
 
 WORDS = [f"w{i}" for i in range(MAX_TERMS + 1)]
