@@ -941,11 +941,14 @@ def _reason(exc: Exception) -> str:
         info = exc.info if isinstance(getattr(exc, "info", None), dict) else {}
         err = info.get("error")
         if isinstance(err, dict):
-            return f"{err.get('type')}: {err.get('reason')}"
+            roots = [r for r in err.get("root_cause") or () if isinstance(r, dict) and r.get("reason")]
+            why = f" ({roots[0].get('type')}: {roots[0]['reason']})" if roots and roots[0]["reason"] != err.get(
+                "reason") else ""
+            return f"{err.get('type')}: {err.get('reason')}{why}"
         return f"HTTP {status}: {getattr(exc, 'message', None) or getattr(exc, 'error', '')}"
     detail = str(exc.__cause__ or "") or (exc.args[0] if exc.args and isinstance(exc.args[0], str) else "")
-    m = re.search(r"\[Errno -?\d+\] [^)'\"]+|timed out|Name or service not known|certificate verify failed[^)'\"]*",
-                  detail or repr(exc))
+    pattern = r"\[Errno -?\d+\] [^)'\"]+|timed out|Name or service not known|certificate verify failed[^)'\"]*"
+    m = re.search(pattern, detail or repr(exc)) or re.search(pattern, str(exc))     # opensearch-py: in str()
     if m:
         return m.group(0).strip()
     msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
