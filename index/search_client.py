@@ -16,7 +16,6 @@ class Engine:
     connect: Callable[..., Any]             # (url, timeout, max_retries, retry_on_status, auth kwargs) -> client
     streaming_bulk: Callable[..., Any]
     scan: Callable[..., Any]
-    expand_action: Callable[[Any], tuple]
     not_found: type[Exception]
     conflict: type[Exception]
     bad_request: type[Exception]
@@ -35,8 +34,8 @@ def elasticsearch() -> Engine:
         return Elasticsearch(url, request_timeout=timeout, max_retries=max_retries, retry_on_status=retry_on_status,
                              retry_on_timeout=True, **auth)
 
-    return Engine("Elasticsearch", connect, helpers.streaming_bulk, helpers.scan,
-                  helpers.expand_action, NotFoundError, ConflictError, BadRequestError, ApiError,
+    return Engine("Elasticsearch", connect, helpers.streaming_bulk, helpers.scan, NotFoundError, ConflictError,
+                  BadRequestError, ApiError,
                   (AuthenticationException, AuthorizationException),
                   (elastic_transport.ConnectionError, elastic_transport.ConnectionTimeout),
                   lambda exc: getattr(getattr(exc, "meta", None), "status", None))
@@ -68,8 +67,8 @@ def opensearch() -> Engine:
     def scan(client, **kwargs):
         return helpers.scan(client.raw, **kwargs)
 
-    return Engine("OpenSearch", connect, streaming_bulk, scan, helpers.expand_action,
-                  NotFoundError, ConflictError, RequestError, TransportError,
+    return Engine("OpenSearch", connect, streaming_bulk, scan, NotFoundError, ConflictError, RequestError,
+                  TransportError,
                   (AuthenticationException, AuthorizationException), (ConnectionError, ConnectionTimeout),
                   lambda exc: exc.status_code if isinstance(exc.status_code, int) else None)
 
