@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv system-deps es-start es-stop bench clean lint-lexicon
+.PHONY: demo test venv system-deps es-start es-stop os-start os-stop bench clean lint-lexicon
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -22,7 +22,7 @@ system-deps:
 demo: venv
 	$(BIN)/python -m interdict.demo
 
-# Full suite against a real Elasticsearch, started here and stopped afterwards, whatever happens.
+# Full suite against a real Elasticsearch and a real OpenSearch, started here and stopped afterwards, whatever happens.
 test: venv system-deps
 	@bash tests/support/run_tests.sh
 
@@ -31,6 +31,12 @@ es-start:
 
 es-stop:
 	@bash tests/support/es_server.sh stop
+
+os-start:
+	@bash tests/support/os_server.sh start
+
+os-stop:
+	@bash tests/support/os_server.sh stop
 
 bench: venv
 	for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -1,4 +1,4 @@
-"""Storage: one ListingStore contract (index.store), two backends (SQLite default, Elasticsearch)."""
+"""Storage: one ListingStore contract (index.store), three backends (SQLite default, Elasticsearch, OpenSearch)."""
 from __future__ import annotations
 
 import re
@@ -11,20 +11,24 @@ STORE_SCHEMES: dict[str, tuple[str, str]] = {
     "http": ("elasticsearch", "http"),
     "https": ("elasticsearch", "https"),
     "es": ("elasticsearch", "http"),
+    "opensearch": ("opensearch", "http"),
+    "opensearchs": ("opensearch", "https"),
 }
+BACKEND_NAMES = {"elasticsearch": "Elasticsearch", "opensearch": "OpenSearch"}
 # A SQLite file that does not exist yet is created only under a name that says it is a database, so a
 # typo ("localhost:9200", "http//h") never becomes a new empty store.
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 STORE_FORMS = ("sqlite (the default file <data_dir>/interdict.db), sqlite:PATH or a PATH ending in "
                f"{'/'.join(SQLITE_SUFFIXES)} (or an existing file), "
-               + ", ".join(f"{s}://HOST[:PORT]" for s in STORE_SCHEMES) + " (Elasticsearch)")
-STORE_HELP = "sqlite, sqlite:PATH, PATH.db or an Elasticsearch URL (http://, https://, es://)"
+               + ", ".join(f"{s}://HOST[:PORT] ({BACKEND_NAMES[b]})" for s, (b, _) in STORE_SCHEMES.items()))
+STORE_HELP = ("sqlite, sqlite:PATH, PATH.db, an Elasticsearch URL (http://, https://, es://) or an OpenSearch URL "
+              "(opensearch://, opensearchs:// for TLS)")
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
 
 
 @dataclass(frozen=True)
 class StoreSpec:
-    backend: str            # "sqlite" or "elasticsearch"
+    backend: str            # "sqlite", "elasticsearch" or "opensearch"
     location: str           # a file path, or the URL to connect to
 
 
@@ -78,13 +82,14 @@ def _url(spec: str, connect_scheme: str, bad) -> str:
 def open_store(spec: str | None = None):
     """Open the configured store (see parse_store_spec; default: settings `store`, INTERDICT_STORE).
 
-    Credentials for Elasticsearch come from the environment (INTERDICT_ES_API_KEY), never from files in the
-    repo.
+    Credentials for Elasticsearch and OpenSearch come from the environment (INTERDICT_ES_API_KEY, ...), never
+    from files in the repo.
     """
     from index import settings
     parsed = parse_store_spec(spec if spec is not None else str(settings.get("store", "sqlite")))
-    if parsed.backend == "elasticsearch":
-        from index.es_store import ElasticsearchStore
-        return ElasticsearchStore(parsed.location, prefix=str(settings.get("es_index_prefix", "interdict")))
+    if parsed.backend in BACKEND_NAMES:
+        from index.es_store import ElasticsearchStore, OpenSearchStore
+        cls = OpenSearchStore if parsed.backend == "opensearch" else ElasticsearchStore
+        return cls(parsed.location, prefix=str(settings.get("es_index_prefix", "interdict")))
     from index.sqlite_store import SqliteStore
     return SqliteStore(Path(parsed.location))

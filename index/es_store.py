@@ -1,4 +1,5 @@
-"""The Elasticsearch backend (official client, ES 9).
+"""The Elasticsearch backend (official client, ES 9), and the OpenSearch 3 backend on the same code: the
+client is a seam (index.search_client.Engine), the DSL, mappings and documents are one.
 
 Layout, per prefix P (settings es_index_prefix):
   P-listings-v<N>  behind aliases P-listings (read) and P-listings-write (write);
@@ -33,11 +34,12 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from pydantic_core import to_json
 
 from index import query as Q
-from index import settings
+from index import search_client, settings
 from index.documents import (FACET_FIELDS, FACET_SIZE, KEYWORD_MAX, check_lease, chunks, day_series, day_window,
                              decode_cursor, encode_cursor, from_ms, gc_paused, in_background, ms, new_review,
                              normalise, redact_url, review_audit_data, unique_runs)
 from index.models import AuditEvent, CrawlRun, Listing, ListingVersion, Review, StoredListing, UpsertReport
+from index.search_client import Engine
 from index.store import (ConflictError, ListingStore, NotFound, SearchHit, SearchQuery, SearchResult,
                          StoreError, StoreUnavailable)
 from index.text import lower
@@ -148,11 +150,12 @@ def _translate_errors(fn):
 
 class ElasticsearchStore(ListingStore):
     backend = "elasticsearch"
+    engine: Engine
 
     def __init__(self, url: str, prefix: str = "interdict", *, refresh_after_upsert: bool | None = None,
                  shards: int = 1, replicas: int = 0, chunk_size: int = 500, max_retries: int = 3,
                  initial_backoff: float = 0.5, timeout: float = 30.0, request_cache: bool | None = None):
-        from elasticsearch import Elasticsearch
+        self.engine = self._engine()
         self.url, self.prefix = redact_url(url), prefix
         self.shards, self.replicas, self.chunk_size = shards, replicas, chunk_size
         self.max_retries, self.initial_backoff = max_retries, initial_backoff
@@ -174,9 +177,8 @@ class ElasticsearchStore(ListingStore):
         host = parts.hostname or ""
         if parts.port:
             host += f":{parts.port}"
-        self.es = Elasticsearch(urlunsplit((parts.scheme, host, parts.path, "", "")), request_timeout=timeout,
-                                max_retries=max_retries, retry_on_status=RETRY_STATUSES[1:],
-                                retry_on_timeout=True, **kwargs)
+        self.es = self.engine.connect(urlunsplit((parts.scheme, host, parts.path, "", "")), timeout=timeout,
+                                      max_retries=max_retries, retry_on_status=RETRY_STATUSES[1:], **kwargs)
         self.read_alias = f"{prefix}-listings"
         self.write_alias = f"{prefix}-listings-write"
         self._audit_lock = threading.Lock()
@@ -186,27 +188,32 @@ class ElasticsearchStore(ListingStore):
 
     # --- plumbing ------------------------------------------------------------------------------------
 
+    @staticmethod
+    def _engine() -> Engine:
+        return search_client.elasticsearch()
+
     def _store_error(self, exc: Exception) -> StoreError:
-        import elastic_transport
-        from elasticsearch import ApiError, AuthenticationException, AuthorizationException
-        if isinstance(exc, (elastic_transport.ConnectionError, elastic_transport.ConnectionTimeout)):
-            return StoreUnavailable(f"cannot reach Elasticsearch at {self.url}: {_reason(exc)}")
-        if isinstance(exc, (AuthenticationException, AuthorizationException)):
-            return StoreUnavailable(f"Elasticsearch at {self.url} refused the credentials: {_reason(exc)}")
-        if isinstance(exc, ApiError):
-            return StoreError(f"Elasticsearch at {self.url}: {_reason(exc)}")
-        return StoreError(f"Elasticsearch at {self.url}: {type(exc).__name__}: {exc}")
+        name, eng = self.engine.name, self.engine
+        if isinstance(exc, eng.connection_errors):
+            return StoreUnavailable(f"cannot reach {name} at {self.url}: {_reason(exc)}")
+        if isinstance(exc, eng.auth_errors):
+            return StoreUnavailable(f"{name} at {self.url} refused the credentials: {_reason(exc)}")
+        if isinstance(exc, eng.api_error):
+            return StoreError(f"{name} at {self.url}: {_reason(exc)}")
+        return StoreError(f"{name} at {self.url}: {type(exc).__name__}: {exc}")
 
     def _check(self) -> None:
         """Fail fast (a few seconds, no retries) when the cluster is unreachable. Uses cluster health."""
-        from elasticsearch import ApiError, AuthenticationException, AuthorizationException
+        eng = self.engine
         try:
             self.es.options(request_timeout=5, max_retries=0).cluster.health()
-        except (AuthenticationException, AuthorizationException) as exc:
+        except eng.auth_errors as exc:
             raise self._store_error(exc) from exc
-        except ApiError as exc:
-            raise StoreUnavailable(f"cannot reach Elasticsearch at {self.url}: cluster health answered HTTP "
-                                   f"{exc.meta.status} (is this an Elasticsearch URL?)") from exc
+        except eng.api_error as exc:
+            if isinstance(exc, eng.connection_errors):
+                raise self._store_error(exc) from exc
+            raise StoreUnavailable(f"cannot reach {eng.name} at {self.url}: cluster health answered HTTP "
+                                   f"{eng.status(exc)} (is this an {eng.name} URL?)") from exc
         except Exception as exc:  # noqa: BLE001
             raise self._store_error(exc) from exc
 
@@ -234,7 +241,6 @@ class ElasticsearchStore(ListingStore):
 
     @_translate_errors
     def init(self) -> None:
-        from elasticsearch import BadRequestError
         for kind in KINDS:
             self.es.indices.put_index_template(name=f"{self.prefix}-{kind}", **self._template(kind))
             alias = self._alias(kind)
@@ -247,7 +253,7 @@ class ElasticsearchStore(ListingStore):
                 aliases = {alias: {"is_write_index": True}}
             try:
                 self.es.indices.create(index=self._index_name(kind), aliases=aliases)
-            except BadRequestError as exc:
+            except self.engine.bad_request as exc:
                 if "resource_already_exists" not in str(exc):
                     raise
                 self.es.indices.update_aliases(actions=[{"add": {"index": self._index_name(kind), "alias": a,
@@ -270,7 +276,7 @@ class ElasticsearchStore(ListingStore):
     @_translate_errors
     def status(self) -> dict:
         health = self.es.cluster.health()
-        out: dict[str, Any] = {"backend": "elasticsearch", "location": self.url, "prefix": self.prefix,
+        out: dict[str, Any] = {"backend": self.backend, "location": self.url, "prefix": self.prefix,
                                "cluster": health.get("cluster_name"), "cluster_status": health.get("status"),
                                "schema_version": SCHEMA_VERSION, "initialised": False}
         if not self.es.indices.exists_alias(name=self.read_alias):
@@ -306,7 +312,6 @@ class ElasticsearchStore(ListingStore):
         Client-side (scan + bulk) because the server may lack _reindex. Stop writers while it runs:
         writes that land on the old index after the scan are not copied.
         """
-        from elasticsearch import helpers
         self._ensure()
         old = sorted(self.es.indices.get_alias(name=self.read_alias))
         new = self._index_name("listings", version)
@@ -316,9 +321,9 @@ class ElasticsearchStore(ListingStore):
         self.es.indices.create(index=new)
         copied = 0
         actions = ({"_index": new, "_id": h["_id"], "_source": h["_source"]}
-                   for h in helpers.scan(self.es, index=self.read_alias, query={"query": {"match_all": {}}},
+                   for h in self.engine.scan(self.es, index=self.read_alias, query={"query": {"match_all": {}}},
                                          size=1000))
-        for ok, item in helpers.streaming_bulk(self.es, actions, chunk_size=self.chunk_size,
+        for ok, item in self.engine.streaming_bulk(self.es, actions, chunk_size=self.chunk_size,
                                                max_retries=self.max_retries, initial_backoff=self.initial_backoff,
                                                retry_on_status=RETRY_STATUSES, raise_on_error=False):
             if not ok:
@@ -457,8 +462,7 @@ class ElasticsearchStore(ListingStore):
         """streaming_bulk over action dicts or pre-serialised (action, document) lines, `index` the default
         for lines that name none. The answer is trimmed to what the report reads (filter_path): less JSON
         to parse between two requests."""
-        from elasticsearch import helpers
-        yield from helpers.streaming_bulk(
+        yield from self.engine.streaming_bulk(
             self.es, actions, chunk_size=self.chunk_size, max_retries=self.max_retries,
             initial_backoff=self.initial_backoff, retry_on_status=RETRY_STATUSES,
             raise_on_error=False, raise_on_exception=False, yield_ok=True,
@@ -489,7 +493,7 @@ class ElasticsearchStore(ListingStore):
 
     @_translate_errors
     def mark_removed(self, key: str, at: datetime) -> None:
-        from elasticsearch import NotFoundError
+        NotFoundError = self.engine.not_found
         self._ensure()
         try:
             self.es.update(index=self.write_alias, id=doc_id(key), doc={"removed_at": ms(at)}, retry_on_conflict=3)
@@ -504,7 +508,7 @@ class ElasticsearchStore(ListingStore):
         """Optimistic concurrency on ES primitives: the write carries if_seq_no/if_primary_term of the
         document read here; the token's review revision decides whether the caller saw the current review
         (a crawl bumping last_seen moves seq_no but must not invalidate a reviewer's token)."""
-        from elasticsearch import ConflictError as EsConflict, NotFoundError
+        EsConflict, NotFoundError = self.engine.conflict, self.engine.not_found
         self._ensure()
         try:
             token_rev = int(token.rsplit(":", 1)[-1])
@@ -540,7 +544,7 @@ class ElasticsearchStore(ListingStore):
 
     @_translate_errors
     def purge(self, key: str) -> bool:
-        from elasticsearch import NotFoundError
+        NotFoundError = self.engine.not_found
         self._ensure()
         try:
             doc = self.es.get(index=self.write_alias, id=doc_id(key), source=["version"])
@@ -561,7 +565,7 @@ class ElasticsearchStore(ListingStore):
     def append_audit(self, event: AuditEvent) -> AuditEvent:
         """Hash-chained append: _id = seq with op_type=create, so two writers can never take the same seq;
         the loser reads the winner's event (a realtime GET) and chains after it."""
-        from elasticsearch import ConflictError as EsConflict
+        EsConflict = self.engine.conflict
         self._ensure()
         alias = self._alias("audit")
         with self._audit_lock:
@@ -582,7 +586,7 @@ class ElasticsearchStore(ListingStore):
         raise StoreError("could not append to the audit chain (too much contention)")
 
     def _load_audit_head(self) -> tuple[int, str]:
-        from elasticsearch import NotFoundError
+        NotFoundError = self.engine.not_found
         alias = self._alias("audit")
         self.es.indices.refresh(index=alias)
         hits = self.es.search(index=alias, size=1, sort=[{"seq": "desc"}], source=["seq", "hash"])["hits"]["hits"]
@@ -625,7 +629,7 @@ class ElasticsearchStore(ListingStore):
 
     @_translate_errors
     def get_run(self, run_id: str) -> CrawlRun | None:
-        from elasticsearch import NotFoundError
+        NotFoundError = self.engine.not_found
         try:
             return CrawlRun.model_validate(self.es.get(index=self._alias("runs"), id=run_id)["_source"])
         except NotFoundError:
@@ -645,7 +649,7 @@ class ElasticsearchStore(ListingStore):
 
     @_translate_errors
     def get(self, key: str) -> StoredListing | None:
-        from elasticsearch import NotFoundError
+        NotFoundError = self.engine.not_found
         try:
             doc = self.es.get(index=self.read_alias, id=doc_id(key), source=_LISTING_SOURCE)
         except NotFoundError:
@@ -654,7 +658,7 @@ class ElasticsearchStore(ListingStore):
 
     @_translate_errors
     def versions(self, key: str) -> list[ListingVersion]:
-        from elasticsearch import NotFoundError
+        NotFoundError = self.engine.not_found
         try:
             cur = self.es.get(index=self.read_alias, id=doc_id(key), source=_LISTING_SOURCE)["_source"]
         except NotFoundError:
@@ -901,7 +905,7 @@ class _Line(bytes):
 def _expand(action: Any) -> tuple:
     if type(action) is tuple:           # (action line, document) from _actions
         return action
-    from elasticsearch.helpers import expand_action
+    from elasticsearch.helpers import expand_action     # both clients' expand_action do the same
     return expand_action(action)
 
 
@@ -933,17 +937,29 @@ def _item_error(info: dict) -> str:
 
 
 def _reason(exc: Exception) -> str:
-    from elasticsearch import ApiError
-    if isinstance(exc, ApiError):
-        info = exc.info if isinstance(exc.info, dict) else {}
+    status = getattr(getattr(exc, "meta", None), "status", None) or getattr(exc, "status_code", None)
+    if isinstance(status, int):         # an answer from the server (either client's API error)
+        info = exc.info if isinstance(getattr(exc, "info", None), dict) else {}
         err = info.get("error")
         if isinstance(err, dict):
-            return f"{err.get('type')}: {err.get('reason')}"
-        return f"HTTP {exc.meta.status}: {exc.message}"
+            roots = [r for r in err.get("root_cause") or () if isinstance(r, dict) and r.get("reason")]
+            why = f" ({roots[0].get('type')}: {roots[0]['reason']})" if roots and roots[0]["reason"] != err.get(
+                "reason") else ""
+            return f"{err.get('type')}: {err.get('reason')}{why}"
+        return f"HTTP {status}: {getattr(exc, 'message', None) or getattr(exc, 'error', '')}"
     detail = str(exc.__cause__ or "") or (exc.args[0] if exc.args and isinstance(exc.args[0], str) else "")
-    m = re.search(r"\[Errno -?\d+\] [^)'\"]+|timed out|Name or service not known|certificate verify failed[^)'\"]*",
-                  detail or repr(exc))
+    pattern = r"\[Errno -?\d+\] [^)'\"]+|timed out|Name or service not known|certificate verify failed[^)'\"]*"
+    m = re.search(pattern, detail or repr(exc)) or re.search(pattern, str(exc))     # opensearch-py: in str()
     if m:
         return m.group(0).strip()
     msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return msg[:300]
+
+
+class OpenSearchStore(ElasticsearchStore):
+    """OpenSearch 3 (opensearch-py): the same indices, mappings, queries and documents."""
+    backend = "opensearch"
+
+    @staticmethod
+    def _engine() -> Engine:
+        return search_client.opensearch()

@@ -1,4 +1,5 @@
-"""The one store contract. Both backends (SQLite, Elasticsearch) implement it and pass one test suite."""
+"""The one store contract. Every backend (SQLite, Elasticsearch, OpenSearch) implements it and passes one test
+suite."""
 from __future__ import annotations
 
 import abc

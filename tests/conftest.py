@@ -1,7 +1,9 @@
-"""Shared fixtures. `store` runs a test once per backend: embedded SQLite and a real Elasticsearch.
+"""Shared fixtures. `store` runs a test once per backend: embedded SQLite, a real Elasticsearch and a real
+OpenSearch.
 
-ES tests read INTERDICT_ES_URL. Without it they skip loudly; under `make test` (INTERDICT_REQUIRE_ES=1)
-a skipped ES test fails the run, and the summary says how many ES tests ran.
+ES tests read INTERDICT_ES_URL, OpenSearch tests INTERDICT_OPENSEARCH_URL. Without it they skip loudly; under
+`make test` (INTERDICT_REQUIRE_ES=1, INTERDICT_REQUIRE_OPENSEARCH=1) a skipped one fails the run, and the
+summary says how many of each ran.
 """
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ import uuid
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+from tests.backends import BACKENDS, search_store
+
 # Property tests explore the same examples on every run (CI must not fail on a new random draw it cannot
 # reproduce), and a loaded 2-core CI machine must not turn slow examples into failures.
 hypothesis_settings.register_profile("interdict", derandomize=True, deadline=None, print_blob=True)
@@ -21,8 +25,13 @@ hypothesis_settings.load_profile("interdict")
 os.environ.setdefault("INTERDICT_DATA_DIR", tempfile.mkdtemp(prefix="interdict-tests-var-"))
 
 ES_URL = os.environ.get("INTERDICT_ES_URL")
-REQUIRE_ES = os.environ.get("INTERDICT_REQUIRE_ES") == "1"
-_es_outcomes = {"passed": 0, "failed": 0, "skipped": 0}
+OPENSEARCH_URL = os.environ.get("INTERDICT_OPENSEARCH_URL")
+# mark -> (engine, server URL, required under make test, outcomes)
+_SERVERS = {
+    "es": ("Elasticsearch", ES_URL, os.environ.get("INTERDICT_REQUIRE_ES") == "1"),
+    "opensearch": ("OpenSearch", OPENSEARCH_URL, os.environ.get("INTERDICT_REQUIRE_OPENSEARCH") == "1"),
+}
+_outcomes = {mark: {"passed": 0, "failed": 0, "skipped": 0} for mark in _SERVERS}
 
 
 @pytest.fixture(scope="session")
@@ -32,46 +41,66 @@ def es_url() -> str:
     return ES_URL
 
 
+@pytest.fixture(scope="session")
+def opensearch_url() -> str:
+    if not OPENSEARCH_URL:
+        pytest.skip("OPENSEARCH TESTS SKIPPED: INTERDICT_OPENSEARCH_URL is not set (make test starts a real "
+                    "OpenSearch)")
+    return OPENSEARCH_URL
+
+
 def make_store(backend: str, request, tmp_path):
     if backend == "sqlite":
         from index.sqlite_store import SqliteStore
         return SqliteStore(tmp_path / "interdict.db")
-    from index.es_store import ElasticsearchStore
-    url = request.getfixturevalue("es_url")
-    return ElasticsearchStore(url, prefix=f"test-{uuid.uuid4().hex[:10]}")
+    return search_store(backend, request, f"test-{uuid.uuid4().hex[:10]}")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("es", marks=pytest.mark.es)])
+@pytest.fixture(params=BACKENDS)
 def store(request, tmp_path):
-    """An initialised, empty store of each backend; ES indices are dropped afterwards."""
+    """An initialised, empty store of each backend; search-engine indices are dropped afterwards."""
     s = make_store(request.param, request, tmp_path)
     s.init()
     try:
         yield s
     finally:
-        if request.param == "es":
+        if request.param != "sqlite":
             s.drop()
         s.close()
 
 
+_marked: dict[str, set[str]] = {mark: set() for mark in _SERVERS}   # mark -> node ids carrying it
+
+
+def pytest_collection_modifyitems(items):
+    # by marker, not by keyword: a test id such as [opensearch:9200] must not count as an OpenSearch test
+    for item in items:
+        for mark in _SERVERS:
+            if item.get_closest_marker(mark):
+                _marked[mark].add(item.nodeid)
+
+
 def pytest_runtest_logreport(report):
-    if "es" not in report.keywords:
-        return
-    if report.when == "call" or report.outcome != "passed":
-        if report.when == "teardown" and report.outcome == "passed":
-            return
-        _es_outcomes[report.outcome] = _es_outcomes.get(report.outcome, 0) + 1
+    for mark, outcomes in _outcomes.items():
+        if report.nodeid not in _marked[mark]:
+            continue
+        if report.when == "call" or report.outcome != "passed":
+            if report.when == "teardown" and report.outcome == "passed":
+                continue
+            outcomes[report.outcome] = outcomes.get(report.outcome, 0) + 1
 
 
 def pytest_terminal_summary(terminalreporter):
-    o = _es_outcomes
-    terminalreporter.write_line(
-        f"Elasticsearch tests against {ES_URL or 'NO SERVER'}: "
-        f"{o['passed']} passed, {o['failed']} failed, {o['skipped']} skipped")
+    for mark, (engine, url, _) in _SERVERS.items():
+        o = _outcomes[mark]
+        terminalreporter.write_line(f"{engine} tests against {url or 'NO SERVER'}: "
+                                    f"{o['passed']} passed, {o['failed']} failed, {o['skipped']} skipped")
 
 
 def pytest_sessionfinish(session, exitstatus):
-    if REQUIRE_ES and (_es_outcomes["skipped"] or not _es_outcomes["passed"]) and session.exitstatus == 0:
-        session.exitstatus = 1
-        print(f"\nFAILED: INTERDICT_REQUIRE_ES=1 but ES tests skipped={_es_outcomes['skipped']} "
-              f"passed={_es_outcomes['passed']}")
+    for mark, (engine, _, required) in _SERVERS.items():
+        o = _outcomes[mark]
+        if required and (o["skipped"] or not o["passed"]) and session.exitstatus == 0:
+            session.exitstatus = 1
+            print(f"\nFAILED: {engine} tests are required under make test but skipped={o['skipped']} "
+                  f"passed={o['passed']}")

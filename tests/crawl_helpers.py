@@ -13,9 +13,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.backends import BACKENDS, server_url, store_spec
+
 ROOT = Path(__file__).resolve().parent.parent
 SITES_DIR = ROOT / "config" / "sites"
 ES_URL = os.environ.get("INTERDICT_ES_URL")
+OPENSEARCH_URL = os.environ.get("INTERDICT_OPENSEARCH_URL")
 
 
 @dataclass
@@ -27,7 +30,7 @@ class StoreTarget:
     store: object = None
 
     def close(self):
-        if self.backend == "es":
+        if self.backend != "sqlite":
             self.store.drop()
         self.store.close()
 
@@ -39,11 +42,12 @@ def open_target(backend: str, tmp: Path) -> StoreTarget:
         s = SqliteStore(path)
         s.init()
         return StoreTarget("sqlite", f"sqlite:{path}", {}, s)
-    from index.es_store import ElasticsearchStore
+    from index.es_store import ElasticsearchStore, OpenSearchStore
     prefix = f"test-crawl-{uuid.uuid4().hex[:8]}"
-    s = ElasticsearchStore(ES_URL, prefix=prefix)
+    s = (OpenSearchStore(OPENSEARCH_URL, prefix=prefix) if backend == "opensearch"
+         else ElasticsearchStore(ES_URL, prefix=prefix))
     s.init()
-    return StoreTarget("es", ES_URL, {"INTERDICT_ES_INDEX_PREFIX": prefix}, s)
+    return StoreTarget(backend, store_spec(s), {"INTERDICT_ES_INDEX_PREFIX": prefix}, s)
 
 
 def site_yaml(site_id: str, sites_dir: Path, **changes) -> Path:
@@ -103,11 +107,11 @@ def truth(site_id: str) -> dict:
     return {item["id"]: item for item in load_data(site_id).get("listings", [])}
 
 
-@pytest.fixture(params=["sqlite", pytest.param("es", marks=pytest.mark.es)])
+@pytest.fixture(params=BACKENDS)
 def target(request, tmp_path):
     """A StoreTarget on each backend (import this fixture into a test module to use it)."""
-    if request.param == "es":
-        request.getfixturevalue("es_url")
+    if request.param != "sqlite":
+        server_url(request.param, request)
     t = open_target(request.param, tmp_path)
     yield t
     t.close()

@@ -15,6 +15,7 @@ from interdict.web.appdb import AppDB
 from interdict.web.auth import hash_password, principal_for
 from interdict.web import review
 from tests.alert_receivers import SmtpSink, WebhookReceiver
+from tests.backends import SEARCH_BACKENDS, server_url
 from tests.crawl_helpers import ROOT, open_target, run_crawl_process, site_yaml, stored, truth
 from tests.live_server import free_port
 from tests.scheduler_env import Env, Service, reap_services, shop, shop_site, wait_until  # noqa: F401 (fixtures)
@@ -265,12 +266,14 @@ def test_the_scheduler_evaluates_the_rules_after_each_finished_run(shop, tmp_pat
         hook.close()
 
 
-@pytest.mark.es
-def test_rules_evaluate_the_same_on_elasticsearch(es_url, tmp_path, monkeypatch):
-    """high_risk and crawl_run rules over a real crawl stored in Elasticsearch (runs recorded by the crawler)."""
+@pytest.mark.parametrize("backend", SEARCH_BACKENDS)
+def test_rules_evaluate_the_same_on_a_search_engine(backend, request, tmp_path, monkeypatch):
+    """high_risk and crawl_run rules over a real crawl stored in Elasticsearch or OpenSearch (runs recorded by
+    the crawler)."""
     from crawlers.fixture_sites import start_all
+    server_url(backend, request)
     hook = WebhookReceiver(SECRET)
-    target = open_target("es", tmp_path)
+    target = open_target(backend, tmp_path)
     monkeypatch.setenv(SECRET_ENV, SECRET)
     try:
         rules = AlertRules(AppDB(tmp_path / "app.db"))

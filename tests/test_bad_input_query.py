@@ -17,10 +17,9 @@ from typer.testing import CliRunner
 from index.query import MAX_DEPTH, MAX_TERMS, QuerySyntaxError
 from index.store import SearchQuery
 from interdict.cli import app as cli
-from tests.test_query_backends import both  # noqa: F401 - the same Agora corpus in SQLite and ES
+from tests.backends import store_spec
+from tests.test_query_backends import both, sqlite_side  # noqa: F401 - one Agora corpus in SQLite and ES/OpenSearch
 from tests.web_helpers import login, make_app
-
-pytestmark = pytest.mark.es
 
 WORDS = [f"w{i}" for i in range(MAX_TERMS + 1)]
 # query -> the reason in its one-line error (identical on both backends)
@@ -89,16 +88,16 @@ def test_whole_date_range_matches_everything(both):
 
 # ---------------------------------------------------------------------------------------------- CLI
 
-def _cli_stores(both, es_url):
-    return [("sqlite", f"sqlite:{both[0].path}", {}),
-            ("es", es_url, {"INTERDICT_ES_INDEX_PREFIX": both[1].prefix})]
+def _cli_stores(both):
+    return [("sqlite", store_spec(both[0]), {}),
+            (both[1].backend, store_spec(both[1]), {"INTERDICT_ES_INDEX_PREFIX": both[1].prefix})]
 
 
 @pytest.mark.parametrize("text", ["price:>1e400", "last_seen:>=9999-99-99", "last_seen:>=now-99999999d",
                                   "(" * 300 + "a" + ")" * 300, " ".join(WORDS)], ids=lambda t: t[:30])
-def test_cli_search_prints_one_line_error(both, es_url, text):
+def test_cli_search_prints_one_line_error(both, text):
     errors = []
-    for _, spec, env in _cli_stores(both, es_url):
+    for _, spec, env in _cli_stores(both):
         result = CliRunner().invoke(cli, ["search", text, "--store", spec], env=env)
         assert result.exit_code == 2, result.output
         assert result.exception is None or isinstance(result.exception, SystemExit)
@@ -113,8 +112,8 @@ def test_cli_search_prints_one_line_error(both, es_url, text):
                                             ("risk:[1 TO]", 5), ("title:x risk:>=1e400", 15),
                                             ("日本 foo:bar", 3), ("(" * 300 + "a" + ")" * 300, MAX_DEPTH)],
                          ids=lambda t: str(t)[:30])
-def test_cli_search_marks_the_position_under_the_query(both, es_url, text, position):
-    for _, spec, env in _cli_stores(both, es_url):
+def test_cli_search_marks_the_position_under_the_query(both, text, position):
+    for _, spec, env in _cli_stores(both):
         result = CliRunner().invoke(cli, ["search", text, "--store", spec], env=env)
         assert result.exit_code == 2, result.output
         error, shown, caret = result.stderr.rstrip("\n").splitlines()
@@ -125,8 +124,8 @@ def test_cli_search_marks_the_position_under_the_query(both, es_url, text, posit
         assert shown[column - wide] == text[position]
 
 
-def test_cli_until_the_last_day_there_is(both, es_url):
-    for _, spec, env in _cli_stores(both, es_url):
+def test_cli_until_the_last_day_there_is(both):
+    for _, spec, env in _cli_stores(both):
         result = CliRunner().invoke(cli, ["search", "--until", "9999-12-31", "--since", "0001-01-01",
                                           "--json", "--store", spec], env=env)
         assert result.exit_code == 0, result.output

@@ -14,7 +14,7 @@ from index.store import StoreError
 
 ROOT = Path(__file__).resolve().parent.parent
 TYPOS = ["localhost:9200", "http//h", "sqlite:/x", "sqlite://var/x.db", "ftp://h:21", "http://", "es://:9200",
-         "http://h:99999", "interdict", ""]
+         "http://h:99999", "interdict", "", "opensearch:9200", "os://h:9200"]
 
 
 def run(cwd: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -61,6 +61,8 @@ def test_password_in_a_bad_url_is_not_echoed():
     ("es://127.0.0.1:9200", "elasticsearch", "http://127.0.0.1:9200"),
     ("HTTPS://u@es.example:443/prefix", "elasticsearch", "https://u@es.example:443/prefix"),
     ("http://127.0.0.1:9200", "elasticsearch", "http://127.0.0.1:9200"),
+    ("opensearch://127.0.0.1:9200", "opensearch", "http://127.0.0.1:9200"),
+    ("OpenSearchS://admin@os.example:443", "opensearch", "https://admin@os.example:443"),
     ("sqlite:var/new.db", "sqlite", "var/new.db"),
     ("/srv/interdict.sqlite3", "sqlite", "/srv/interdict.sqlite3"),
 ])

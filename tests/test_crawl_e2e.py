@@ -12,17 +12,18 @@ from pathlib import Path
 import pytest
 
 from crawlers.archive import read_body, read_manifest
+from tests.backends import BACKENDS, server_url
 from tests.crawl_helpers import open_target, run_crawl_process, site_yaml, stored, truth
 
 pytestmark = pytest.mark.slow
 BROWSER = pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs /usr/bin/chromium")
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("es", marks=pytest.mark.es)])
+@pytest.fixture(scope="module", params=BACKENDS)
 def crawled(request, tmp_path_factory):
     """All four sites (and the JS store once more in http mode) crawled into one store of each backend."""
-    if request.param == "es":
-        request.getfixturevalue("es_url")
+    if request.param != "sqlite":
+        server_url(request.param, request)
     from crawlers.fixture_sites import start_all
     tmp = tmp_path_factory.mktemp(f"e2e-{request.param}")
     target = open_target(request.param, tmp)

@@ -1,4 +1,5 @@
-"""One query, one meaning: the same queries over the same corpus give the same listings on SQLite and ES.
+"""One query, one meaning: the same queries over the same corpus give the same listings on SQLite as on
+Elasticsearch and on OpenSearch.
 
 The corpus is 2,500 real Agora listings (titles with stars, emoji, "bk-MDMA", "99.5%"...), with review
 decisions and a takedown applied identically on both backends. Facet counts must agree too.
@@ -12,9 +13,8 @@ import pytest
 
 from index.sqlite_store import SqliteStore
 from index.store import SearchQuery
+from tests.backends import SEARCH_BACKENDS, search_store
 from tests.store_corpus import T0, agora
-
-pytestmark = pytest.mark.es
 
 QUERIES = [
     "mdma", "MDMA crystals", '"free shipping"', "cocaine OR heroin", "mdma -crystal", "NOT mdma",
@@ -41,26 +41,35 @@ FILTERS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def both(tmp_path_factory, es_url):
-    from index.es_store import ElasticsearchStore
+def _load(store) -> None:
     corpus = agora(2500)
-    stores = [SqliteStore(tmp_path_factory.mktemp("q") / "q.db"),
-              ElasticsearchStore(es_url, prefix=f"test-q-{uuid.uuid4().hex[:8]}")]
-    stores[1].init()
-    for store in stores:
-        report = store.upsert(corpus)
-        assert report.new == len(corpus) and not report.errors
-        for i, li in enumerate(corpus[:200]):
-            if i % 9 == 0:
-                store.update_review(li.key, "confirmed", token=store.get(li.key).token, actor="r", reason="x")
-            if i % 31 == 0:
-                store.mark_removed(li.key, T0 + timedelta(days=100))
-        store.refresh()
-    yield stores
-    stores[1].drop()
-    for s in stores:
-        s.close()
+    store.init()
+    report = store.upsert(corpus)
+    assert report.new == len(corpus) and not report.errors
+    for i, li in enumerate(corpus[:200]):
+        if i % 9 == 0:
+            store.update_review(li.key, "confirmed", token=store.get(li.key).token, actor="r", reason="x")
+        if i % 31 == 0:
+            store.mark_removed(li.key, T0 + timedelta(days=100))
+    store.refresh()
+
+
+@pytest.fixture(scope="module")
+def sqlite_side(tmp_path_factory):
+    store = SqliteStore(tmp_path_factory.mktemp("q") / "q.db")
+    _load(store)
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="module", params=SEARCH_BACKENDS)
+def both(request, sqlite_side):
+    """(SQLite, a search engine) holding the same corpus, decisions and takedowns."""
+    engine = search_store(request.param, request, f"test-q-{uuid.uuid4().hex[:8]}")
+    _load(engine)
+    yield sqlite_side, engine
+    engine.drop()
+    engine.close()
 
 
 def _run(store, q: SearchQuery) -> tuple[set[str], dict, int]:

@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI, Header, HTTPException
 from fastapi.testclient import TestClient
 
 from interdict.web.schedule_api import build_router, list_schedules
+from tests.backends import SEARCH_BACKENDS, search_store, store_spec
 from tests.scheduler_env import (WAIT, Env, crawl_pid, reap_services, shop, shop_site,  # noqa: F401
                                  slow_site, stop_crawl, wait_until)
 
@@ -113,16 +114,16 @@ def test_run_now_while_the_site_is_being_crawled_is_409_and_recorded(api):
     assert statuses == ["aborted", "skipped-overlap"]
 
 
-@pytest.mark.es
-def test_run_history_on_elasticsearch(shop, tmp_path, es_url):
-    """The same runner and CLI with the run store on a real Elasticsearch: the crawl subprocess and the
-    scheduler write the same record, and `interdict runs` reads it back."""
+@pytest.mark.parametrize("backend", SEARCH_BACKENDS)
+def test_run_history_on_a_search_engine(backend, request, shop, tmp_path):
+    """The same runner and CLI with the run store on a real Elasticsearch or OpenSearch: the crawl subprocess
+    and the scheduler write the same record, and `interdict runs` reads it back."""
     import uuid
 
-    from index.es_store import ElasticsearchStore
     prefix = f"test-sched-{uuid.uuid4().hex[:8]}"
+    store = search_store(backend, request, prefix)
     env = Env(tmp_path, shop.url)
-    env.env.update({"INTERDICT_STORE": es_url, "INTERDICT_ES_INDEX_PREFIX": prefix})
+    env.env.update({"INTERDICT_STORE": store_spec(store), "INTERDICT_ES_INDEX_PREFIX": prefix})
     env.write_site(shop_site("quick", None))
     try:
         result = env.cli("schedule", "run-now", "quick", "--json")
@@ -134,6 +135,5 @@ def test_run_history_on_elasticsearch(shop, tmp_path, es_url):
         shown = json.loads(env.cli("runs", "show", run["id"], "--json").stdout)
         assert shown["trigger"] == "manual" and shown["manifest"] == run["manifest"] and shown["active"] is False
     finally:
-        store = ElasticsearchStore(es_url, prefix=prefix)
         store.drop()
         store.close()

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from index.sqlite_store import SqliteStore
+from tests.backends import SEARCH_BACKENDS, search_store, store_spec
 from tests.store_corpus import agora, listing
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,18 +107,18 @@ def test_credentials_never_printed():
     assert out.returncode != 0 and "s3cret" not in out.stderr and "127.0.0.1" in out.stderr
 
 
-@pytest.mark.es
-def test_search_against_elasticsearch(es_url, tmp_path):
-    from index.es_store import ElasticsearchStore
+@pytest.mark.parametrize("backend", SEARCH_BACKENDS)
+def test_search_against_a_search_engine(backend, request):
     prefix = f"test-cli-{uuid.uuid4().hex[:8]}"
     env = {"INTERDICT_ES_INDEX_PREFIX": prefix}
+    engine = search_store(backend, request, prefix)
+    es_url = store_spec(engine)             # http://… for Elasticsearch, opensearch://… for OpenSearch
     try:
         assert run("index", "init", "--store", es_url, env=env).returncode == 0
-        with ElasticsearchStore(es_url, prefix=prefix) as s:
-            s.upsert(agora(200))
-            s.refresh()
+        engine.upsert(agora(200))
+        engine.refresh()
         st = json.loads(run("index", "status", "--json", "--store", es_url, env=env).stdout)
-        assert st["backend"] == "elasticsearch" and st["listings"] == 205
+        assert st["backend"] == engine.backend and st["listings"] == 205
         assert st["indices"][f"{prefix}-listings"] == [f"{prefix}-listings-v1"]
         data = json.loads(run("search", "mdma", "--json", "--store", es_url, env=env).stdout)
         assert data["total"] > 0 and all("<mark>" in "".join(sum(h["highlights"].values(), []))
@@ -131,8 +132,8 @@ def test_search_against_elasticsearch(es_url, tmp_path):
         out = run("index", "reindex", "2", "--store", es_url, env=env)
         assert out.returncode == 2 and "already the live listings index" in out.stderr
     finally:
-        with ElasticsearchStore(es_url, prefix=prefix) as s:
-            s.drop()
+        engine.drop()
+        engine.close()
 
 
 def test_terminal_output_neutralises_control_characters(tmp_path):

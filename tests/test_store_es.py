@@ -1,5 +1,5 @@
-"""What only the Elasticsearch backend has: templates and mappings, aliases and client-side reindex,
-per-document bulk errors, fast failure when the cluster is unreachable."""
+"""What only the search-engine backends (Elasticsearch, OpenSearch) have: templates and mappings, aliases and
+client-side reindex, per-document bulk errors, fast failure when the cluster is unreachable."""
 from __future__ import annotations
 
 import http.client
@@ -14,15 +14,18 @@ from urllib.parse import urlsplit
 import pytest
 
 from index.store import SearchQuery, StoreUnavailable
+from tests.backends import SEARCH_BACKENDS, search_store, server_url
 from tests.store_corpus import listing, synthetic
 
-pytestmark = pytest.mark.es
+
+@pytest.fixture(params=SEARCH_BACKENDS)
+def engine(request) -> str:
+    return request.param
 
 
 @pytest.fixture
-def es_store(es_url):
-    from index.es_store import ElasticsearchStore
-    s = ElasticsearchStore(es_url, prefix=f"test-es-{uuid.uuid4().hex[:8]}")
+def es_store(engine, request):
+    s = search_store(engine, request, f"test-es-{uuid.uuid4().hex[:8]}")
     s.init()
     yield s
     s.drop()
@@ -120,9 +123,10 @@ class _BulkRefusingProxy(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def refusing_store(es_url):
+def refusing_store(engine, request):
     """make(status, refusals) -> (store behind a proxy refusing its first `refusals` bulk requests, proxy)."""
-    from index.es_store import ElasticsearchStore
+    from index.es_store import ElasticsearchStore, OpenSearchStore
+    es_url, cls = server_url(engine, request), OpenSearchStore if engine == "opensearch" else ElasticsearchStore
     made = []
 
     def make(status: int, refusals: int):
@@ -130,8 +134,8 @@ def refusing_store(es_url):
                                                         "reason": f"refused by the test ({status})"})
         server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
-        s = ElasticsearchStore(f"http://127.0.0.1:{server.server_address[1]}",
-                               prefix=f"test-es-{uuid.uuid4().hex[:8]}", initial_backoff=0.01)
+        s = cls(f"http://127.0.0.1:{server.server_address[1]}",
+                prefix=f"test-es-{uuid.uuid4().hex[:8]}", initial_backoff=0.01)
         made.append((s, server))
         s.init()
         return s, handler
@@ -170,9 +174,8 @@ def test_bulk_gives_up_on_a_cluster_busy_past_the_retries(refusing_store):
     assert all("es_rejected_execution_exception" in e["error"] for e in report.errors)
 
 
-def test_refresh_after_upsert_setting(es_url):
-    from index.es_store import ElasticsearchStore
-    s = ElasticsearchStore(es_url, prefix=f"test-es-{uuid.uuid4().hex[:8]}", refresh_after_upsert=True)
+def test_refresh_after_upsert_setting(engine, request):
+    s = search_store(engine, request, f"test-es-{uuid.uuid4().hex[:8]}", refresh_after_upsert=True)
     try:
         s.upsert([listing(1, title="visible at once")])      # no init(): the first write creates the schema
         assert s.search(SearchQuery(text="visible")).total == 1
@@ -180,12 +183,13 @@ def test_refresh_after_upsert_setting(es_url):
         s.drop()
 
 
-def test_unreachable_cluster_fails_fast_with_the_url():
-    from index.es_store import ElasticsearchStore
+@pytest.mark.parametrize("spec, name", [("http", "Elasticsearch"), ("opensearch", "OpenSearch")])
+def test_unreachable_cluster_fails_fast_with_the_url(spec, name):
+    from index import open_store
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     started = time.monotonic()
-    with pytest.raises(StoreUnavailable, match=rf"cannot reach Elasticsearch at http://127.0.0.1:{port}"):
-        ElasticsearchStore(f"http://127.0.0.1:{port}")
+    with pytest.raises(StoreUnavailable, match=rf"cannot reach {name} at http://127.0.0.1:{port}"):
+        open_store(f"{spec}://127.0.0.1:{port}")
     assert time.monotonic() - started < 30     # a bound on hanging, not a speed goal

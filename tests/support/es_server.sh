@@ -1,20 +1,29 @@
 #!/usr/bin/env bash
-# Real Elasticsearch for tests and CI: fetch the integ-test zip with mvn (cached in ~/.m2), unpack it
-# outside /root, run it as a dedicated non-root user on 127.0.0.1 on a free port, wait on cluster health.
+# Real Elasticsearch (or, with ENGINE=opensearch, OpenSearch: see os_server.sh) for tests and CI: fetch the
+# integ-test zip with mvn (cached in ~/.m2), unpack it outside /root, run it as a dedicated non-root user on
+# 127.0.0.1 on a free port, wait on cluster health. Neither integ-test zip carries a security plugin.
 #   es_server.sh start   -> prints the URL and writes it to $ES_HOME_BASE/url
 #   es_server.sh stop
 set -euo pipefail
-ES_VERSION=${ES_VERSION:-9.2.4}
-ES_HOME_BASE=${ES_HOME_BASE:-/opt/interdict-es}
-ES_USER=${ES_USER:-interdict-es}
+ENGINE=${ENGINE:-elasticsearch}
+if [ "$ENGINE" = opensearch ]; then
+  ES_VERSION=${ES_VERSION:-3.3.2}; GROUP=org.opensearch; NAME=OpenSearch
+  ES_HOME_BASE=${ES_HOME_BASE:-/opt/interdict-os}; ES_USER=${ES_USER:-interdict-os}; ES_HEAP=${ES_HEAP:-384m}
+  # no security plugin in the integ-test zip; the query language allows 1,000 terms over three text fields,
+  # past OpenSearch's default of 1,024 clauses (ES 9 sizes the limit from the heap)
+  SECURITY=(-E indices.query.bool.max_clause_count=4096)
+else
+  ES_VERSION=${ES_VERSION:-9.2.4}; GROUP=org.elasticsearch; NAME=Elasticsearch
+  ES_HOME_BASE=${ES_HOME_BASE:-/opt/interdict-es}; ES_USER=${ES_USER:-interdict-es}; ES_HEAP=${ES_HEAP:-512m}
+  SECURITY=(-E xpack.security.enabled=false)
+fi
 ES_JAVA_HOME=${ES_JAVA_HOME:-$(ls -d /usr/lib/jvm/temurin-25* 2>/dev/null | head -n1)}
-ES_HEAP=${ES_HEAP:-512m}
-ART="org.elasticsearch.distribution.integ-test-zip:elasticsearch:${ES_VERSION}:zip"
-ZIP="$HOME/.m2/repository/org/elasticsearch/distribution/integ-test-zip/elasticsearch/${ES_VERSION}/elasticsearch-${ES_VERSION}.zip"
-HOME_DIR="$ES_HOME_BASE/elasticsearch-${ES_VERSION}"
+ART="$GROUP.distribution.integ-test-zip:$ENGINE:${ES_VERSION}:zip"
+ZIP="$HOME/.m2/repository/${GROUP//.//}/distribution/integ-test-zip/$ENGINE/${ES_VERSION}/$ENGINE-${ES_VERSION}.zip"
+HOME_DIR="$ES_HOME_BASE/$ENGINE-${ES_VERSION}"
 RUN_DIR="$ES_HOME_BASE/run"
 
-log() { echo "es_server: $*" >&2; }
+log() { echo "${ENGINE}_server: $*" >&2; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
@@ -34,11 +43,12 @@ start() {
   chown -R "$ES_USER" "$HOME_DIR" "$RUN_DIR"
   local port tport
   port=$(free_port); tport=$(free_port)
-  log "starting Elasticsearch $ES_VERSION on 127.0.0.1:$port (java: $ES_JAVA_HOME)"
+  log "starting $NAME $ES_VERSION on 127.0.0.1:$port (java: $ES_JAVA_HOME)"
   # The whole background job gets its own stdio: a caller doing url=$(es_server.sh start) must not wait on ES.
-  ( cd "$HOME_DIR" && ES_JAVA_HOME="$ES_JAVA_HOME" ES_JAVA_OPTS="-Xms$ES_HEAP -Xmx$ES_HEAP" \
+  ( cd "$HOME_DIR" && export ES_JAVA_HOME="$ES_JAVA_HOME" ES_JAVA_OPTS="-Xms$ES_HEAP -Xmx$ES_HEAP" \
+      OPENSEARCH_JAVA_HOME="$ES_JAVA_HOME" OPENSEARCH_JAVA_OPTS="-Xms$ES_HEAP -Xmx$ES_HEAP" &&
     exec setsid setpriv --reuid="$ES_USER" --regid="$(id -g "$ES_USER")" --init-groups \
-    bin/elasticsearch -E discovery.type=single-node -E xpack.security.enabled=false \
+    "bin/$ENGINE" -E discovery.type=single-node "${SECURITY[@]}" \
       -E network.host=127.0.0.1 -E http.port="$port" -E transport.port="$tport" \
       -E path.data="$RUN_DIR/data" -E path.logs="$RUN_DIR/logs" \
       -E cluster.routing.allocation.disk.threshold_enabled=false ) \
@@ -50,11 +60,11 @@ start() {
       echo "$url" >"$RUN_DIR/url"; log "ready at $url"; echo "$url"; return 0
     fi
     if ! kill -0 "$(cat "$RUN_DIR/pid")" 2>/dev/null; then
-      log "Elasticsearch exited during start-up; last log lines:"; tail -n 30 "$RUN_DIR/stdout.log" >&2; exit 1
+      log "$NAME exited during start-up; last log lines:"; tail -n 30 "$RUN_DIR/stdout.log" >&2; exit 1
     fi
     sleep 1
   done
-  log "Elasticsearch did not become healthy in 180 s"; tail -n 30 "$RUN_DIR/stdout.log" >&2; stop_quiet; exit 1
+  log "$NAME did not become healthy in 180 s"; tail -n 30 "$RUN_DIR/stdout.log" >&2; stop_quiet; exit 1
 }
 
 stop_quiet() {

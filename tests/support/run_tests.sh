@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
-# `make test`: start a real Elasticsearch, run the whole suite with ES tests required, stop ES.
+# `make test`: start a real Elasticsearch and a real OpenSearch, run the whole suite with the tests of both
+# required, stop both whatever happens.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-export ES_HOME_BASE=${ES_HOME_BASE:-/opt/interdict-es-test}
-url=$(bash tests/support/es_server.sh start) || { echo "make test: Elasticsearch did not start" >&2; exit 1; }
-trap 'bash tests/support/es_server.sh stop' EXIT
-export INTERDICT_ES_URL="$url" INTERDICT_REQUIRE_ES=1
+ES_BASE=${ES_HOME_BASE:-/opt/interdict-es-test}
+OS_BASE=${OS_HOME_BASE:-/opt/interdict-os-test}
+stop() {
+  ES_HOME_BASE="$ES_BASE" bash tests/support/es_server.sh stop
+  ES_HOME_BASE="$OS_BASE" bash tests/support/os_server.sh stop
+}
+trap stop EXIT
+url=$(ES_HOME_BASE="$ES_BASE" bash tests/support/es_server.sh start) \
+  || { echo "make test: Elasticsearch did not start" >&2; exit 1; }
+os_url=$(ES_HOME_BASE="$OS_BASE" bash tests/support/os_server.sh start) \
+  || { echo "make test: OpenSearch did not start" >&2; exit 1; }
+export INTERDICT_ES_URL="$url" INTERDICT_REQUIRE_ES=1 INTERDICT_OPENSEARCH_URL="$os_url" INTERDICT_REQUIRE_OPENSEARCH=1
 .venv/bin/python -m pytest -p no:cacheprovider -rfEs "$@"
