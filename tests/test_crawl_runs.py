@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -41,7 +42,8 @@ def test_manual_and_scheduler_runs_of_a_blind_crawl_get_the_same_verdict(shop, t
     assert runner.returncode == 0, runner.stderr[-3000:]
     scheduled = json.loads(runner.stdout)
     assert scheduled["status"] == "degraded"
-    reasons = lambda run: sorted(r.split(" (")[0] for r in run["reason"].split("; "))  # noqa: E731
+    # the same monitors fire; their figures may differ by a page or two between the two crawls
+    reasons = lambda run: sorted(re.sub(r"\d+", "N", r.split(" (")[0]) for r in run["reason"].split("; "))  # noqa: E731
     assert reasons(scheduled) == reasons(by_hand)
     assert env.run(scheduled["id"]).status == "degraded"
 
