@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import uuid
@@ -13,6 +12,7 @@ import pytest
 
 from index.sqlite_store import SqliteStore
 from tests.backends import SEARCH_BACKENDS, search_store, store_spec
+from tests.live_server import free_port
 from tests.store_corpus import agora, listing
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,9 +26,8 @@ def run(*args, env=None, cwd=None):
 
 
 def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port nothing listens on (a free port, never served)."""
+    return free_port()
 
 
 @pytest.fixture
