@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv system-deps es-start es-stop os-start os-stop bench clean lint-lexicon
+.PHONY: demo test venv system-deps es-start es-stop os-start os-stop pg-start pg-stop bench clean lint-lexicon
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -37,6 +37,12 @@ os-start:
 
 os-stop:
 	@bash tests/support/os_server.sh stop
+
+pg-start:
+	@bash tests/support/pg_server.sh start
+
+pg-stop:
+	@bash tests/support/pg_server.sh stop
 
 bench: venv
 	for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the Debian packages the project needs, only when missing (chromium and CJK fonts for browser mode,
-# rendered screenshots and UI tests).
+# rendered screenshots and UI tests; a PostgreSQL server for the scale-out tests).
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
@@ -9,6 +9,8 @@ fc-list :lang=zh 2>/dev/null | grep -q . || need+=(fonts-noto-cjk)
 command -v unzip >/dev/null 2>&1 || need+=(unzip)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
+# PostgreSQL server for the scale-out tests (app database, scheduler job store, crawl queue)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 [ ${#need[@]} -eq 0 ] && exit 0
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 echo "system_deps: installing ${need[*]}" >&2
