@@ -20,9 +20,10 @@ BACKEND_NAMES = {"elasticsearch": "Elasticsearch", "opensearch": "OpenSearch"}
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 STORE_FORMS = ("sqlite (the default file <data_dir>/interdict.db), sqlite:PATH or a PATH ending in "
                f"{'/'.join(SQLITE_SUFFIXES)} (or an existing file), "
-               + ", ".join(f"{s}://HOST[:PORT] ({BACKEND_NAMES[b]})" for s, (b, _) in STORE_SCHEMES.items()))
+               + ", ".join(f"{s}://HOST[:PORT] ({BACKEND_NAMES[b]})" for s, (b, _) in STORE_SCHEMES.items())
+               + "; several nodes of one cluster comma-separated")
 STORE_HELP = ("sqlite, sqlite:PATH, PATH.db, an Elasticsearch URL (http://, https://, es://) or an OpenSearch URL "
-              "(opensearch://, opensearchs:// for TLS)")
+              "(opensearch://, opensearchs:// for TLS); a cluster's node URLs comma-separated")
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
 
 
@@ -54,10 +55,19 @@ def parse_store_spec(spec: str) -> StoreSpec:
             raise bad("sqlite: takes a file path, e.g. sqlite:var/interdict.db or sqlite:/srv/interdict.db")
         return StoreSpec("sqlite", _sqlite_path(path, bad))
     if m:
-        scheme = m.group(1).lower()
-        if scheme not in STORE_SCHEMES:
-            raise bad(f"unknown scheme {m.group(1)!r}")
-        return StoreSpec(STORE_SCHEMES[scheme][0], _url(spec, STORE_SCHEMES[scheme][1], bad))
+        # a cluster is its nodes' URLs, comma-separated; the client spreads requests and fails over between them
+        backends, urls = set(), []
+        for node in spec.split(","):
+            node = node.strip()
+            nm = _SCHEME.match(node)
+            scheme = nm.group(1).lower() if nm else ""
+            if scheme not in STORE_SCHEMES:
+                raise bad(f"unknown scheme {scheme!r}" if nm else f"{node!r} is not a URL")
+            backends.add(STORE_SCHEMES[scheme][0])
+            urls.append(_url(node, STORE_SCHEMES[scheme][1], bad))
+        if len(backends) > 1:
+            raise bad("the nodes of one cluster must all be Elasticsearch or all OpenSearch")
+        return StoreSpec(backends.pop(), ",".join(urls))
     return StoreSpec("sqlite", _sqlite_path(spec, bad))
 
 
@@ -90,6 +100,20 @@ def open_store(spec: str | None = None):
     if parsed.backend in BACKEND_NAMES:
         from index.es_store import ElasticsearchStore, OpenSearchStore
         cls = OpenSearchStore if parsed.backend == "opensearch" else ElasticsearchStore
-        return cls(parsed.location, prefix=str(settings.get("es_index_prefix", "interdict")))
+        return cls(parsed.location, prefix=str(settings.get("es_index_prefix", "interdict")),
+                   shards=_positive_int(settings, "es_shards", 1, 1), replicas=_positive_int(settings, "es_replicas", 0, 0))
     from index.sqlite_store import SqliteStore
     return SqliteStore(Path(parsed.location))
+
+
+def _positive_int(settings, key: str, default: int, minimum: int) -> int:
+    """A shard/replica count from settings, refused with the key's name when it is not a whole number >= minimum."""
+    from index.store import StoreError
+    raw = settings.get(key, default)
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        value = None
+    if value is None or value < minimum:
+        raise StoreError(f"settings: {key}: {raw!r} is not a whole number >= {minimum}")
+    return value

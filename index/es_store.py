@@ -156,7 +156,8 @@ class ElasticsearchStore(ListingStore):
                  shards: int = 1, replicas: int = 0, chunk_size: int = 500, max_retries: int = 3,
                  initial_backoff: float = 0.5, timeout: float = 30.0, request_cache: bool | None = None):
         self.engine = self._engine()
-        self.url, self.prefix = redact_url(url), prefix
+        nodes = [u.strip() for u in url.split(",")]         # a cluster: its nodes' URLs (index.parse_store_spec)
+        self.url, self.prefix = ",".join(redact_url(u) for u in nodes), prefix
         self.shards, self.replicas, self.chunk_size = shards, replicas, chunk_size
         self.max_retries, self.initial_backoff = max_retries, initial_backoff
         if refresh_after_upsert is None:
@@ -164,7 +165,7 @@ class ElasticsearchStore(ListingStore):
         self.refresh_after_upsert = refresh_after_upsert
         # None: the index setting decides (ES caches size-0 searches: facets, dashboards); False: benchmarks
         self._cache = {} if request_cache is None else {"request_cache": request_cache}
-        parts = urlsplit(url)
+        parts = urlsplit(nodes[0])
         kwargs: dict[str, Any] = {}
         if parts.username:
             kwargs["basic_auth"] = (unquote(parts.username), unquote(parts.password or ""))
@@ -174,10 +175,7 @@ class ElasticsearchStore(ListingStore):
             kwargs["api_key"] = os.environ["INTERDICT_ES_API_KEY"]
         if os.environ.get("INTERDICT_ES_CA_CERTS"):
             kwargs["ca_certs"] = os.environ["INTERDICT_ES_CA_CERTS"]
-        host = parts.hostname or ""
-        if parts.port:
-            host += f":{parts.port}"
-        self.es = self.engine.connect(urlunsplit((parts.scheme, host, parts.path, "", "")), timeout=timeout,
+        self.es = self.engine.connect([_without_credentials(u) for u in nodes], timeout=timeout,
                                       max_retries=max_retries, retry_on_status=RETRY_STATUSES[1:], **kwargs)
         self.read_alias = f"{prefix}-listings"
         self.write_alias = f"{prefix}-listings-write"
@@ -857,6 +855,14 @@ def _prepare(listing: Listing) -> tuple[str, Listing, str]:
 def _since(source: dict) -> int:
     """When the current version was first seen (absent: since the listing was)."""
     return source.get("version_since", source["first_seen"])
+
+
+def _without_credentials(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def _safe_key(listing: Any) -> str | None:

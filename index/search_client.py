@@ -13,7 +13,7 @@ from typing import Any, Callable
 @dataclass(frozen=True)
 class Engine:
     name: str                               # shown in messages: "Elasticsearch", "OpenSearch"
-    connect: Callable[..., Any]             # (url, timeout, max_retries, retry_on_status, auth kwargs) -> client
+    connect: Callable[..., Any]             # (node urls, timeout, max_retries, retry_on_status, auth kwargs) -> client
     streaming_bulk: Callable[..., Any]
     scan: Callable[..., Any]
     not_found: type[Exception]
@@ -30,8 +30,8 @@ def elasticsearch() -> Engine:
     from elasticsearch import (ApiError, AuthenticationException, AuthorizationException, BadRequestError,
                                ConflictError, Elasticsearch, NotFoundError, helpers)
 
-    def connect(url: str, *, timeout: float, max_retries: int, retry_on_status, **auth):
-        return Elasticsearch(url, request_timeout=timeout, max_retries=max_retries, retry_on_status=retry_on_status,
+    def connect(urls: list[str], *, timeout: float, max_retries: int, retry_on_status, **auth):
+        return Elasticsearch(urls, request_timeout=timeout, max_retries=max_retries, retry_on_status=retry_on_status,
                              retry_on_timeout=True, **auth)
 
     return Engine("Elasticsearch", connect, helpers.streaming_bulk, helpers.scan, NotFoundError, ConflictError,
@@ -45,7 +45,7 @@ def opensearch() -> Engine:
     from opensearchpy import (AuthenticationException, AuthorizationException, ConflictError, ConnectionError,
                               ConnectionTimeout, NotFoundError, OpenSearch, RequestError, TransportError, helpers)
 
-    def connect(url: str, *, timeout: float, max_retries: int, retry_on_status, basic_auth=None, api_key=None,
+    def connect(urls: list[str], *, timeout: float, max_retries: int, retry_on_status, basic_auth=None, api_key=None,
                 ca_certs=None):
         kwargs: dict[str, Any] = {"timeout": timeout, "max_retries": max_retries,
                                   "retry_on_status": retry_on_status, "retry_on_timeout": True}
@@ -55,7 +55,7 @@ def opensearch() -> Engine:
             kwargs["headers"] = {"Authorization": f"ApiKey {api_key}"}
         if ca_certs:
             kwargs["ca_certs"] = ca_certs
-        return _OpenSearchClient(OpenSearch([url], **kwargs), {"request_timeout": timeout})
+        return _OpenSearchClient(OpenSearch(urls, **kwargs), {"request_timeout": timeout})
 
     def streaming_bulk(client, actions, *, expand_action_callback=helpers.expand_action, retry_on_status=None,
                        **kwargs):

@@ -1,9 +1,10 @@
 """Shared fixtures. `store` runs a test once per backend: embedded SQLite, a real Elasticsearch and a real
 OpenSearch.
 
-ES tests read INTERDICT_ES_URL, OpenSearch tests INTERDICT_OPENSEARCH_URL. Without it they skip loudly; under
-`make test` (INTERDICT_REQUIRE_ES=1, INTERDICT_REQUIRE_OPENSEARCH=1) a skipped one fails the run, and the
-summary says how many of each ran.
+ES tests read INTERDICT_ES_URL, OpenSearch tests INTERDICT_OPENSEARCH_URL, the ES cluster tests
+INTERDICT_ES_CLUSTER_URLS. Without it they skip loudly; under `make test` (INTERDICT_REQUIRE_ES=1,
+INTERDICT_REQUIRE_OPENSEARCH=1, INTERDICT_REQUIRE_ES_CLUSTER=1) a skipped one fails the run, and the summary
+says how many of each ran.
 """
 from __future__ import annotations
 
@@ -26,10 +27,13 @@ os.environ.setdefault("INTERDICT_DATA_DIR", tempfile.mkdtemp(prefix="interdict-t
 
 ES_URL = os.environ.get("INTERDICT_ES_URL")
 OPENSEARCH_URL = os.environ.get("INTERDICT_OPENSEARCH_URL")
+ES_CLUSTER_URLS = os.environ.get("INTERDICT_ES_CLUSTER_URLS")       # node URLs, comma-separated
 # mark -> (engine, server URL, required under make test, outcomes)
 _SERVERS = {
     "es": ("Elasticsearch", ES_URL, os.environ.get("INTERDICT_REQUIRE_ES") == "1"),
     "opensearch": ("OpenSearch", OPENSEARCH_URL, os.environ.get("INTERDICT_REQUIRE_OPENSEARCH") == "1"),
+    "es_cluster": ("3-node Elasticsearch cluster", ES_CLUSTER_URLS,
+                   os.environ.get("INTERDICT_REQUIRE_ES_CLUSTER") == "1"),
 }
 _outcomes = {mark: {"passed": 0, "failed": 0, "skipped": 0} for mark in _SERVERS}
 
@@ -47,6 +51,16 @@ def opensearch_url() -> str:
         pytest.skip("OPENSEARCH TESTS SKIPPED: INTERDICT_OPENSEARCH_URL is not set (make test starts a real "
                     "OpenSearch)")
     return OPENSEARCH_URL
+
+
+@pytest.fixture(scope="session")
+def es_cluster() -> tuple[str, str]:
+    """(node URLs comma-separated, ES_HOME_BASE of tests/support/es_cluster.sh, to kill and restart nodes)."""
+    home = os.environ.get("INTERDICT_ES_CLUSTER_HOME", "")
+    if not ES_CLUSTER_URLS or not home:
+        pytest.skip("ES CLUSTER TESTS SKIPPED: INTERDICT_ES_CLUSTER_URLS / _HOME are not set (make test starts "
+                    "a real 3-node cluster)")
+    return ES_CLUSTER_URLS, home
 
 
 def make_store(backend: str, request, tmp_path):

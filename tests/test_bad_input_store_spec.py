@@ -14,7 +14,8 @@ from index.store import StoreError
 
 ROOT = Path(__file__).resolve().parent.parent
 TYPOS = ["localhost:9200", "http//h", "sqlite:/x", "sqlite://var/x.db", "ftp://h:21", "http://", "es://:9200",
-         "http://h:99999", "interdict", "", "opensearch:9200", "os://h:9200"]
+         "http://h:99999", "interdict", "", "opensearch:9200", "os://h:9200",
+         "http://n1:9200,n2:9200", "http://n1:9200,opensearch://n2:9200", "http://n1:9200,"]
 
 
 def run(cwd: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -65,6 +66,7 @@ def test_password_in_a_bad_url_is_not_echoed():
     ("OpenSearchS://admin@os.example:443", "opensearch", "https://admin@os.example:443"),
     ("sqlite:var/new.db", "sqlite", "var/new.db"),
     ("/srv/interdict.sqlite3", "sqlite", "/srv/interdict.sqlite3"),
+    ("es://n1:9200, es://n2:9200,http://n3:9201", "elasticsearch", "http://n1:9200,http://n2:9200,http://n3:9201"),
 ])
 def test_accepted_forms(spec, backend, location):
     parsed = parse_store_spec(spec)

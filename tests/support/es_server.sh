@@ -27,7 +27,8 @@ log() { echo "${ENGINE}_server: $*" >&2; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
-start() {
+# Fetch and unpack the distribution, create the user, check the JDK (also used by es_cluster.sh).
+fetch() {
   if [ ! -f "$ZIP" ]; then
     log "fetching $ART with mvn"
     mvn -q -B dependency:get -Dartifact="$ART" -Dtransitive=false >&2
@@ -38,6 +39,10 @@ start() {
   fi
   id "$ES_USER" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$ES_USER"
   [ -n "$ES_JAVA_HOME" ] && [ -x "$ES_JAVA_HOME/bin/java" ] || { log "no JDK found for ES_JAVA_HOME (need Java >= 21)"; exit 1; }
+}
+
+start() {
+  fetch
   stop_quiet
   rm -rf "$RUN_DIR"; mkdir -p "$RUN_DIR/data" "$RUN_DIR/logs"
   chown -R "$ES_USER" "$HOME_DIR" "$RUN_DIR"
@@ -78,7 +83,8 @@ stop_quiet() {
 
 case "${1:-}" in
   start) start ;;
+  fetch) fetch; echo "$HOME_DIR" ;;
   stop) stop_quiet; log "stopped" ;;
   url) cat "$RUN_DIR/url" ;;
-  *) echo "usage: $0 start|stop|url" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|url|fetch" >&2; exit 2 ;;
 esac
