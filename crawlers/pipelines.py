@@ -318,9 +318,3 @@ class BatchPipeline:
         self.flush()
         return defer.DeferredList(list(self.pending))
 
-
-if __name__ == "__main__":
-    import sys as _sys
-    if "--analyse-worker" in _sys.argv:     # the former entry point of the analysis child
-        from crawlers.analyse_worker import main
-        main()

@@ -6,7 +6,8 @@ WARNSIZE, dataloss, TLS policy) and replace only the endpoint with `SOCKS5Client
 proxy *by IP* and sends CONNECT with ATYP=3 (domain name). No extra daemon to deploy or monitor (Privoxy would
 be one more moving part between crawler and Tor, and a second place where DNS could leak), and the property
 "nothing resolves .onion locally" is provable in-process (see tests/test_crawl_tor.py).
-Browser mode uses Chromium's own SOCKS5 support (`--proxy-server=socks5://…`), which resolves remotely too.
+Browser mode gives Chromium a PAC script (`chromium_pac_url`) that sends the site's domains to the same SOCKS5
+proxy, where they are resolved too.
 """
 from __future__ import annotations
 
@@ -55,11 +56,6 @@ class SocksProxy:
             host = "127.0.0.1"
         return cls(host, parts.port, unquote(parts.username) if parts.username else None,
                    unquote(parts.password) if parts.password else None)
-
-    @property
-    def chromium_server(self) -> str:
-        """Chromium's --proxy-server value; Chromium resolves names through SOCKS5 proxies remotely."""
-        return f"socks5://{self.host}:{self.port}"
 
 
 class _Socks5Protocol(protocol.Protocol):

@@ -366,7 +366,7 @@ def make_listing_type(nlp: Language, name: str, rules_path: str | None):
 
 @Language.factory("interdict_risk", default_config={"scoring_path": None, "policy": {}})
 def make_risk(nlp: Language, name: str, scoring_path: str | None, policy: dict):
-    # policy: overrides of scoring.yaml's policy keys, e.g. a site's own (crawlers/siteconfig.py `policy`)
+    # policy: overrides of scoring.yaml's policy keys, e.g. a site's own (crawlers/siteconfig/schema.py `policy`)
     cfg = ScoringConfig.load(_path(scoring_path), policy)
 
     def risk(doc: Doc) -> Doc:

@@ -6,6 +6,8 @@ survives restarts.
     locks.py     one file lock per site under the data dir: "never twice at once" across processes
     health.py    Spidermon-style monitors: one small function per check, run after every crawl
     runner.py    one crawl = one subprocess with a hard timeout, bracketed by its CrawlRun record
+    process.py   the crawl child: own process group, dies with the scheduler, stopped as a group
+    results.py   what a crawl left (JSON summary, store record, manifest, log tail) merged into its record
     stale.py     `running` records of dead crawl processes (kill -9, crash) closed as `aborted`
     jobs.py      the job store, the executor and syncing jobs from the site configs
     service.py   `interdict scheduler run`: start, recover, wake up, drain on SIGTERM

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from crawlers.scheduler import jobs
-from crawlers.scheduler.runner import CrawlRunner, tail_lines
+from crawlers.scheduler.results import tail_lines
+from crawlers.scheduler.runner import CrawlRunner
 from crawlers.scheduler.service import service_lock
 from crawlers.scheduler.settings import SchedulerSettings
 from crawlers.scheduler.specs import ScheduleSpecError, make_spec, spec_from_schedule

@@ -13,57 +13,31 @@ the process that took it (that is how a restart never duplicates a run).
 """
 from __future__ import annotations
 
-import ctypes
-import json
 import logging
 import os
 import signal
-import subprocess
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from crawlers.scheduler import health, stale
+from crawlers.runstate import new_run_id
+from crawlers.scheduler import health, process, stale
 from crawlers.scheduler.locks import HELD_ENV, SiteLock
+from crawlers.scheduler.results import counts_from_manifest, join_reasons, merge_results, read_summary, tail
 from crawlers.scheduler.settings import SchedulerSettings
 from index.models import CrawlRun, utcnow
 
 log = logging.getLogger(__name__)
 
 TRIGGERS = ("scheduled", "manual")
-FINAL = ("succeeded", "failed", "aborted", "skipped-overlap", "skipped-misfire", "degraded")
-_TAIL_BYTES = 64 * 1024
 MAX_RUN_TIME_MARGIN = 60.0   # a site's own limits.max_run_time, plus time to close cleanly
 
 
 def scheduled_run_id(site_id: str, scheduled_for: datetime) -> str:
     """The one id of a scheduled slot: the same after any restart."""
     return f"{site_id}-{scheduled_for.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}-scheduled"
-
-
-def manual_run_id(site_id: str) -> str:
-    return f"{site_id}-{utcnow():%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
-
-
-def _libc_prctl():
-    try:
-        return ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):   # not Linux
-        return None
-
-
-_PRCTL = _libc_prctl()
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    """In the crawl child, before exec: get SIGTERM when the scheduler dies (even by kill -9), so no crawl
-    runs on unsupervised. Only a pre-bound C call here: this runs between fork and exec."""
-    if _PRCTL is not None:
-        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @dataclass
@@ -131,7 +105,7 @@ class CrawlRunner:
         if trigger not in TRIGGERS:
             raise ValueError(f"trigger must be one of {TRIGGERS}")
         if run_id is None:
-            run_id = scheduled_run_id(site_id, scheduled_for) if scheduled_for else manual_run_id(site_id)
+            run_id = scheduled_run_id(site_id, scheduled_for) if scheduled_for else new_run_id(site_id)
         now = utcnow()
         with self.open_store() as store:
             if scheduled_for is not None and (done := store.get_run(run_id)) is not None:
@@ -240,29 +214,28 @@ class CrawlRunner:
         with open(out_path, "wb") as out, open(log_path, "ab") as err:
             err.write(f"$ {' '.join(cmd)}\n".encode())
             err.flush()
-            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env,
-                                    start_new_session=True, pass_fds=(begun.lock.fd,),
-                                    preexec_fn=_die_with_parent)
+            proc = process.spawn(cmd, env, out, err, keep_fd=begun.lock.fd)
         begun.pid = proc.pid
         begun.lock.update(crawl_pid=proc.pid)
-        outcome, reason = self._wait(proc, begun.timeout)
+        outcome = process.wait(proc, begun.timeout, self._abort, self.settings.kill_grace)
         summary = read_summary(out_path)
         with self.open_store() as store:
             written = store.get_run(run.id)
         final = merge_results(run, written, summary)
         final.ended_at = utcnow()
         if outcome == "timeout":
+            reason = f"hard timeout: crawl stopped after {begun.timeout:g}s"
             final.status, final.reason = "failed", reason
-            final.error_summary = _join(final.error_summary, reason)
+            final.error_summary = join_reasons(final.error_summary, reason)
         elif outcome == "aborted":
-            final.status, final.reason = "aborted", reason
+            final.status, final.reason = "aborted", self._abort_reason
         elif proc.returncode < 0:
             sig = signal.Signals(-proc.returncode).name
             final.status, final.reason = "aborted", f"crawl process killed by {sig}"
         elif proc.returncode != 0:
             final.status = "failed"
-            final.error_summary = _join(final.error_summary,
-                                        f"crawl exited with {proc.returncode}: {tail(log_path)}")
+            final.error_summary = join_reasons(final.error_summary,
+                                               f"crawl exited with {proc.returncode}: {tail(log_path)}")
         elif final.status not in ("succeeded", "failed", "aborted", "degraded"):
             final.status = "succeeded"
         if not final.counts.get("pages") and final.manifest and final.status in ("aborted", "failed"):
@@ -275,39 +248,6 @@ class CrawlRunner:
             final.counts.setdefault(key, 0)
         final.counts.setdefault("exit_code", proc.returncode)
         return final
-
-    def _wait(self, proc: subprocess.Popen, timeout: float) -> tuple[str, str]:
-        """Wait for the crawl; stop its whole process group on timeout or on a shutdown abort."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                proc.wait(timeout=0.2)
-                return "exited", ""
-            except subprocess.TimeoutExpired:
-                pass
-            if self._abort.is_set():
-                self._stop_group(proc)
-                return "aborted", self._abort_reason
-            if time.monotonic() >= deadline:
-                self._stop_group(proc)
-                return "timeout", f"hard timeout: crawl stopped after {timeout:g}s"
-
-    def _stop_group(self, proc: subprocess.Popen) -> None:
-        """SIGTERM the crawl's process group (Scrapy and any browser), SIGKILL it after the kill grace."""
-        for sig, wait in ((signal.SIGTERM, self.settings.kill_grace), (signal.SIGKILL, 30.0)):
-            try:
-                os.killpg(proc.pid, sig)
-            except ProcessLookupError:
-                pass
-            try:
-                proc.wait(timeout=wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        try:   # leftovers of the group (a browser the crawl started) must not outlive it
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
 
     def _judge(self, run: CrawlRun) -> CrawlRun:
         """Health monitors (health.verdict, as the crawl process itself applies them): a run that succeeded
@@ -363,106 +303,3 @@ def overlap_reason(site_id: str, holder: dict) -> str:
     where = f" (pid {holder['pid']}" + (f", crawl pid {holder['crawl_pid']}" if holder.get("crawl_pid") else "") + \
         ")" if holder.get("pid") else ""
     return f"site {site_id} is already being crawled by run {who}{where}"
-
-
-def read_summary(path: Path) -> dict:
-    """The crawl's --json summary: the last JSON object on its stdout (bounded read)."""
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            fh.seek(max(0, fh.tell() - _TAIL_BYTES))
-            text = fh.read().decode("utf-8", "replace")
-    except OSError:
-        return {}
-    try:
-        obj = json.loads(text)
-        if isinstance(obj, dict):
-            return obj
-    except ValueError:
-        pass
-    for line in reversed(text.splitlines()):
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                obj = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(obj, dict):
-                return obj
-    return {}
-
-
-def merge_results(run: CrawlRun, written: CrawlRun | None, summary: dict) -> CrawlRun:
-    """Our record + what the crawl wrote (store) + its JSON summary. Trigger and start stay ours."""
-    final = run.model_copy(deep=True)
-    src = summary.get("run") if isinstance(summary.get("run"), dict) else summary
-    counts = src.get("counts") if isinstance(src.get("counts"), dict) else {
-        k: v for k, v in src.items() if isinstance(v, int) and not isinstance(v, bool) and k != "error_total"}
-    errors = src.get("errors") if isinstance(src.get("errors"), dict) else {}
-    final.counts = {k: int(v) for k, v in counts.items() if isinstance(v, (int, float))}
-    final.errors = {k: int(v) for k, v in errors.items() if isinstance(v, (int, float))}
-    for key in ("status", "error_summary", "manifest"):
-        if isinstance(src.get(key), str):
-            setattr(final, key, src[key])
-    if isinstance(src.get("reason"), str) and src["reason"] != run.reason:
-        final.reason = _join(run.reason, src["reason"])
-    if written is not None and written.status != "running":   # the crawl finished its own record
-        final.counts = dict(written.counts) or final.counts
-        final.errors = dict(written.errors) or final.errors
-        final.status = written.status
-        final.error_summary = written.error_summary or final.error_summary
-        final.manifest = written.manifest or final.manifest
-        final.reason = _join(run.reason, written.reason) if written.reason != run.reason else run.reason
-    elif written is not None:
-        final.manifest = final.manifest or written.manifest
-        if not final.counts:
-            final.counts, final.errors = dict(written.counts), dict(written.errors)
-    if final.status == "running":
-        final.status = "unknown"
-    return final
-
-
-def counts_from_manifest(path: Path) -> dict:
-    """What a crawl killed before writing its final record got done, from its evidence manifest (streamed):
-    pages fetched, listings stored by outcome, errors by kind."""
-    from collections import Counter
-
-    from crawlers.archive import read_manifest
-    counts, errors = Counter(), Counter()
-    try:
-        for entry in read_manifest(path):
-            kind = entry.get("kind")
-            if kind == "response":
-                counts["pages"] += 1
-            elif kind == "listing":
-                counts["items"] += 1
-                counts[f"listings_{entry.get('outcome', 'new')}"] += 1
-            elif kind == "error":
-                errors[str(entry.get("error"))] += 1
-    except OSError:
-        pass
-    return {"counts": dict(counts), "errors": dict(errors)}
-
-
-def tail_lines(path: Path | None, lines: int = 5) -> list[str]:
-    """The last non-empty lines of a log (bounded read)."""
-    if path is None:
-        return []
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            fh.seek(max(0, fh.tell() - 8192 - 200 * lines))
-            text = fh.read().decode("utf-8", "replace")
-    except OSError:
-        return []
-    return [line.rstrip() for line in text.splitlines() if line.strip()][-lines:]
-
-
-def tail(path: Path, lines: int = 5, limit: int = 600) -> str:
-    """The end of a crawl's log on one line, for an error summary."""
-    return " | ".join(line.strip() for line in tail_lines(path, lines))[-limit:]
-
-
-def _join(*parts: str | None) -> str | None:
-    parts = [p for p in parts if p]
-    return "; ".join(parts) if parts else None
