@@ -1,9 +1,9 @@
 """Shared fixtures. `store` runs a test once per backend: embedded SQLite, a real Elasticsearch and a real
-OpenSearch.
+OpenSearch; `app_db_url` once per app database: the embedded SQLite app.db and a real PostgreSQL.
 
-ES tests read INTERDICT_ES_URL, OpenSearch tests INTERDICT_OPENSEARCH_URL. Without it they skip loudly; under
-`make test` (INTERDICT_REQUIRE_ES=1, INTERDICT_REQUIRE_OPENSEARCH=1) a skipped one fails the run, and the
-summary says how many of each ran.
+ES tests read INTERDICT_ES_URL, OpenSearch tests INTERDICT_OPENSEARCH_URL, PostgreSQL tests INTERDICT_PG_URL.
+Without it they skip loudly; under `make test` (INTERDICT_REQUIRE_ES=1, INTERDICT_REQUIRE_OPENSEARCH=1,
+INTERDICT_REQUIRE_PG=1) a skipped one fails the run, and the summary says how many of each ran.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import uuid
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+from tests.app_dbs import APP_DBS, pg_database
 from tests.backends import BACKENDS, search_store
 
 # Property tests explore the same examples on every run (CI must not fail on a new random draw it cannot
@@ -26,10 +27,12 @@ os.environ.setdefault("INTERDICT_DATA_DIR", tempfile.mkdtemp(prefix="interdict-t
 
 ES_URL = os.environ.get("INTERDICT_ES_URL")
 OPENSEARCH_URL = os.environ.get("INTERDICT_OPENSEARCH_URL")
+PG_URL = os.environ.get("INTERDICT_PG_URL")
 # mark -> (engine, server URL, required under make test, outcomes)
 _SERVERS = {
     "es": ("Elasticsearch", ES_URL, os.environ.get("INTERDICT_REQUIRE_ES") == "1"),
     "opensearch": ("OpenSearch", OPENSEARCH_URL, os.environ.get("INTERDICT_REQUIRE_OPENSEARCH") == "1"),
+    "pg": ("PostgreSQL", PG_URL, os.environ.get("INTERDICT_REQUIRE_PG") == "1"),
 }
 _outcomes = {mark: {"passed": 0, "failed": 0, "skipped": 0} for mark in _SERVERS}
 
@@ -47,6 +50,19 @@ def opensearch_url() -> str:
         pytest.skip("OPENSEARCH TESTS SKIPPED: INTERDICT_OPENSEARCH_URL is not set (make test starts a real "
                     "OpenSearch)")
     return OPENSEARCH_URL
+
+
+@pytest.fixture(params=APP_DBS)
+def app_db_url(request):
+    """WebSettings.app_db_url of each app database: "" (the SQLite app.db in the data dir), or a fresh
+    PostgreSQL database, dropped afterwards."""
+    if request.param == "sqlite":
+        yield ""
+        return
+    if not PG_URL:
+        pytest.skip("POSTGRESQL TESTS SKIPPED: INTERDICT_PG_URL is not set (make test starts a real PostgreSQL)")
+    with pg_database(PG_URL) as url:
+        yield url
 
 
 def make_store(backend: str, request, tmp_path):
