@@ -159,14 +159,14 @@ class AppDB:
         return sid
 
     def session_user(self, sid: str) -> User | None:
-        rows = self._read(select(sessions.c.username, sessions.c.expires_at).where(sessions.c.id_hash == sha256(sid)))
+        rows = self._read(select(users, sessions.c.expires_at).join(sessions, sessions.c.username == users.c.username)
+                          .where(sessions.c.id_hash == sha256(sid)))
         if not rows:
             return None
         if datetime.fromisoformat(rows[0]["expires_at"]) < _now():
             self.delete_session(sid)
             return None
-        user = self.get_user(rows[0]["username"])
-        return user if user and not user.disabled else None
+        return None if rows[0]["disabled"] else self._user(rows[0])
 
     def delete_session(self, sid: str) -> None:
         self._rows(delete(sessions).where(sessions.c.id_hash == sha256(sid)))

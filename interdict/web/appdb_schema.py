@@ -122,8 +122,10 @@ def _sqlite_engine(path: Path) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(conn):
-        # writers take the file lock up front: a read that later writes could not wait for it (SQLITE_BUSY)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("immediate") else "BEGIN")
+        # writers take the file lock up front: a read that later writes could not wait for it (SQLITE_BUSY);
+        # reads stay in autocommit (each statement sees a consistent snapshot of the WAL)
+        if conn.get_execution_options().get("immediate"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
     return engine
 
 
