@@ -7,10 +7,13 @@ tokens are stored only as SHA-256 hashes: a copy of this database logs nobody in
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import secrets
+import threading
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -75,13 +78,22 @@ class AppDB:
         self.engine = open_engine(target)
         self._writer = writer(self.engine)
         self._pg = self.engine.dialect.name == "postgresql"
+        # SQLite: this process's writers queue here rather than in SQLite's busy handler, which sleeps in steps
+        # of up to 100 ms; other processes still meet the file lock
+        self._write_lock = contextlib.nullcontext() if self._pg else threading.Lock()
         upgrade(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
 
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """One write transaction (BEGIN IMMEDIATE on SQLite), committed on exit."""
+        with self._write_lock, self._writer.begin() as conn:
+            yield conn
+
     def _rows(self, stmt) -> list:
-        with self._writer.begin() as conn:
+        with self._write() as conn:
             result = conn.execute(stmt)
             return list(result.mappings()) if result.returns_rows else []
 
@@ -114,7 +126,7 @@ class AppDB:
         return User(username, role, tuple(tenants))
 
     def set_password(self, username: str, password_hash: str) -> None:
-        with self._writer.begin() as conn:
+        with self._write() as conn:
             conn.execute(update(users).where(users.c.username == username).values(password_hash=password_hash))
             conn.execute(delete(sessions).where(sessions.c.username == username))
 
@@ -129,7 +141,7 @@ class AppDB:
             values["tenants"] = json.dumps(sorted({t.strip() for t in tenants if t.strip()}))
         if disabled is not None:
             values["disabled"] = int(disabled)
-        with self._writer.begin() as conn:
+        with self._write() as conn:
             if values:
                 conn.execute(update(users).where(users.c.username == username).values(**values))
             if disabled:
@@ -224,7 +236,7 @@ class AppDB:
         Returns (attempt id, 0) or ("", seconds to wait) when a scope is locked (nothing is recorded then)."""
         now = _now().timestamp()
         cutoff = now - window_seconds
-        with self._writer.begin() as conn:   # SQLite: BEGIN IMMEDIATE, one writer across processes
+        with self._write() as conn:   # SQLite: BEGIN IMMEDIATE, one writer across processes
             self._lock_scopes(conn, sorted(limits), cutoff)
             wait = 0.0
             la = login_attempts.c
