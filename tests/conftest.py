@@ -1,10 +1,10 @@
 """Shared fixtures. `store` runs a test once per backend: embedded SQLite, a real Elasticsearch and a real
-OpenSearch.
+OpenSearch; `app_db_url` once per app database: the embedded SQLite app.db and a real PostgreSQL.
 
-ES tests read INTERDICT_ES_URL, OpenSearch tests INTERDICT_OPENSEARCH_URL, the ES cluster tests
-INTERDICT_ES_CLUSTER_URLS. Without it they skip loudly; under `make test` (INTERDICT_REQUIRE_ES=1,
-INTERDICT_REQUIRE_OPENSEARCH=1, INTERDICT_REQUIRE_ES_CLUSTER=1) a skipped one fails the run, and the summary
-says how many of each ran.
+ES tests read INTERDICT_ES_URL, OpenSearch tests INTERDICT_OPENSEARCH_URL, PostgreSQL tests INTERDICT_PG_URL,
+the ES cluster tests INTERDICT_ES_CLUSTER_URLS. Without it they skip loudly; under `make test`
+(INTERDICT_REQUIRE_ES=1, _OPENSEARCH=1, _PG=1, _ES_CLUSTER=1) a skipped one fails the run, and the summary says
+how many of each ran.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import uuid
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+from tests.app_dbs import APP_DBS, pg_database
 from tests.backends import BACKENDS, search_store
 
 # Property tests explore the same examples on every run (CI must not fail on a new random draw it cannot
@@ -28,12 +29,14 @@ os.environ.setdefault("INTERDICT_DATA_DIR", tempfile.mkdtemp(prefix="interdict-t
 ES_URL = os.environ.get("INTERDICT_ES_URL")
 OPENSEARCH_URL = os.environ.get("INTERDICT_OPENSEARCH_URL")
 ES_CLUSTER_URLS = os.environ.get("INTERDICT_ES_CLUSTER_URLS")       # node URLs, comma-separated
+PG_URL = os.environ.get("INTERDICT_PG_URL")
 # mark -> (engine, server URL, required under make test, outcomes)
 _SERVERS = {
     "es": ("Elasticsearch", ES_URL, os.environ.get("INTERDICT_REQUIRE_ES") == "1"),
     "opensearch": ("OpenSearch", OPENSEARCH_URL, os.environ.get("INTERDICT_REQUIRE_OPENSEARCH") == "1"),
     "es_cluster": ("3-node Elasticsearch cluster", ES_CLUSTER_URLS,
                    os.environ.get("INTERDICT_REQUIRE_ES_CLUSTER") == "1"),
+    "pg": ("PostgreSQL", PG_URL, os.environ.get("INTERDICT_REQUIRE_PG") == "1"),
 }
 _outcomes = {mark: {"passed": 0, "failed": 0, "skipped": 0} for mark in _SERVERS}
 
@@ -61,6 +64,17 @@ def es_cluster() -> tuple[str, str]:
         pytest.skip("ES CLUSTER TESTS SKIPPED: INTERDICT_ES_CLUSTER_URLS / _HOME are not set (make test starts "
                     "a real 3-node cluster)")
     return ES_CLUSTER_URLS, home
+@pytest.fixture(params=APP_DBS)
+def app_db_url(request):
+    """WebSettings.app_db_url of each app database: "" (the SQLite app.db in the data dir), or a fresh
+    PostgreSQL database, dropped afterwards."""
+    if request.param == "sqlite":
+        yield ""
+        return
+    if not PG_URL:
+        pytest.skip("POSTGRESQL TESTS SKIPPED: INTERDICT_PG_URL is not set (make test starts a real PostgreSQL)")
+    with pg_database(PG_URL) as url:
+        yield url
 
 
 def make_store(backend: str, request, tmp_path):

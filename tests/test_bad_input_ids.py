@@ -20,13 +20,16 @@ HUGE = [2**63, 2**64, 10**30, -(2**63) - 1]
 
 
 @pytest.fixture
-def app(tmp_path, monkeypatch):
+def app(tmp_path, monkeypatch, app_db_url):
+    """The app on each app database: its row ids are 64-bit on SQLite and PostgreSQL alike."""
     monkeypatch.setenv("INTERDICT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("INTERDICT_STORE", f"sqlite:{tmp_path / 'interdict.db'}")
     store = SqliteStore(tmp_path / "interdict.db")
     store.init()
     store.upsert(agora(30))
-    yield make_app(store, tmp_path)
+    app = make_app(store, tmp_path, app_db_url=app_db_url)
+    yield app
+    app.state.db.close()
     store.close()
 
 

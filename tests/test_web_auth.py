@@ -1,5 +1,6 @@
 """Authentication and browser-facing security: argon2 passwords, cookies, CSRF, rate limiting, API tokens,
-security headers, open redirects, secret key handling, the users CLI. Store-independent (SQLite)."""
+security headers, open redirects, secret key handling, the users CLI. Store-independent (SQLite); users, sessions,
+tokens and login attempts on both app databases (the embedded SQLite app.db and PostgreSQL)."""
 from __future__ import annotations
 
 import os
@@ -15,12 +16,13 @@ from tests.web_helpers import PASSWORD, bearer, login, make_app, seed
 
 
 @pytest.fixture
-def app(tmp_path):
+def app(tmp_path, app_db_url):
     store = SqliteStore(tmp_path / "interdict.db")
     store.init()
     seed(store, tmp_path)
-    a = make_app(store, tmp_path, login_max_failures=3)
+    a = make_app(store, tmp_path, login_max_failures=3, app_db_url=app_db_url)
     yield a
+    a.state.db.close()
     store.close()
 
 
@@ -138,11 +140,12 @@ def test_secret_key_from_env_or_generated_private(tmp_path, monkeypatch):
     assert load_secret_key(tmp_path / "other") == "from-the-environment-1234"
 
 
-def test_users_cli(tmp_path, monkeypatch):
+def test_users_cli(tmp_path, monkeypatch, app_db_url):
     from typer.testing import CliRunner
 
     from interdict.cli import app as cli
     monkeypatch.setenv("INTERDICT_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("INTERDICT_APP_DB_URL", app_db_url)
     monkeypatch.setenv("INTERDICT_NEW_PASSWORD", "a long password")
     runner = CliRunner()
     r = runner.invoke(cli, ["users", "add", "alice", "--role", "reviewer", "-t", "quayside-trust-safety"])

@@ -1,6 +1,7 @@
 """Login hardening against a real uvicorn server on 127.0.0.1: the attempt limit holds under parallel guesses,
 lockout is per (user, client address) with exponential backoff, usernames are NFKC-normalised and look-alikes
-are refused, and the app database is private to its owner."""
+are refused, and the app database is private to its owner. The login tests run on both app databases (the
+embedded SQLite app.db and PostgreSQL)."""
 from __future__ import annotations
 
 import asyncio
@@ -25,16 +26,18 @@ FREE = 5
 
 
 @pytest.fixture
-def server(tmp_path):
+def server(tmp_path, app_db_url):
     """The web app under uvicorn on 127.0.0.1; yields (base url, app)."""
     store = SqliteStore(tmp_path / "interdict.db")
     store.init()
     settings = WebSettings(data_dir=tmp_path, secret_key="test-secret-key-0123456789", login_max_failures=FREE,
-                           login_max_failures_ip=100, login_window_seconds=7200, login_backoff_seconds=3600)
+                           login_max_failures_ip=100, login_window_seconds=7200, login_backoff_seconds=3600,
+                           app_db_url=app_db_url)
     app = create_app(store, settings)
     app.state.db.add_user("admin", hash_password(PASSWORD), "admin", [])
     with serving(app) as base:
         yield base, app
+    app.state.db.close()
     store.close()
 
 
@@ -85,12 +88,12 @@ def test_lockout_is_per_user_and_address(server):
     assert r.status_code == 303 and "interdict_session" in r.headers["set-cookie"]
 
 
-def test_backoff_doubles_past_the_free_attempts(tmp_path):
+def test_backoff_doubles_past_the_free_attempts(tmp_path, app_db_url):
     """Past the free attempts each further failure doubles the wait (2 s, then at least 3 s, then at least 7 s)."""
     store = SqliteStore(tmp_path / "interdict.db")
     store.init()
     settings = WebSettings(data_dir=tmp_path, secret_key="test-secret-key-0123456789", login_max_failures=2,
-                           login_window_seconds=600, login_backoff_seconds=2)
+                           login_window_seconds=600, login_backoff_seconds=2, app_db_url=app_db_url)
     app = create_app(store, settings)
     app.state.db.add_user("admin", hash_password(PASSWORD), "admin", [])
 
@@ -109,6 +112,7 @@ def test_backoff_doubles_past_the_free_attempts(tmp_path):
             time.sleep(waits[-1] + 0.2)
             assert attempt(c, "nope nope").status_code == 401     # the wait is over: one more guess
         assert waits[0] <= 2 and waits[1] > 2 and waits[2] > 4, waits
+    app.state.db.close()
     store.close()
 
 
@@ -129,11 +133,12 @@ def test_usernames_are_nfkc_and_look_alikes_are_refused(server):
     assert asyncio.run(_guess(base, "admin", PASSWORD)).status_code == 303
 
 
-def test_users_cli_refuses_a_look_alike(tmp_path, monkeypatch):
+def test_users_cli_refuses_a_look_alike(tmp_path, monkeypatch, app_db_url):
     from typer.testing import CliRunner
 
     from interdict.cli import app as cli
     monkeypatch.setenv("INTERDICT_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("INTERDICT_APP_DB_URL", app_db_url)
     monkeypatch.setenv("INTERDICT_NEW_PASSWORD", "a long password")
     r = CliRunner().invoke(cli, ["users", "add", "\u0430dmin", "--role", "admin"])
     assert r.exit_code == 2 and "CYRILLIC, LATIN" in r.output

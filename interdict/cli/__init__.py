@@ -30,6 +30,7 @@ COMMAND_MODULES = [
     "interdict.cli.sites_cmd",
     "interdict.cli.schedule_cmd",
     "interdict.cli.serve_cmd",
+    "interdict.cli.db_cmd",
     "interdict.cli.alerts_cmd",
     "interdict.cli.export_cmd",
     "interdict.cli.fixtures_cmd",

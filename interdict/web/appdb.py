@@ -1,93 +1,36 @@
-"""The app's own SQLite database (users, sessions, API tokens, saved searches, login attempts, alert rules and
-alert deliveries).
+"""The app's own database (users, sessions, API tokens, saved searches, login attempts, alert rules and
+alert deliveries): an embedded SQLite file by default, PostgreSQL when several web servers share it
+(INTERDICT_APP_DB_URL). Tables and migrations: interdict.web.appdb_schema.
 
 Kept apart from the listing store so either store backend can sit behind the app. Session ids and API
-tokens are stored only as SHA-256 hashes: a copy of this file logs nobody in.
+tokens are stored only as SHA-256 hashes: a copy of this database logs nobody in.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-import os
 import secrets
-import sqlite3
 import threading
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import Path as PathParam
+from sqlalchemy import Connection, delete, func, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
+
+from interdict.web.appdb_schema import (PG_LOCK_NAMESPACE, api_tokens, login_attempts, open_engine,
+                                        saved_searches, sessions, upgrade, users, writer)
 
 ROLES = ("admin", "reviewer", "investigator")
-# Row ids (tokens, saved searches) are SQLite INTEGERs: a path id outside 1..2^63-1 is refused with 422
-# before it reaches SQLite, which cannot even bind it (OverflowError, a 500).
+# Row ids (tokens, saved searches, alert rules) are 64-bit (SQLite INTEGER, PostgreSQL BIGINT): a path id outside
+# 1..2^63-1 is refused with 422 before it reaches the database, which cannot even bind it (a 500).
 MAX_ROW_ID = 2**63 - 1
 RowId = Annotated[int, PathParam(ge=1, le=MAX_ROW_ID)]
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS users (
-  username TEXT PRIMARY KEY,
-  password_hash TEXT NOT NULL,
-  role TEXT NOT NULL,
-  tenants TEXT NOT NULL DEFAULT '[]',
-  disabled INTEGER NOT NULL DEFAULT 0,
-  created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS sessions (
-  id_hash TEXT PRIMARY KEY,
-  username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
-  created_at TEXT NOT NULL,
-  expires_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS api_tokens (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  token_hash TEXT UNIQUE NOT NULL,
-  username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
-  name TEXT NOT NULL,
-  created_at TEXT NOT NULL,
-  last_used TEXT,
-  revoked INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS saved_searches (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
-  name TEXT NOT NULL,
-  params TEXT NOT NULL,
-  created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS login_attempts (
-  scope TEXT NOT NULL,
-  at REAL NOT NULL,
-  attempt TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS login_attempts_scope ON login_attempts(scope, at);
-CREATE TABLE IF NOT EXISTS alert_rules (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  name TEXT NOT NULL,
-  event TEXT NOT NULL,
-  params TEXT NOT NULL DEFAULT '{}',
-  channel TEXT NOT NULL,
-  target TEXT NOT NULL,
-  secret_env TEXT,
-  created_by TEXT NOT NULL,
-  created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS alert_deliveries (
-  idem_key TEXT PRIMARY KEY,
-  rule_id INTEGER NOT NULL REFERENCES alert_rules(id) ON DELETE CASCADE,
-  subject TEXT NOT NULL,
-  event TEXT NOT NULL,
-  status TEXT NOT NULL,
-  attempts INTEGER NOT NULL DEFAULT 0,
-  payload TEXT NOT NULL,
-  last_error TEXT,
-  updated_at TEXT NOT NULL
-);
-DROP TABLE IF EXISTS login_failures;
-"""
-
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
@@ -127,34 +70,45 @@ class User:
 
 
 class AppDB:
-    """Thread-safe wrapper over one SQLite connection (the app's writes are small and rare)."""
+    """Users, sessions, tokens, saved searches and login attempts over one SQLAlchemy engine (SQLite or
+    PostgreSQL); thread-safe through the engine's connection pool. Opening it migrates the schema to head."""
 
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        # password hashes and session hashes: readable by the app's own user only (SQLite gives its -wal and
-        # -shm files the same mode)
-        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
-        os.chmod(self.path, 0o600)
-        self._lock = threading.RLock()
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(SCHEMA)
+    def __init__(self, target: str | Path):
+        """`target`: the SQLite file (WebSettings.app_db) or a database URL."""
+        self.engine = open_engine(target)
+        self._writer = writer(self.engine)
+        self._pg = self.engine.dialect.name == "postgresql"
+        # SQLite: this process's writers queue here rather than in SQLite's busy handler, which sleeps in steps
+        # of up to 100 ms; other processes still meet the file lock
+        self._write_lock = contextlib.nullcontext() if self._pg else threading.Lock()
+        upgrade(self.engine)
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self.engine.dispose()
 
-    def _q(self, sql: str, args=()) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._db.execute(sql, args).fetchall()
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """One write transaction (BEGIN IMMEDIATE on SQLite), committed on exit."""
+        with self._write_lock, self._writer.begin() as conn:
+            yield conn
 
-    def query(self, sql: str, args=()) -> list[sqlite3.Row]:
-        """One statement under the lock, for app-shell modules that own tables here (interdict.alerts)."""
-        return self._q(sql, args)
+    def _rows(self, stmt) -> list:
+        with self._write() as conn:
+            result = conn.execute(stmt)
+            return list(result.mappings()) if result.returns_rows else []
+
+    def _read(self, stmt) -> list:
+        with self.engine.connect() as conn:
+            return list(conn.execute(stmt).mappings())
+
+    def query(self, sql: str, args=()) -> list:
+        """One SQL statement with `?` placeholders (none inside literals), in its own transaction, for app-shell
+        modules that own tables here (interdict.alerts); rows read by column name."""
+        parts = sql.split("?")
+        if len(parts) - 1 != len(args):
+            raise ValueError(f"query: {len(parts) - 1} placeholders but {len(args)} arguments")
+        named = parts[0] + "".join(f":p{i}{part}" for i, part in enumerate(parts[1:]))
+        return self._rows(text(named).bindparams(**{f"p{i}": arg for i, arg in enumerate(args)}))
 
     # users -------------------------------------------------------------------------------------------
     def add_user(self, username: str, password_hash: str, role: str, tenants: list[str]) -> User:
@@ -165,40 +119,44 @@ class AppDB:
             raise ValueError("tenants: a reviewer needs at least one tenant")
         tenants = sorted({t.strip() for t in tenants if t.strip()})
         try:
-            self._q("INSERT INTO users(username, password_hash, role, tenants, created_at) VALUES (?,?,?,?,?)",
-                    (username, password_hash, role, json.dumps(tenants), _now().isoformat()))
-        except sqlite3.IntegrityError as exc:
+            self._rows(insert(users).values(username=username, password_hash=password_hash, role=role,
+                                            tenants=json.dumps(tenants), created_at=_now().isoformat()))
+        except IntegrityError as exc:
             raise ValueError(f"username: {username!r} already exists") from exc
         return User(username, role, tuple(tenants))
 
     def set_password(self, username: str, password_hash: str) -> None:
-        self._q("UPDATE users SET password_hash=? WHERE username=?", (password_hash, username))
-        self._q("DELETE FROM sessions WHERE username=?", (username,))
+        with self._write() as conn:
+            conn.execute(update(users).where(users.c.username == username).values(password_hash=password_hash))
+            conn.execute(delete(sessions).where(sessions.c.username == username))
 
     def update_user(self, username: str, *, role: str | None = None, tenants: list[str] | None = None,
                     disabled: bool | None = None) -> None:
+        if role is not None and role not in ROLES:
+            raise ValueError(f"role: {role!r} is not one of {', '.join(ROLES)}")
+        values = {}
         if role is not None:
-            if role not in ROLES:
-                raise ValueError(f"role: {role!r} is not one of {', '.join(ROLES)}")
-            self._q("UPDATE users SET role=? WHERE username=?", (role, username))
+            values["role"] = role
         if tenants is not None:
-            self._q("UPDATE users SET tenants=? WHERE username=?",
-                    (json.dumps(sorted({t.strip() for t in tenants if t.strip()})), username))
+            values["tenants"] = json.dumps(sorted({t.strip() for t in tenants if t.strip()}))
         if disabled is not None:
-            self._q("UPDATE users SET disabled=? WHERE username=?", (int(disabled), username))
+            values["disabled"] = int(disabled)
+        with self._write() as conn:
+            if values:
+                conn.execute(update(users).where(users.c.username == username).values(**values))
             if disabled:
-                self._q("DELETE FROM sessions WHERE username=?", (username,))
+                conn.execute(delete(sessions).where(sessions.c.username == username))
 
     def password_hash(self, username: str) -> str | None:
-        rows = self._q("SELECT password_hash FROM users WHERE username=?", (username,))
+        rows = self._read(select(users.c.password_hash).where(users.c.username == username))
         return rows[0]["password_hash"] if rows else None
 
     def get_user(self, username: str) -> User | None:
-        rows = self._q("SELECT * FROM users WHERE username=?", (username,))
+        rows = self._read(select(users).where(users.c.username == username))
         return self._user(rows[0]) if rows else None
 
     def users(self) -> list[User]:
-        return [self._user(r) for r in self._q("SELECT * FROM users ORDER BY username")]
+        return [self._user(r) for r in self._read(select(users).order_by(users.c.username))]
 
     @staticmethod
     def _user(row) -> User:
@@ -208,103 +166,109 @@ class AppDB:
     def create_session(self, username: str, hours: float) -> str:
         sid = secrets.token_urlsafe(32)
         now = _now()
-        self._q("INSERT INTO sessions(id_hash, username, created_at, expires_at) VALUES (?,?,?,?)",
-                (sha256(sid), username, now.isoformat(), (now + timedelta(hours=hours)).isoformat()))
+        self._rows(insert(sessions).values(id_hash=sha256(sid), username=username, created_at=now.isoformat(),
+                                           expires_at=(now + timedelta(hours=hours)).isoformat()))
         return sid
 
     def session_user(self, sid: str) -> User | None:
-        rows = self._q("SELECT username, expires_at FROM sessions WHERE id_hash=?", (sha256(sid),))
+        rows = self._read(select(users, sessions.c.expires_at).join(sessions, sessions.c.username == users.c.username)
+                          .where(sessions.c.id_hash == sha256(sid)))
         if not rows:
             return None
         if datetime.fromisoformat(rows[0]["expires_at"]) < _now():
             self.delete_session(sid)
             return None
-        user = self.get_user(rows[0]["username"])
-        return user if user and not user.disabled else None
+        return None if rows[0]["disabled"] else self._user(rows[0])
 
     def delete_session(self, sid: str) -> None:
-        self._q("DELETE FROM sessions WHERE id_hash=?", (sha256(sid),))
+        self._rows(delete(sessions).where(sessions.c.id_hash == sha256(sid)))
 
     # API tokens --------------------------------------------------------------------------------------
     def create_token(self, username: str, name: str) -> tuple[int, str]:
         token = "idt_" + secrets.token_urlsafe(32)
-        with self._lock:
-            cur = self._db.execute(
-                "INSERT INTO api_tokens(token_hash, username, name, created_at) VALUES (?,?,?,?)",
-                (sha256(token), username, name or "token", _now().isoformat()))
-            return cur.lastrowid, token
+        rows = self._rows(insert(api_tokens).values(token_hash=sha256(token), username=username, name=name or "token",
+                                                    created_at=_now().isoformat()).returning(api_tokens.c.id))
+        return rows[0]["id"], token
 
     def token_user(self, token: str) -> User | None:
-        rows = self._q("SELECT id, username FROM api_tokens WHERE token_hash=? AND revoked=0", (sha256(token),))
+        rows = self._rows(update(api_tokens).where(api_tokens.c.token_hash == sha256(token), api_tokens.c.revoked == 0)
+                          .values(last_used=_now().isoformat()).returning(api_tokens.c.username))
         if not rows:
             return None
-        self._q("UPDATE api_tokens SET last_used=? WHERE id=?", (_now().isoformat(), rows[0]["id"]))
         user = self.get_user(rows[0]["username"])
         return user if user and not user.disabled else None
 
     def tokens(self, username: str | None = None) -> list[dict]:
-        sql = "SELECT id, username, name, created_at, last_used, revoked FROM api_tokens"
-        rows = self._q(sql + " WHERE username=? ORDER BY id", (username,)) if username else self._q(sql + " ORDER BY id")
-        return [dict(r) for r in rows]
+        t = api_tokens.c
+        stmt = select(t.id, t.username, t.name, t.created_at, t.last_used, t.revoked).order_by(t.id)
+        return [dict(r) for r in self._read(stmt.where(t.username == username) if username else stmt)]
 
     def revoke_token(self, token_id: int, username: str | None = None) -> bool:
+        stmt = update(api_tokens).where(api_tokens.c.id == token_id)
         if username:
-            rows = self._q("UPDATE api_tokens SET revoked=1 WHERE id=? AND username=? RETURNING id", (token_id, username))
-        else:
-            rows = self._q("UPDATE api_tokens SET revoked=1 WHERE id=? RETURNING id", (token_id,))
-        return bool(rows)
+            stmt = stmt.where(api_tokens.c.username == username)
+        return bool(self._rows(stmt.values(revoked=1).returning(api_tokens.c.id)))
 
     # saved searches ----------------------------------------------------------------------------------
     def save_search(self, username: str, name: str, params: dict) -> int:
-        with self._lock:
-            cur = self._db.execute(
-                "INSERT INTO saved_searches(username, name, params, created_at) VALUES (?,?,?,?)",
-                (username, name, json.dumps(params, sort_keys=True), _now().isoformat()))
-            return cur.lastrowid
+        rows = self._rows(insert(saved_searches).values(username=username, name=name,
+                                                        params=json.dumps(params, sort_keys=True),
+                                                        created_at=_now().isoformat()).returning(saved_searches.c.id))
+        return rows[0]["id"]
 
     def saved_searches(self, username: str) -> list[dict]:
-        rows = self._q("SELECT id, name, params, created_at FROM saved_searches WHERE username=? ORDER BY name, id",
-                       (username,))
+        s = saved_searches.c
+        rows = self._read(select(s.id, s.name, s.params, s.created_at).where(s.username == username)
+                          .order_by(s.name, s.id))
         return [dict(id=r["id"], name=r["name"], params=json.loads(r["params"]), created_at=r["created_at"])
                 for r in rows]
 
     def delete_saved_search(self, username: str, search_id: int) -> bool:
-        return bool(self._q("DELETE FROM saved_searches WHERE id=? AND username=? RETURNING id", (search_id, username)))
+        s = saved_searches.c
+        return bool(self._rows(delete(saved_searches).where(s.id == search_id, s.username == username)
+                               .returning(s.id)))
 
     # login rate limiting -----------------------------------------------------------------------------
     def reserve_login(self, limits: dict[str, int], window_seconds: int, backoff_seconds: float) -> tuple[str, float]:
         """Count one login attempt against every scope (scope -> free attempts), atomically, before the password
-        is checked: parallel guesses cannot all pass the check first. Past its free attempts a scope waits
-        `backoff_seconds * 2**(extra attempts)` (at most the window) after its latest one.
+        is checked: parallel guesses cannot all pass the check first, on one server or many. Past its free
+        attempts a scope waits `backoff_seconds * 2**(extra attempts)` (at most the window) after its latest one.
         Returns (attempt id, 0) or ("", seconds to wait) when a scope is locked (nothing is recorded then)."""
         now = _now().timestamp()
         cutoff = now - window_seconds
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")        # one writer across processes, too
-            try:
-                self._db.execute("DELETE FROM login_attempts WHERE at < ?", (cutoff,))
-                wait = 0.0
-                for scope, free in limits.items():
-                    n, latest = self._db.execute("SELECT COUNT(*), MAX(at) FROM login_attempts WHERE scope=?",
-                                                 (scope,)).fetchone()
-                    if n >= free:
-                        delay = min(backoff_seconds * 2 ** (n - free), window_seconds)
-                        wait = max(wait, latest + delay - now)
-                if wait > 0:
-                    self._db.execute("COMMIT")
-                    return "", wait
-                attempt = secrets.token_hex(8)
-                self._db.executemany("INSERT INTO login_attempts(scope, at, attempt) VALUES (?,?,?)",
-                                     [(scope, now, attempt) for scope in limits])
-                self._db.execute("COMMIT")
-                return attempt, 0.0
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._write() as conn:   # SQLite: BEGIN IMMEDIATE, one writer across processes
+            self._lock_scopes(conn, sorted(limits), cutoff)
+            wait = 0.0
+            la = login_attempts.c
+            for scope, free in limits.items():
+                n, latest = conn.execute(select(func.count(), func.max(la.at))
+                                         .where(la.scope == scope, la.at >= cutoff)).one()
+                if n >= free:
+                    delay = min(backoff_seconds * 2 ** (n - free), window_seconds)
+                    wait = max(wait, latest + delay - now)
+            if wait > 0:
+                return "", wait
+            attempt = secrets.token_hex(8)
+            conn.execute(insert(login_attempts), [dict(scope=s, at=now, attempt=attempt) for s in limits])
+            return attempt, 0.0
+
+    def _lock_scopes(self, conn: Connection, scopes: list[str], cutoff: float) -> None:
+        """PostgreSQL: a transaction lock per scope, taken in sorted order (no deadlock), so one server at a
+        time counts and records a scope's attempts; an advisory lock because a new scope has no row FOR UPDATE
+        could lock. Expired attempts go in passing, skipping rows another login holds. SQLite's BEGIN IMMEDIATE
+        already serialises every writer."""
+        if not self._pg:
+            conn.execute(delete(login_attempts).where(login_attempts.c.at < cutoff))
+            return
+        for scope in scopes:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:ns, hashtext(:scope))"),
+                         {"ns": PG_LOCK_NAMESPACE, "scope": scope})
+        conn.execute(text("DELETE FROM login_attempts WHERE ctid IN (SELECT ctid FROM login_attempts "
+                          "WHERE at < :cutoff FOR UPDATE SKIP LOCKED)"), {"cutoff": cutoff})
 
     def login_succeeded(self, attempt: str, scope: str) -> None:
         """A right password: the attempt was no failure, and the scope's earlier failures are forgiven."""
-        self._q("DELETE FROM login_attempts WHERE attempt=? OR scope=?", (attempt, scope))
+        self._rows(delete(login_attempts).where((login_attempts.c.attempt == attempt) | (login_attempts.c.scope == scope)))
 
     def login_attempts(self, scope: str) -> int:
-        return self._q("SELECT COUNT(*) AS n FROM login_attempts WHERE scope=?", (scope,))[0]["n"]
+        return self._read(select(func.count().label("n")).where(login_attempts.c.scope == scope))[0]["n"]

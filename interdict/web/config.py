@@ -58,14 +58,17 @@ class WebSettings:
     page_size: int = 50
     # tenant -> the legal basis `c` confirms with (config/settings.yaml `web_legal_basis_defaults`)
     legal_basis_defaults: dict[str, str] = field(default_factory=dict)
+    # the app database shared by several web servers (postgresql+psycopg://…); empty: <data_dir>/web/app.db
+    app_db_url: str = ""
 
     @property
     def web_dir(self) -> Path:
         return self.data_dir / "web"
 
     @property
-    def app_db(self) -> Path:
-        return self.web_dir / "app.db"
+    def app_db(self) -> str | Path:
+        """What AppDB opens: INTERDICT_APP_DB_URL, or the embedded SQLite file."""
+        return self.app_db_url or self.web_dir / "app.db"
 
     def __post_init__(self):
         self.data_dir = Path(self.data_dir)
@@ -107,6 +110,7 @@ class WebSettings:
             notifier_name=str(g("notifier_name", "interdict")),
             notifier_email=str(g("notifier_email", "") or ""),
             legal_basis_defaults=_mapping("web_legal_basis_defaults", g("web_legal_basis_defaults", {})),
+            app_db_url=str(g("app_db_url", "") or ""),
         )
         values.update(overrides)
         return cls(**values)
