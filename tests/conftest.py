@@ -64,6 +64,8 @@ def es_cluster() -> tuple[str, str]:
         pytest.skip("ES CLUSTER TESTS SKIPPED: INTERDICT_ES_CLUSTER_URLS / _HOME are not set (make test starts "
                     "a real 3-node cluster)")
     return ES_CLUSTER_URLS, home
+
+
 @pytest.fixture(params=APP_DBS)
 def app_db_url(request):
     """WebSettings.app_db_url of each app database: "" (the SQLite app.db in the data dir), or a fresh
