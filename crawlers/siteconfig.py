@@ -480,7 +480,7 @@ class Schedule(_Strict):
 
 
 def _policy_model() -> type[BaseModel]:
-    """The keys of config/scoring.yaml's `policy` a site may override, each typed like its default there
+    """The keys of nlp/scoring.yaml's `policy` a site may override, each typed like its default there
     (true/false, a whole number, a list of lexicon ids); anything else is an error at its line."""
     from nlp.risk import policy_defaults
     kinds = {bool: StrictBool, int: Annotated[int, Field(strict=True, ge=0)], list: list[StrictStr]}
@@ -509,7 +509,7 @@ class SiteConfig(_Strict):
     removal: Markers = Markers(status_codes=[404, 410])
     session_expiry: Markers = Markers()
     schedule: Schedule | None = None
-    # this site's own flagging policy: overrides of config/scoring.yaml `policy` keys
+    # this site's own flagging policy: overrides of nlp/scoring.yaml `policy` keys
     # ("flag_uncontrolled_medicines: false" on a B2B marketplace that lawfully sells medicines to trade)
     policy: Policy = Policy()
     enabled: bool = True
@@ -545,10 +545,6 @@ class SiteConfig(_Strict):
 
 # ---------------------------------------------------------------------------------------------- loading
 
-def sites_dir() -> Path:
-    from index import settings
-    configured = settings.get("sites_dir")
-    return Path(configured) if configured else settings.CONFIG_DIR / "sites"
 
 
 def _line_of(node: yaml.Node | None, loc: tuple) -> int:
@@ -683,9 +679,9 @@ def _dedupe(errors: list[SiteConfigError]) -> list[SiteConfigError]:
     return out
 
 
-def site_files(directory: Path | None = None) -> list[Path]:
+def site_files(directory: Path) -> list[Path]:
     """`<id>.yaml` files; names starting with `_` or `.` and `*.disabled` are ignored."""
-    directory = Path(directory) if directory else sites_dir()
+    directory = Path(directory)
     if not directory.is_dir():
         return []
     return sorted(p for p in directory.iterdir()
@@ -702,7 +698,7 @@ def load_site_file(path: Path) -> SiteConfig:
     return parse_site(text, path, expect_id=path.stem)
 
 
-def load_sites(directory: Path | None = None) -> tuple[dict[str, SiteConfig], list[SiteConfigError]]:
+def load_sites(directory: Path) -> tuple[dict[str, SiteConfig], list[SiteConfigError]]:
     """Every valid site, plus every error of the invalid ones. One bad file never hides the others."""
     sites: dict[str, SiteConfig] = {}
     errors: list[SiteConfigError] = []
@@ -716,9 +712,9 @@ def load_sites(directory: Path | None = None) -> tuple[dict[str, SiteConfig], li
     return sites, errors
 
 
-def load_site(site_id: str, directory: Path | None = None) -> SiteConfig:
+def load_site(site_id: str, directory: Path) -> SiteConfig:
     """One site by id; raises SiteConfigErrors (bad file) or KeyError (no such site, message lists known ones)."""
-    directory = Path(directory) if directory else sites_dir()
+    directory = Path(directory)
     for ext in (".yaml", ".yml"):
         path = directory / f"{site_id}{ext}"
         if path.is_file():

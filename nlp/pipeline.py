@@ -20,7 +20,7 @@ def build_nlp(config_path: str | Path | None = None, overrides: dict | None = No
     """The pipeline described by the config file (default config/nlp.cfg).
 
     `overrides` are dotted keys, as spaCy takes them: {"components.interdict_substances.fuzzy": False}.
-    `policy` overrides flagging-policy keys of config/scoring.yaml (a site's own policy).
+    `policy` overrides flagging-policy keys of nlp/scoring.yaml (a site's own policy).
     """
     path = Path(config_path) if config_path else DEFAULT_CONFIG
     overrides = {**(overrides or {}), **({"components.interdict_risk.policy": policy} if policy else {})}

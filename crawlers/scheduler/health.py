@@ -83,12 +83,9 @@ def check(run: CrawlRun, history: list[CrawlRun], limits: HealthLimits,
     return [reason for m in (monitors or MONITORS) if (reason := m(run, history, limits))]
 
 
-def limits_for(site, settings=None) -> HealthLimits:
+def limits_for(site, settings) -> HealthLimits:
     """The thresholds a site's runs are judged by: its `schedule.max_error_rate`, else the settings'
     `health_max_error_rate`; `health_history_runs` runs of history. Raises ValueError on a bad setting."""
-    if settings is None:
-        from crawlers.scheduler.settings import SchedulerSettings
-        settings = SchedulerSettings.load()
     rate = site.schedule.max_error_rate if site is not None and site.schedule is not None else None
     return HealthLimits(float(rate) if rate is not None else settings.max_error_rate, settings.history_runs)
 

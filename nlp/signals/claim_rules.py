@@ -40,8 +40,7 @@ class Phrase:
 
 
 def _config_path() -> Path:
-    from index.settings import CONFIG_DIR
-    return Path(CONFIG_DIR) / "claims.yaml"
+    return Path(__file__).resolve().parents[2] / "config" / "claims.yaml"
 
 
 def _words(phrase: str) -> list[str]:
