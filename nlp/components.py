@@ -1,4 +1,4 @@
-"""The registered spaCy components of the detection pipeline (assembled from config/nlp.cfg).
+"""The registered spaCy components of the detection pipeline (assembled from nlp/nlp.cfg).
 
 A listing is one Doc: its fields (title, description) are joined with a blank line and their spans
 are kept in ``doc.user_data["fields"]``; every hit reports offsets into its own field's original text.

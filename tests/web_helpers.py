@@ -20,10 +20,10 @@ from crawlers.siteconfig import load_site
 from interdict.web.app import create_app
 from interdict.web.auth import hash_password
 from interdict.web.config import WebSettings
-from tests.crawl_helpers import open_target, run_crawl_process
+from tests.crawl_helpers import SITES_DIR, open_target, run_crawl_process
 
 SITE_A, SITE_B = "shop", "b2b"
-TENANT_A, TENANT_B = load_site(SITE_A).tenant, load_site(SITE_B).tenant
+TENANT_A, TENANT_B = load_site(SITE_A, SITES_DIR).tenant, load_site(SITE_B, SITES_DIR).tenant
 PASSWORD = "correct horse battery"
 # Named listings of the fixture catalogues (crawlers/fixture_sites/data/{shop,b2b}.yaml).
 KEYS = {
