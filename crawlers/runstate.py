@@ -321,5 +321,5 @@ class RunContext:
         ctx = crawler.settings.get("INTERDICT_RUN_CONTEXT")
         if ctx is None:
             from scrapy.exceptions import NotConfigured
-            raise NotConfigured("INTERDICT_RUN_CONTEXT is not set (crawls start through crawlers.run)")
+            raise NotConfigured("INTERDICT_RUN_CONTEXT is not set (crawls start through crawlers.run.run_crawl)")
         return ctx

@@ -12,7 +12,6 @@ from spacy.language import Language
 
 import nlp.components  # noqa: F401  (registers the factories)
 
-
 DEFAULT_CONFIG = resources.files("nlp") / "nlp.cfg"     # package data: an installed wheel has it
 
 

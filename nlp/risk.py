@@ -40,8 +40,8 @@ class ScoringConfig:
 
     @classmethod
     def load(cls, path: str | Path | None = None, policy: dict | None = None) -> "ScoringConfig":
-        """Read the scoring config (default nlp/scoring.yaml); `policy` overrides keys of its `policy` section (a site's own flagging
-        policy, crawlers/siteconfig.py), each checked against the key's type in the file."""
+        """Read the scoring config (default nlp/scoring.yaml); `policy` overrides keys of its `policy` section
+        (a site's own flagging policy, crawlers/siteconfig.py), each checked against the key's type in the file."""
         p, data = read_yaml(path or DEFAULT_PATH, "scoring config")
         for key in ("policy", "base", "listing_type_factor", "signals"):
             if not isinstance(data.get(key), dict):

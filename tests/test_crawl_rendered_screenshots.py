@@ -30,7 +30,8 @@ def test_rendered_screenshots_are_bounded_hashed_and_offline(tmp_path):
         # the rest of the run, the way the crawl's own pass does it, on the same run's archive
         archive = EvidenceArchive(evidence_root(data_dir), "shop", run["id"])
         try:
-            more = render_run_screenshots(target.store, archive, run["id"], load_settings(evidence_render_screenshots=True).render())
+            render = load_settings(evidence_render_screenshots=True).render()
+            more = render_run_screenshots(target.store, archive, run["id"], render)
         finally:
             archive.close()
         assert more == {"rendered": len(got) - 3, "failed": 0}

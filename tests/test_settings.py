@@ -3,17 +3,14 @@ and an error that names the file and line, or the variable, of a bad value."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from index import yamlfile
+from interdict.cli import main
 from interdict.settings import DEFAULTS, Settings, SettingsError, load_settings
-
-ROOT = Path(__file__).resolve().parent.parent
-
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch, tmp_path):
@@ -83,15 +80,14 @@ def test_a_settings_file_that_is_not_a_mapping(tmp_path):
         load_settings()
 
 
-def test_the_cli_prints_one_line_for_a_bad_setting(tmp_path):
+def test_the_cli_prints_one_line_for_a_bad_setting(tmp_path, monkeypatch, capsys):
     path = operator_file(tmp_path, "scheduler_max_workers: 0\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INTERDICT_")}
-    env.update(INTERDICT_CONFIG_DIR=str(tmp_path), PYTHONPATH=str(ROOT))
-    p = subprocess.run([sys.executable, "-m", "interdict.cli", "schedule", "list"], capture_output=True,
-                       text=True, env=env, cwd=tmp_path, timeout=120)
-    assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr
-    assert p.stderr.strip() == (f"error: {path}:1: scheduler_max_workers: 0: Input should be greater than or "
-                                "equal to 1")
+    monkeypatch.setattr(sys, "argv", ["interdict", "schedule", "list"])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and "Traceback" not in err, err
+    assert err.strip() == f"error: {path}:1: scheduler_max_workers: 0: Input should be greater than or equal to 1"
 
 
 def test_lower_layers_get_plain_values(tmp_path):

@@ -4,7 +4,7 @@ history) and either passes (None) or returns the reason the run is `degraded`.
 A monitor is one small function `(run, history, limits) -> str | None`, registered in MONITORS. Only runs
 that finished on their own (`succeeded`) are judged; failed/aborted runs already say what went wrong.
 `verdict` is the one judgement every run gets, however it was started: the crawl process applies it to its
-own record (`interdict crawl`, `python -m crawlers.run`), and the scheduler again to the record it finalises.
+own record (`interdict crawl`), and the scheduler again to the record it finalises.
 """
 from __future__ import annotations
 

@@ -107,7 +107,7 @@ class SiteBusy(Exception):
 
 
 def crawl_lock(site_id: str, run_id: str | None, data_dir: Path) -> SiteLock | None:
-    """For `interdict crawl` / `python -m crawlers.run`: take the site's lock, so a crawl started by hand
+    """For `interdict crawl`: take the site's lock, so a crawl started by hand
     never runs alongside a scheduled one. None when the parent scheduler already holds it for this crawl.
     The kernel releases it when the process ends, however it ends."""
     if os.environ.get(HELD_ENV) == site_id:
