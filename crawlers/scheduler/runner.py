@@ -230,7 +230,8 @@ class CrawlRunner:
     def _run_process(self, begun: Begun) -> CrawlRun:
         run = begun.run
         cmd = self.settings.command_for(run.site_id, run.id, run.trigger)
-        env = dict(os.environ, INTERDICT_DATA_DIR=str(self.settings.data_dir), INTERDICT_RUN_TRIGGER=run.trigger)
+        env = dict(os.environ, INTERDICT_DATA_DIR=str(self.settings.data_dir), INTERDICT_RUN_TRIGGER=run.trigger,
+                   INTERDICT_SITES_DIR=str(self.settings.sites_dir))   # the crawl reads the sites we scheduled
         env[HELD_ENV] = run.site_id   # the crawl inherits our lock of the site (pass_fds below)
         if self.store_spec:
             env["INTERDICT_STORE"] = self.store_spec
