@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
+import yaml
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -42,7 +43,7 @@ class _YamlSource(PydanticBaseSettingsSource):
         node = yamlfile.compose(text, path)
         if node is None:
             return
-        if not isinstance(node, yamlfile.yaml.MappingNode):
+        if not isinstance(node, yaml.MappingNode):
             raise SettingsError(path, node.start_mark.line + 1, "", "expected a mapping of settings")
         for key, _ in node.value:
             self.lines[key.value] = key.start_mark.line + 1
