@@ -126,13 +126,14 @@ def full_crawl(site_id: str, sites_dir: str, store: str, out: str) -> None:
 
     import scrapy.crawler
     scrapy.crawler.CrawlerProcess = TimedProcess
-    from index import settings
-    if str(settings.get("analyse_process", "1")).lower() in ("0", "false", "no"):
+    from interdict.settings import load_settings
+    settings = load_settings(sites_dir=Path(sites_dir))
+    if not settings.analyse_process:
         # In-process analysis: build the process-wide analyser before the clock (the analysis child, the
         # default, builds its own inside the measured window, as in production).
         from crawlers.pipelines import shared_analyser
         shared_analyser()
-    run = run_mod.run_crawl(site_id, store, sites_dir=Path(sites_dir), log_level="ERROR")
+    run = run_mod.run_crawl(site_id, settings.crawl(), store, log_level="ERROR")
     Path(out).write_text(json.dumps({"pages": run.counts.get("pages", 0), "items": run.counts.get("items", 0),
                                      "errors": run.errors, "status": run.status, **_measured(times)}))
 

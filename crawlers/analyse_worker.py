@@ -10,7 +10,7 @@ READY = '{"ready": true}'
 
 
 def shared_analyser(policy: dict | None = None):
-    """One nlp Analyzer per process and flagging policy (a site's overrides of config/scoring.yaml):
+    """One nlp Analyzer per process and flagging policy (a site's overrides of nlp/scoring.yaml):
     building the spaCy pipeline is the expensive part, analysing is not."""
     import json
     key = json.dumps(policy or {}, sort_keys=True)

@@ -155,9 +155,7 @@ class AnalyseStage:
     @classmethod
     def from_crawler(cls, crawler):
         ctx = RunContext.of(crawler)
-        from index import settings
-        in_process = str(settings.get("analyse_process", "1")).lower() not in ("0", "false", "no")
-        stage = cls(ctx, crawler.settings.getbool("INTERDICT_ANALYSE", ctx.analyse), in_process,
+        stage = cls(ctx, crawler.settings.getbool("INTERDICT_ANALYSE", ctx.analyse), ctx.settings.analyse_process,
                     ctx.site.policy_overrides)
         from scrapy import signals
         crawler.signals.connect(stage.close, signal=signals.engine_stopped)

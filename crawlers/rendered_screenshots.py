@@ -18,7 +18,6 @@ from pathlib import Path
 from w3lib.encoding import html_to_unicode
 
 from crawlers.archive import EvidenceArchive, read_body, read_manifest
-from index import settings
 
 log = logging.getLogger(__name__)
 
@@ -26,18 +25,12 @@ VIEWPORT = {"width": 1280, "height": 900}
 MAX_HEIGHT = 6000          # px: a pathological page renders its top, not a 100 MB image
 
 
-@dataclass
+@dataclass(frozen=True)
 class RenderSettings:
-    enabled: bool = False
-    max_listings: int = 500
-    timeout_s: float = 15.0
-
-    @classmethod
-    def from_settings(cls) -> "RenderSettings":
-        flag = str(settings.get("evidence_render_screenshots", False)).strip().lower()
-        return cls(enabled=flag in ("1", "true", "yes", "on"),
-                   max_listings=int(settings.get("evidence_render_max", 500)),
-                   timeout_s=float(settings.get("evidence_render_timeout", 15)))
+    """The evidence_render_* settings, handed over by the app shell."""
+    enabled: bool
+    max_listings: int
+    timeout_s: float
 
 
 def listings_to_render(store, manifest: Path, run_id: str, limit: int):

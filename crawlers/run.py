@@ -1,27 +1,37 @@
 """Run one crawl of one site, in this process: `run_crawl(site_id, …) -> CrawlRun`.
 
 Twisted's reactor cannot be restarted, so a process runs at most one crawl. The CLI (`interdict crawl`) calls
-this directly; the scheduler runs `python -m crawlers.run SITE_ID --json …` in a subprocess and reads the
-CrawlRun JSON from stdout. The crawl log goes to the run's evidence directory (crawl.log), next to the manifest.
-
-Exit codes of `python -m crawlers.run`: 0 succeeded, 1 failed, 2 bad config/usage, 3 aborted by a signal.
+this with the values of its settings (CrawlSettings); the scheduler runs `interdict crawl SITE_ID --json …` in a
+subprocess and reads the CrawlRun JSON from stdout. The crawl log goes to the run's evidence directory
+(crawl.log), next to the manifest. EXIT_CODES: the process's exit code per run status (2: bad config/usage).
 """
 from __future__ import annotations
 
-import argparse
-import json
 import logging
 import os
-import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
+from crawlers.rendered_screenshots import RenderSettings
 from crawlers.siteconfig import SiteConfig, SiteConfigErrors, load_site
-from index import STORE_HELP
 from index.models import CrawlRun
-from index.store import StoreError
 
 EXIT_CODES = {"succeeded": 0, "degraded": 0, "failed": 1, "aborted": 3}
+
+
+@dataclass(frozen=True)
+class CrawlSettings:
+    """What a crawl needs from the settings, as plain values (built by interdict.settings.Settings.crawl())."""
+    data_dir: Path
+    sites_dir: Path
+    batch_size: int                   # listings per upsert batch
+    analyse_process: bool             # the analyser in its own process (else on the store thread)
+    gzip_level: int                   # of the archived bodies
+    render: RenderSettings            # screenshots rendered from HTTP-mode snapshots
+    max_error_rate: float             # health: default error-rate threshold (a site may set its own)
+    history_runs: int                 # health: runs looked at for "this site usually has hits"
+    open_store: Callable[[str | None], Any]   # store spec (None: the configured store) -> an unopened store
 
 
 class CrawlError(Exception):
@@ -61,15 +71,14 @@ def preflight(site: SiteConfig) -> None:
             raise CrawlError(f"{where}: network: {exc}") from None
 
 
-def run_crawl(site_id: str, store_spec: str | None = None, run_id: str | None = None,
+def run_crawl(site_id: str, settings: CrawlSettings, store_spec: str | None = None, run_id: str | None = None,
               jobdir: str | Path | None = None, progress: Callable[[dict], None] | None = None, *,
-              site: SiteConfig | None = None, sites_dir: Path | None = None, data_dir: Path | None = None,
-              trigger: str = "manual", log_level: str = "INFO", analyse: bool = True, batch_size: int | None = None,
-              progress_interval: float = 0.5) -> CrawlRun:
+              site: SiteConfig | None = None, trigger: str = "manual", log_level: str = "INFO",
+              analyse: bool = True, progress_interval: float = 0.5) -> CrawlRun:
     """Crawl one site into the store and return its run record (also stored via store.record_run)."""
     if site is None:
         try:
-            site = load_site(site_id, sites_dir)
+            site = load_site(site_id, settings.sites_dir)
         except SiteConfigErrors as exc:
             raise CrawlError(str(exc)) from None
         except KeyError as exc:
@@ -77,19 +86,15 @@ def run_crawl(site_id: str, store_spec: str | None = None, run_id: str | None = 
     preflight(site)
     from crawlers.scheduler import health
     try:
-        health_limits = health.limits_for(site)
+        health_limits = health.limits_for(site, settings)
     except ValueError as exc:
         raise CrawlError(f"health settings: {exc}") from None
     from crawlers.scheduler.locks import SiteBusy, crawl_lock
     try:   # never two crawls of one site at once, whoever starts them
-        site_lock = crawl_lock(site.id, run_id, data_dir)
+        site_lock = crawl_lock(site.id, run_id, settings.data_dir)
     except SiteBusy as exc:
         raise CrawlError(str(exc)) from None
     try:   # released however the crawl ends (the kernel would, but only when this process exits)
-        if batch_size is None:
-            from index import settings as index_settings
-            batch_size = int(index_settings.get("crawl_batch_size", 50))
-
         from scrapy import signals
         from scrapy.crawler import CrawlerProcess
         from crawlers.runstate import RunContext
@@ -98,7 +103,7 @@ def run_crawl(site_id: str, store_spec: str | None = None, run_id: str | None = 
 
         offline_public_suffixes()
 
-        ctx = RunContext(site, store_spec=store_spec, run_id=run_id, jobdir=jobdir, data_dir=data_dir,
+        ctx = RunContext(site, settings, store_spec=store_spec, run_id=run_id, jobdir=jobdir,
                          trigger=trigger, progress=progress, analyse=analyse, health_limits=health_limits)
         if site_lock is not None:   # we hold the site: any other `running` record of it is stale
             from crawlers.scheduler import stale
@@ -110,14 +115,15 @@ def run_crawl(site_id: str, store_spec: str | None = None, run_id: str | None = 
         remaining_items = None
         if site.limits.max_items:
             remaining_items = max(1, site.limits.max_items - ctx.counts.get("items", 0))
-        settings = crawl_settings(site, ctx=ctx, scrapy_jobdir=ctx.scrapy_jobdir, batch_size=batch_size,
-                                  remaining_items=remaining_items, log_level=log_level)
-        settings["LOG_FILE"] = str(ctx.archive.dir / "crawl.log")
-        settings["LOG_FILE_APPEND"] = True
+        scrapy_settings = crawl_settings(site, ctx=ctx, scrapy_jobdir=ctx.scrapy_jobdir,
+                                         batch_size=settings.batch_size, remaining_items=remaining_items,
+                                         log_level=log_level)
+        scrapy_settings["LOG_FILE"] = str(ctx.archive.dir / "crawl.log")
+        scrapy_settings["LOG_FILE_APPEND"] = True
         state = {"reason": "unknown"}
         try:
-            settings["LOG_INSTALL_ROOT_HANDLER"] = True
-            process = CrawlerProcess(settings)
+            scrapy_settings["LOG_INSTALL_ROOT_HANDLER"] = True
+            process = CrawlerProcess(scrapy_settings)
             crawler = process.create_crawler(ListingSpider)
 
             def closed(spider, reason):
@@ -154,33 +160,3 @@ def run_crawl(site_id: str, store_spec: str | None = None, run_id: str | None = 
     finally:
         if site_lock is not None:
             site_lock.release()
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m crawlers.run", description="Run one crawl in this process.")
-    ap.add_argument("site_id")
-    ap.add_argument("--store", default=None, help=STORE_HELP)
-    ap.add_argument("--run-id", default=None)
-    ap.add_argument("--jobdir", default=None, help="resumable state directory (resumes an unfinished run)")
-    ap.add_argument("--trigger", default="manual")
-    ap.add_argument("--sites-dir", default=None)
-    ap.add_argument("--json", action="store_true", help="print the CrawlRun as JSON on stdout")
-    args = ap.parse_args(argv)
-    try:
-        run = run_crawl(args.site_id, args.store, args.run_id, args.jobdir, trigger=args.trigger,
-                        sites_dir=Path(args.sites_dir) if args.sites_dir else None)
-    except CrawlError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except StoreError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if args.json:
-        print(json.dumps(run.model_dump(mode="json"), ensure_ascii=False))
-    else:
-        print(f"{run.site_id} {run.id}: {run.status} {run.counts} errors={run.errors}")
-    return EXIT_CODES.get(run.status, 1)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

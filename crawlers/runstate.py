@@ -106,21 +106,21 @@ class Journal:
 class RunContext:
     """Shared by the spider, middlewares and pipelines of one run (reached via the INTERDICT_RUN_CONTEXT setting)."""
 
-    def __init__(self, site: SiteConfig, *, store_spec: str | None = None, run_id: str | None = None,
-                 jobdir: str | Path | None = None, data_dir: Path | None = None, trigger: str = "manual",
+    def __init__(self, site: SiteConfig, settings, *, store_spec: str | None = None, run_id: str | None = None,
+                 jobdir: str | Path | None = None, trigger: str = "manual",
                  progress: Callable[[dict], None] | None = None, analyse: bool = True, store=None,
                  health_limits=None):
-        from index import open_store, settings
         self.site = site
+        self.settings = settings              # crawlers.run.CrawlSettings
         self.health_limits = health_limits    # None: the settings' defaults (crawlers.scheduler.health)
         self.progress = progress
         self.analyse = analyse
-        self.data_dir = Path(data_dir) if data_dir else settings.data_dir()
+        self.data_dir = Path(settings.data_dir)
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"interdict-store-{site.id}")
         self._owns_store = store is None
 
         def _open():
-            s = store if store is not None else open_store(store_spec)
+            s = store if store is not None else settings.open_store(store_spec)
             s.init()
             return s
         self.store = self.call(_open)
@@ -154,7 +154,7 @@ class RunContext:
             if not (resumed and resumed.get("clean_pause")):
                 shutil.rmtree(self.scrapy_jobdir, ignore_errors=True)   # stale after a crash: see module doc
         self.archive = EvidenceArchive(evidence_root(self.data_dir), site.id, run_id,
-                                       gzip_level=int(settings.get("evidence_gzip_level", 1)))
+                                       gzip_level=settings.gzip_level)
         self.run = CrawlRun(id=run_id, site_id=site.id, status="running", trigger=trigger, started_at=started,
                             manifest=str(self.archive.manifest_path))
         self.archive.record_event("run_resumed" if resumed else "run_started", run_id=run_id, site=site.id)
@@ -273,8 +273,8 @@ class RunContext:
 
     def render_screenshots(self) -> None:
         """HTTP-mode listings get a screenshot rendered from their snapshot, after the crawl (if enabled)."""
-        from crawlers.rendered_screenshots import RenderSettings, render_run_screenshots
-        cfg = RenderSettings.from_settings()
+        from crawlers.rendered_screenshots import render_run_screenshots
+        cfg = self.settings.render
         if not cfg.enabled:
             return
         try:
@@ -291,7 +291,7 @@ class RunContext:
         """The health verdict the scheduler gives its runs, for every run (a manual crawl with zero items or
         too many errors is `degraded`, never `succeeded`)."""
         from crawlers.scheduler import health
-        limits = self.health_limits or health.limits_for(self.site)
+        limits = self.health_limits or health.limits_for(self.site, self.settings)
         try:
             history = self.call(self.store.list_runs, self.site.id, limit=limits.history_runs + 5)
         except Exception as exc:    # no history: the checks that need none still run
@@ -321,5 +321,5 @@ class RunContext:
         ctx = crawler.settings.get("INTERDICT_RUN_CONTEXT")
         if ctx is None:
             from scrapy.exceptions import NotConfigured
-            raise NotConfigured("INTERDICT_RUN_CONTEXT is not set (crawls start through crawlers.run)")
+            raise NotConfigured("INTERDICT_RUN_CONTEXT is not set (crawls start through crawlers.run.run_crawl)")
         return ctx

@@ -33,10 +33,10 @@ class StoreSpec:
     location: str           # a file path, or the URL to connect to
 
 
-def parse_store_spec(spec: str) -> StoreSpec:
-    """The one reading of a store spec (--store, INTERDICT_STORE, settings `store`); a spec that is none of
-    the accepted forms raises StoreError naming them, before anything is opened or created."""
-    from index import settings
+def parse_store_spec(spec: str, data_dir: str | Path) -> StoreSpec:
+    """The one reading of a store spec (--store, INTERDICT_STORE, settings `store`; plain `sqlite` is the file
+    interdict.db in `data_dir`); a spec that is none of the accepted forms raises StoreError naming them,
+    before anything is opened or created."""
     from index.store import StoreError
 
     def bad(reason: str) -> StoreError:
@@ -47,7 +47,7 @@ def parse_store_spec(spec: str) -> StoreSpec:
     if not spec:
         raise bad("empty")
     if spec == "sqlite":
-        return StoreSpec("sqlite", str(Path(str(settings.get("data_dir", "var"))) / "interdict.db"))
+        return StoreSpec("sqlite", str(Path(data_dir) / "interdict.db"))
     m = _SCHEME.match(spec)
     if m and m.group(1).lower() == "sqlite":
         path = spec[m.end():]
@@ -89,31 +89,20 @@ def _url(spec: str, connect_scheme: str, bad) -> str:
     return urlunsplit((connect_scheme, parts.netloc, parts.path, parts.query, parts.fragment))
 
 
-def open_store(spec: str | None = None):
-    """Open the configured store (see parse_store_spec; default: settings `store`, INTERDICT_STORE).
+def open_store(spec: str, *, data_dir: str | Path, prefix: str, refresh_after_upsert: bool, shards: int = 1,
+               replicas: int = 0):
+    """Open the store `spec` names (see parse_store_spec); the app shell passes its settings' values
+    (interdict.settings.Settings.open_store).
 
     Credentials for Elasticsearch and OpenSearch come from the environment (INTERDICT_ES_API_KEY, ...), never
     from files in the repo.
     """
-    from index import settings
-    parsed = parse_store_spec(spec if spec is not None else str(settings.get("store", "sqlite")))
+    parsed = parse_store_spec(spec, data_dir)
     if parsed.backend in BACKEND_NAMES:
         from index.es_store import ElasticsearchStore, OpenSearchStore
         cls = OpenSearchStore if parsed.backend == "opensearch" else ElasticsearchStore
-        return cls(parsed.location, prefix=str(settings.get("es_index_prefix", "interdict")),
-                   shards=_positive_int(settings, "es_shards", 1, 1), replicas=_positive_int(settings, "es_replicas", 0, 0))
+        return cls(parsed.location, prefix=prefix, refresh_after_upsert=refresh_after_upsert, shards=shards,
+                   replicas=replicas)
     from index.sqlite_store import SqliteStore
     return SqliteStore(Path(parsed.location))
 
-
-def _positive_int(settings, key: str, default: int, minimum: int) -> int:
-    """A shard/replica count from settings, refused with the key's name when it is not a whole number >= minimum."""
-    from index.store import StoreError
-    raw = settings.get(key, default)
-    try:
-        value = int(str(raw).strip())
-    except ValueError:
-        value = None
-    if value is None or value < minimum:
-        raise StoreError(f"settings: {key}: {raw!r} is not a whole number >= {minimum}")
-    return value

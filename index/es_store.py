@@ -34,7 +34,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from pydantic_core import to_json
 
 from index import query as Q
-from index import search_client, settings
+from index import search_client
 from index.documents import (FACET_FIELDS, FACET_SIZE, KEYWORD_MAX, check_lease, chunks, day_series, day_window,
                              decode_cursor, encode_cursor, from_ms, gc_paused, in_background, ms, new_review,
                              normalise, redact_url, review_audit_data, unique_runs)
@@ -152,7 +152,7 @@ class ElasticsearchStore(ListingStore):
     backend = "elasticsearch"
     engine: Engine
 
-    def __init__(self, url: str, prefix: str = "interdict", *, refresh_after_upsert: bool | None = None,
+    def __init__(self, url: str, prefix: str = "interdict", *, refresh_after_upsert: bool = False,
                  shards: int = 1, replicas: int = 0, chunk_size: int = 500, max_retries: int = 3,
                  initial_backoff: float = 0.5, timeout: float = 30.0, request_cache: bool | None = None):
         self.engine = self._engine()
@@ -160,8 +160,6 @@ class ElasticsearchStore(ListingStore):
         self.url, self.prefix = ",".join(redact_url(u) for u in nodes), prefix
         self.shards, self.replicas, self.chunk_size = shards, replicas, chunk_size
         self.max_retries, self.initial_backoff = max_retries, initial_backoff
-        if refresh_after_upsert is None:
-            refresh_after_upsert = str(settings.get("es_refresh_after_upsert", "false")).lower() in ("1", "true", "yes")
         self.refresh_after_upsert = refresh_after_upsert
         # None: the index setting decides (ES caches size-0 searches: facets, dashboards); False: benchmarks
         self._cache = {} if request_cache is None else {"request_cache": request_cache}

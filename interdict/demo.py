@@ -38,7 +38,7 @@ def summary(store) -> tuple[int, int, dict[str, int]]:
 
 def main() -> int:
     from crawlers.fixture_sites import start_all
-    from index import open_store
+    from interdict.settings import current_settings
 
     sites = [s for s in DEMO_SITES if s != "jsstore" or shutil.which("chromium") or Path("/usr/bin/chromium").exists()]
     if "jsstore" not in sites:
@@ -61,7 +61,7 @@ def main() -> int:
                           ("pages", "items", "listings_new", "listings_changed", "flagged")), str(sum(run.get("errors", {}).values())))
         console.print(table)
 
-    with open_store() as store:
+    with current_settings().open_store() as store:
         store.refresh()
         total, flagged, substances = summary(store)
         status = store.status()
@@ -80,9 +80,9 @@ def main() -> int:
 
 def print_logins() -> None:
     """Create the demo users (one reviewer per tenant with a non-empty queue) and print each login once."""
-    from index import open_store
+    from interdict.settings import current_settings
     from interdict.web.demo import create_demo_users
-    with open_store() as store:
+    with current_settings().open_store() as store:
         users, idle = create_demo_users(store)
     console.print("\nlogins (each its own password, shown only now):")
     for u in users:

@@ -1,4 +1,4 @@
-"""The registered spaCy components of the detection pipeline (assembled from config/nlp.cfg).
+"""The registered spaCy components of the detection pipeline (assembled from nlp/nlp.cfg).
 
 A listing is one Doc: its fields (title, description) are joined with a blank line and their spans
 are kept in ``doc.user_data["fields"]``; every hit reports offsets into its own field's original text.
@@ -8,7 +8,7 @@ are kept in ``doc.user_data["fields"]``; every hit reports offsets into its own 
     interdict_signals      vendor signals (nlp.signals) per field
     interdict_listing_type offer / information / paraphernalia / harm_reduction / other
     interdict_offer_model  the trained offer classifier's P(offer) and class (nlp/textcat; off by default)
-    interdict_risk         score and flag by config/scoring.yaml -> doc._.analysis (index.models.Analysis)
+    interdict_risk         score and flag by nlp/scoring.yaml -> doc._.analysis (index.models.Analysis)
 """
 from __future__ import annotations
 

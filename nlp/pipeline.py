@@ -1,9 +1,10 @@
-"""Build the detection pipeline from config/nlp.cfg: spacy.blank(lang) + our registered components.
+"""Build the detection pipeline from nlp/nlp.cfg: spacy.blank(lang) + our registered components.
 
 No model is downloaded: every component is ours (nlp/components.py) and its data ships in nlp/data.
 """
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 import spacy
@@ -11,16 +12,15 @@ from spacy.language import Language
 
 import nlp.components  # noqa: F401  (registers the factories)
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CONFIG = ROOT / "config" / "nlp.cfg"
+DEFAULT_CONFIG = resources.files("nlp") / "nlp.cfg"     # package data: an installed wheel has it
 
 
 def build_nlp(config_path: str | Path | None = None, overrides: dict | None = None,
               policy: dict | None = None) -> Language:
-    """The pipeline described by the config file (default config/nlp.cfg).
+    """The pipeline described by the config file (default nlp/nlp.cfg).
 
     `overrides` are dotted keys, as spaCy takes them: {"components.interdict_substances.fuzzy": False}.
-    `policy` overrides flagging-policy keys of config/scoring.yaml (a site's own policy).
+    `policy` overrides flagging-policy keys of nlp/scoring.yaml (a site's own policy).
     """
     path = Path(config_path) if config_path else DEFAULT_CONFIG
     overrides = {**(overrides or {}), **({"components.interdict_risk.policy": policy} if policy else {})}

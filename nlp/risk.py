@@ -1,4 +1,4 @@
-"""Risk score 0-100 and the flagging policy, both configured in config/scoring.yaml.
+"""Risk score 0-100 and the flagging policy, both configured in nlp/scoring.yaml (package data).
 
 The policy (documented in that file and nlp/README.md) decides `flagged`; the score orders the review
 queue. Every factor that contributed is returned as a human-readable explanation line, because a
@@ -7,12 +7,15 @@ reviewer must be able to see why a listing was flagged before sending a takedown
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 from index.models import Signal, SubstanceHit
 from nlp.datafile import read_yaml
 
-DEFAULT_PATH = Path(__file__).resolve().parent.parent / "config" / "scoring.yaml"
+# Shipped inside the package (read through importlib.resources), so an installed wheel scores like a checkout;
+# an operator's own weights are a file given as the pipeline's `scoring_path`.
+DEFAULT_PATH = resources.files("nlp") / "scoring.yaml"
 
 # Strictest first: the level of a substance is the first that applies.
 LEVELS = ("un_controlled", "watch_precursor", "nps", "us_csa", "table_i", "table_ii", "uncontrolled")
@@ -37,8 +40,8 @@ class ScoringConfig:
 
     @classmethod
     def load(cls, path: str | Path | None = None, policy: dict | None = None) -> "ScoringConfig":
-        """Read config/scoring.yaml; `policy` overrides keys of its `policy` section (a site's own flagging
-        policy, crawlers/siteconfig/schema.py), each checked against the key's type in the file."""
+        """Read the scoring config (default nlp/scoring.yaml); `policy` overrides keys of its `policy` section
+        (a site's own flagging policy, crawlers/siteconfig/schema.py), each checked against the key's type in the file."""
         p, data = read_yaml(path or DEFAULT_PATH, "scoring config")
         for key in ("policy", "base", "listing_type_factor", "signals"):
             if not isinstance(data.get(key), dict):
@@ -78,7 +81,7 @@ def _model_settings(path: Path, section: dict) -> dict:
 
 
 def policy_defaults(path: str | Path | None = None) -> dict:
-    """The `policy` section of config/scoring.yaml: the keys a site may override, with their default values."""
+    """The `policy` section of nlp/scoring.yaml: the keys a site may override, with their default values."""
     p, data = read_yaml(path or DEFAULT_PATH, "scoring config")
     if not isinstance(data.get("policy"), dict):
         raise ValueError(f"{p}: policy: missing or not a mapping")
@@ -90,7 +93,7 @@ def policy_problems(overrides: dict, defaults: dict) -> list[str]:
     out = []
     for key, value in overrides.items():
         if key not in defaults:
-            out.append(f"{key}: not a policy key of config/scoring.yaml ({', '.join(sorted(defaults))})")
+            out.append(f"{key}: not a policy key of nlp/scoring.yaml ({', '.join(sorted(defaults))})")
             continue
         want = type(defaults[key])
         if want is list:

@@ -67,7 +67,7 @@ def site_yaml(site_id: str, sites_dir: Path, **changes) -> Path:
 
 def crawl_cmd(site_id: str, target: StoreTarget, sites_dir: Path | None = None, jobdir: Path | None = None,
               run_id: str | None = None) -> list[str]:
-    cmd = [sys.executable, "-m", "crawlers.run", site_id, "--store", target.spec, "--json"]
+    cmd = [sys.executable, "-m", "interdict.cli", "crawl", site_id, "--store", target.spec, "--json"]
     if sites_dir:
         cmd += ["--sites-dir", str(sites_dir)]
     if jobdir:

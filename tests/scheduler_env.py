@@ -83,9 +83,8 @@ class Env:
 
     def settings(self):
         """SchedulerSettings as the service sees them (for opening its job store from the test)."""
-        from crawlers.scheduler.settings import SchedulerSettings
-        data_dir = Path(self.env["INTERDICT_DATA_DIR"]).resolve()
-        return SchedulerSettings(data_dir=data_dir, db_url=f"sqlite:///{data_dir / 'scheduler.db'}")
+        from interdict.settings import load_settings
+        return load_settings(data_dir=Path(self.env["INTERDICT_DATA_DIR"]).resolve()).scheduler()
 
 
 LIVE: list["Service"] = []   # services started by tests; reaped after each test, whatever happened

@@ -54,7 +54,7 @@ def test_serve_and_crawl_refuse_a_typo_before_doing_anything(tmp_path):
 
 def test_password_in_a_bad_url_is_not_echoed():
     with pytest.raises(StoreError) as err:
-        parse_store_spec("https://elastic:s3cret@h:port")
+        parse_store_spec("https://elastic:s3cret@h:port", "var")
     assert "s3cret" not in str(err.value) and "***@h:port" in str(err.value)
 
 
@@ -69,7 +69,7 @@ def test_password_in_a_bad_url_is_not_echoed():
     ("es://n1:9200, es://n2:9200,http://n3:9201", "elasticsearch", "http://n1:9200,http://n2:9200,http://n3:9201"),
 ])
 def test_accepted_forms(spec, backend, location):
-    parsed = parse_store_spec(spec)
+    parsed = parse_store_spec(spec, "var")
     assert (parsed.backend, parsed.location) == (backend, location)
 
 
@@ -79,5 +79,4 @@ def test_an_existing_sqlite_file_of_any_name_opens(tmp_path):
     (tmp_path / "listings.db").rename(tmp_path / "listings")
     out = run(tmp_path, "index", "status", "--store", str(tmp_path / "listings"))
     assert out.returncode == 0 and "backend:" in out.stdout and "sqlite" in out.stdout, out.stderr
-    assert parse_store_spec("sqlite").location == str(Path(os.environ.get("INTERDICT_DATA_DIR", "var"))
-                                                      / "interdict.db")
+    assert parse_store_spec("sqlite", tmp_path / "data").location == str(tmp_path / "data" / "interdict.db")

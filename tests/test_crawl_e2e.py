@@ -1,6 +1,6 @@
 """End to end: the four fixture marketplaces crawled into the store (SQLite and a real Elasticsearch).
 
-Each crawl runs as `python -m crawlers.run` in its own process, as the CLI and the scheduler run it. Expected
+Each crawl runs as `interdict crawl` in its own process, as the CLI and the scheduler run it. Expected
 listings, fields, substances and signals come from the fixtures' data files (`truth`, never served).
 """
 from __future__ import annotations

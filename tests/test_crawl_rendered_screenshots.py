@@ -8,7 +8,8 @@ import hashlib
 import pytest
 
 from crawlers.archive import RENDERED_LABEL, EvidenceArchive, evidence_root, read_manifest, resolve_ref
-from crawlers.rendered_screenshots import RenderSettings, render_run_screenshots
+from crawlers.rendered_screenshots import render_run_screenshots
+from interdict.settings import load_settings
 from tests.crawl_helpers import open_target, run_crawl_process, stored, truth
 
 pytestmark = pytest.mark.browser
@@ -29,7 +30,8 @@ def test_rendered_screenshots_are_bounded_hashed_and_offline(tmp_path):
         # the rest of the run, the way the crawl's own pass does it, on the same run's archive
         archive = EvidenceArchive(evidence_root(data_dir), "shop", run["id"])
         try:
-            more = render_run_screenshots(target.store, archive, run["id"], RenderSettings(enabled=True))
+            render = load_settings(evidence_render_screenshots=True).render()
+            more = render_run_screenshots(target.store, archive, run["id"], render)
         finally:
             archive.close()
         assert more == {"rendered": len(got) - 3, "failed": 0}

@@ -49,8 +49,8 @@ def test_manual_and_scheduler_runs_of_a_blind_crawl_get_the_same_verdict(shop, t
 
 
 def kill_mid_crawl(env: Env, site_id: str, run_id: str) -> int:
-    """Start `python -m crawlers.run` as an operator would, SIGKILL it once it has fetched a page; its pid."""
-    crawl = subprocess.Popen([sys.executable, "-m", "crawlers.run", site_id, "--json", "--run-id", run_id],
+    """Start `interdict crawl` as an operator would, SIGKILL it once it has fetched a page; its pid."""
+    crawl = subprocess.Popen([sys.executable, "-m", "interdict.cli", "crawl", site_id, "--json", "--run-id", run_id],
                              env=env.env, cwd=env.tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              start_new_session=True)
     try:

@@ -1,4 +1,4 @@
-"""A site's own flagging policy (site YAML `policy`, overriding config/scoring.yaml keys): validated like every
+"""A site's own flagging policy (site YAML `policy`, overriding nlp/scoring.yaml keys): validated like every
 other field and used by the crawl's analysis of that site's listings. Through a real crawl of the B2B fixture."""
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ def cluster_cmd(home: str, *args: str) -> None:
 
 
 def open_cluster(urls: str, prefix: str) -> ElasticsearchStore:
-    spec = parse_store_spec(urls)                       # the operator's form: node URLs comma-separated
+    spec = parse_store_spec(urls, "var")                # the operator's form: node URLs comma-separated
     assert spec.backend == "elasticsearch" and spec.location.count(",") == 2
     return ElasticsearchStore(spec.location, prefix=prefix, shards=3, replicas=1, chunk_size=100,
                               max_retries=6, timeout=20)
@@ -111,14 +111,11 @@ def test_losing_a_node_mid_load_loses_nothing_and_doubles_nothing(es_cluster):
 
 
 def test_operator_settings_give_the_cluster_its_shards_and_replicas(es_cluster, monkeypatch):
-    from index import open_store
-    from index.store import StoreError
+    from interdict.settings import SettingsError, load_settings
     urls, _ = es_cluster
-    prefix = f"cluster-{uuid.uuid4().hex[:8]}"
-    monkeypatch.setenv("INTERDICT_ES_INDEX_PREFIX", prefix)
     monkeypatch.setenv("INTERDICT_ES_SHARDS", "3")
     monkeypatch.setenv("INTERDICT_ES_REPLICAS", "1")
-    store = open_store(urls)
+    store = load_settings(store=urls, es_index_prefix=f"cluster-{uuid.uuid4().hex[:8]}").open_store()
     try:
         store.init()
         settings = store.es.indices.get_settings(index=store.write_alias)
@@ -130,5 +127,5 @@ def test_operator_settings_give_the_cluster_its_shards_and_replicas(es_cluster, 
         store.drop()
         store.close()
     monkeypatch.setenv("INTERDICT_ES_REPLICAS", "-1")
-    with pytest.raises(StoreError, match=r"es_replicas: '-1' is not a whole number >= 0"):
-        open_store(urls)
+    with pytest.raises(SettingsError, match=r"INTERDICT_ES_REPLICAS.*es_replicas"):
+        load_settings()

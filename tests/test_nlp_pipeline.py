@@ -1,4 +1,4 @@
-"""The pipeline as the crawler and operators use it: built from config/nlp.cfg, filling
+"""The pipeline as the crawler and operators use it: built from nlp/nlp.cfg, filling
 Listing.analysis in order, bounded on hostile input, explaining every decision."""
 from __future__ import annotations
 
@@ -88,11 +88,11 @@ def test_oversized_input_line_is_reported_and_skipped():
 
 
 def test_scoring_watch_list_names_lexicon_substances():
-    """A typo in config/scoring.yaml would silently stop flagging a fentanyl precursor."""
+    """A typo in nlp/scoring.yaml would silently stop flagging a fentanyl precursor."""
     from nlp.kb import load_kb
     from nlp.risk import ScoringConfig
     missing = sorted(ScoringConfig.load().watch_precursors - set(load_kb().substances))
-    assert not missing, f"config/scoring.yaml watch_precursors not in the lexicon: {missing}"
+    assert not missing, f"nlp/scoring.yaml watch_precursors not in the lexicon: {missing}"
 
 
 PRECURSOR = "Ephedrine HCl 99% powder"
@@ -117,7 +117,7 @@ def test_a_precursor_seller_hiding_a_contact_is_flagged(analyzer):
 
 
 def test_rule_marks_come_from_the_scoring_config(analyzer):
-    """Operators can turn the mark off in config/scoring.yaml: without `rule_marks` nothing changes."""
+    """Operators can turn the mark off in nlp/scoring.yaml: without `rule_marks` nothing changes."""
     import dataclasses
     from nlp.risk import ScoringConfig, score
     cfg = ScoringConfig.load()

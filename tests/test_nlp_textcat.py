@@ -11,7 +11,7 @@ from interdict.cli import app
 from nlp.analyze import Analyzer
 from nlp.eval_split import is_frozen
 from nlp.pipeline import build_nlp
-from nlp.risk import ScoringConfig
+from nlp.risk import DEFAULT_PATH, ScoringConfig
 from nlp.textcat import MODEL_DIR, NOT_OFFER
 from nlp.textcat.data import agora_examples, data_hash, kb_examples
 from nlp.textcat.train import predict, train
@@ -83,7 +83,7 @@ def test_model_factor_sits_beside_the_rule_evidence():
 
 
 def test_rescue_flags_a_rule_less_offer_only_when_configured(tmp_path):
-    base = (MODEL_DIR.parent.parent.parent / "config" / "scoring.yaml").read_text(encoding="utf-8")
+    base = DEFAULT_PATH.read_text(encoding="utf-8")
     cfg = tmp_path / "scoring.yaml"
     cfg.write_text(base.replace("rescue_threshold: 0\n", "rescue_threshold: 0.6\n"), encoding="utf-8")
     title = "Enemy of the state 10 grams dutch quality"
@@ -94,7 +94,7 @@ def test_rescue_flags_a_rule_less_offer_only_when_configured(tmp_path):
 
 
 def test_bad_model_settings_name_the_field(tmp_path):
-    base = (MODEL_DIR.parent.parent.parent / "config" / "scoring.yaml").read_text(encoding="utf-8")
+    base = DEFAULT_PATH.read_text(encoding="utf-8")
     cfg = tmp_path / "scoring.yaml"
     cfg.write_text(base.replace("rescue_threshold: 0\n", "rescue_threshold: 0.3\n"), encoding="utf-8")
     with pytest.raises(ValueError, match=r"scoring.yaml: model.rescue_threshold"):

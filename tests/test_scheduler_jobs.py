@@ -13,7 +13,8 @@ import pytest
 
 from crawlers.scheduler import jobs
 from crawlers.scheduler.locks import SiteLock
-from crawlers.scheduler.settings import SchedulerSettings, SettingError
+from crawlers.scheduler.settings import SettingError
+from interdict.settings import SettingsError, load_settings
 from crawlers.scheduler.specs import ScheduleSpecError, build_trigger, describe, make_spec
 from crawlers.siteconfig import SiteConfigErrors, load_sites, parse_site
 
@@ -46,7 +47,7 @@ def write_sites(directory, **sites):
 
 @pytest.fixture
 def settings(tmp_path):
-    return SchedulerSettings(data_dir=tmp_path, db_url=f"sqlite:///{tmp_path / 'scheduler.db'}", misfire_grace=30)
+    return load_settings(data_dir=tmp_path, scheduler_misfire_grace=30).scheduler()
 
 
 @pytest.fixture
@@ -113,24 +114,24 @@ def test_interval_accepts_durations():
 def test_settings_errors_name_the_setting(monkeypatch, tmp_path):
     monkeypatch.setenv("INTERDICT_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("INTERDICT_SCHEDULER_SHUTDOWN_GRACE", "a while")
-    with pytest.raises(SettingError, match="scheduler_shutdown_grace .env INTERDICT_SCHEDULER_SHUTDOWN_GRACE."):
-        SchedulerSettings.load()
+    with pytest.raises(SettingsError, match="^env INTERDICT_SCHEDULER_SHUTDOWN_GRACE: scheduler_shutdown_grace: "):
+        load_settings()
     monkeypatch.delenv("INTERDICT_SCHEDULER_SHUTDOWN_GRACE")
     monkeypatch.setenv("INTERDICT_SCHEDULER_CRAWL_COMMAND", "crawl {site_id}")
-    with pytest.raises(SettingError, match=r"must contain \{run_id\}"):
-        SchedulerSettings.load()
+    with pytest.raises(SettingsError, match=r"must contain \{run_id\}"):
+        load_settings()
     monkeypatch.setenv("INTERDICT_SCHEDULER_CRAWL_COMMAND", "crawl {site_id} {run_id} {oops}")
-    with pytest.raises(SettingError, match="unknown placeholder 'oops'"):
-        SchedulerSettings.load()
+    with pytest.raises(SettingsError, match="unknown placeholder 'oops'"):
+        load_settings()
     monkeypatch.delenv("INTERDICT_SCHEDULER_CRAWL_COMMAND")
-    s = SchedulerSettings.load()
+    s = load_settings().scheduler()
     assert s.db_url == f"sqlite:///{tmp_path.resolve() / 'scheduler.db'}"
     assert s.command_for("shop", "r1", "scheduled")[1:] == [
-        "-m", "crawlers.run", "shop", "--json", "--run-id", "r1", "--trigger", "scheduled"]
+        "-m", "interdict.cli", "crawl", "shop", "--json", "--run-id", "r1", "--trigger", "scheduled"]
 
 
 def test_unknown_job_store_driver_is_a_clear_error(tmp_path):
-    s = SchedulerSettings(data_dir=tmp_path, db_url="nosuchdb://u:secret@host/db")
+    s = load_settings(data_dir=tmp_path, scheduler_db="nosuchdb://u:secret@host/db").scheduler()
     with pytest.raises(SettingError) as err:
         jobs.make_scheduler(s)
     assert "INTERDICT_SCHEDULER_DB" in str(err.value) and "secret" not in str(err.value)
@@ -243,7 +244,7 @@ def test_an_unreachable_postgresql_job_store_is_one_clear_line(tmp_path):
     assert "s3cret" not in r.stderr
 
 
-def test_each_run_takes_its_timeout_and_error_threshold_from_the_site(tmp_path, monkeypatch, settings):
+def test_each_run_takes_its_timeout_and_error_threshold_from_the_site(tmp_path, monkeypatch):
     from crawlers.scheduler.runner import CrawlRunner
     sites_dir = tmp_path / "sites"
     write_sites(sites_dir, a="interval: 1h\ntimeout: 90s\nmax_error_rate: 0.5", c=None)
@@ -251,6 +252,7 @@ def test_each_run_takes_its_timeout_and_error_threshold_from_the_site(tmp_path, 
     (sites_dir / "broken.yaml").write_text(site_yaml("broken", "interval: 1h\ntimeout: forever"))
     monkeypatch.setenv("INTERDICT_SITES_DIR", str(sites_dir))
     monkeypatch.setenv("INTERDICT_STORE", f"sqlite:{tmp_path / 'runs.db'}")
+    settings = load_settings(data_dir=tmp_path).scheduler()
     runner = CrawlRunner(settings)
 
     a = runner.begin("a", "manual")

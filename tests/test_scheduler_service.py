@@ -1,4 +1,4 @@
-"""`interdict scheduler run` end to end: real APScheduler, real SQLite job store, real `crawlers.run` crawl
+"""`interdict scheduler run` end to end: real APScheduler, real SQLite job store, real `interdict crawl` crawl
 subprocesses of the fixture shop, second-scale intervals.
 
 Each scenario runs the service as its own process (`python -m interdict.cli scheduler run --json`) and
@@ -262,7 +262,7 @@ def test_a_crawl_past_its_hard_timeout_is_stopped_and_failed(shop, tmp_path):
 def test_a_crawl_started_by_hand_also_excludes_scheduled_and_manual_runs(shop, tmp_path):
     env = Env(tmp_path, shop.url)
     env.write_site(slow_site("slow", None))
-    by_hand = subprocess.Popen([sys.executable, "-m", "crawlers.run", "slow", "--json", "--run-id", "hand-1"],
+    by_hand = subprocess.Popen([sys.executable, "-m", "interdict.cli", "crawl", "slow", "--json", "--run-id", "hand-1"],
                                env=env.env, cwd=env.tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)
     try:

@@ -1,4 +1,4 @@
-"""Claim phrases (config/claims.yaml): found in four languages, word-bounded, robust to spacing."""
+"""Claim phrases (nlp/data/claims.yaml): found in four languages, word-bounded, robust to spacing."""
 from __future__ import annotations
 
 import pytest

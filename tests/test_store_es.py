@@ -185,11 +185,11 @@ def test_refresh_after_upsert_setting(engine, request):
 
 @pytest.mark.parametrize("spec, name", [("http", "Elasticsearch"), ("opensearch", "OpenSearch")])
 def test_unreachable_cluster_fails_fast_with_the_url(spec, name):
-    from index import open_store
+    from interdict.settings import load_settings
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     started = time.monotonic()
     with pytest.raises(StoreUnavailable, match=rf"cannot reach {name} at http://127.0.0.1:{port}"):
-        open_store(f"{spec}://127.0.0.1:{port}")
+        load_settings().open_store(f"{spec}://127.0.0.1:{port}")
     assert time.monotonic() - started < 30     # a bound on hanging, not a speed goal

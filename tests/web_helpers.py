@@ -1,7 +1,7 @@
 """The web tests' data: two fixture marketplaces crawled for real, plus users and logged-in clients.
 
 Once per test process, the shop (tenant quayside-trust-safety) and the B2B marketplace (tenant
-chembazaar-compliance) are served on 127.0.0.1 and crawled by `python -m crawlers.run` into a SQLite store and
+chembazaar-compliance) are served on 127.0.0.1 and crawled by `interdict crawl` into a SQLite store and
 an evidence archive, with screenshots rendered from the archived snapshots. `seed()` copies those listings,
 their run records and the archive into each test's store (either backend) and data dir: every test reads what
 the crawler wrote (evidence refs, tenants, analysis), never rows a helper made up.
@@ -20,10 +20,10 @@ from crawlers.siteconfig import load_site
 from interdict.web.app import create_app
 from interdict.web.auth import hash_password
 from interdict.web.config import WebSettings
-from tests.crawl_helpers import open_target, run_crawl_process
+from tests.crawl_helpers import SITES_DIR, open_target, run_crawl_process
 
 SITE_A, SITE_B = "shop", "b2b"
-TENANT_A, TENANT_B = load_site(SITE_A).tenant, load_site(SITE_B).tenant
+TENANT_A, TENANT_B = load_site(SITE_A, SITES_DIR).tenant, load_site(SITE_B, SITES_DIR).tenant
 PASSWORD = "correct horse battery"
 # Named listings of the fixture catalogues (crawlers/fixture_sites/data/{shop,b2b}.yaml).
 KEYS = {
@@ -47,7 +47,7 @@ USERS = {  # username: (role, tenants)
 class Crawl:
     store: object          # the SQLite store the crawls wrote
     data_dir: Path         # its data dir: evidence/<site>/<run_id>/…
-    runs: dict[str, dict]  # site -> CrawlRun as `crawlers.run --json` printed it
+    runs: dict[str, dict]  # site -> CrawlRun as `interdict crawl --json` printed it
 
 
 @functools.cache

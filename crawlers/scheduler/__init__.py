@@ -1,7 +1,7 @@
 """The crawl scheduler: an APScheduler 3.x service that runs crawls on time, never twice at once, and
 survives restarts.
 
-    settings.py  SchedulerSettings (job-store URL, grace times, timeouts, crawl command) from index.settings
+    settings.py  SchedulerSettings (job-store URL, grace times, timeouts, crawl command), from interdict.settings
     specs.py     a schedule (cron | interval, jitter, timezone) -> validated spec -> APScheduler trigger
     locks.py     one file lock per site under the data dir: "never twice at once" across processes
     health.py    Spidermon-style monitors: one small function per check, run after every crawl

@@ -4,7 +4,7 @@ history) and either passes (None) or returns the reason the run is `degraded`.
 A monitor is one small function `(run, history, limits) -> str | None`, registered in MONITORS. Only runs
 that finished on their own (`succeeded`) are judged; failed/aborted runs already say what went wrong.
 `verdict` is the one judgement every run gets, however it was started: the crawl process applies it to its
-own record (`interdict crawl`, `python -m crawlers.run`), and the scheduler again to the record it finalises.
+own record (`interdict crawl`), and the scheduler again to the record it finalises.
 """
 from __future__ import annotations
 
@@ -83,12 +83,9 @@ def check(run: CrawlRun, history: list[CrawlRun], limits: HealthLimits,
     return [reason for m in (monitors or MONITORS) if (reason := m(run, history, limits))]
 
 
-def limits_for(site, settings=None) -> HealthLimits:
+def limits_for(site, settings) -> HealthLimits:
     """The thresholds a site's runs are judged by: its `schedule.max_error_rate`, else the settings'
     `health_max_error_rate`; `health_history_runs` runs of history. Raises ValueError on a bad setting."""
-    if settings is None:
-        from crawlers.scheduler.settings import SchedulerSettings
-        settings = SchedulerSettings.load()
     rate = site.schedule.max_error_rate if site is not None and site.schedule is not None else None
     return HealthLimits(float(rate) if rate is not None else settings.max_error_rate, settings.history_runs)
 

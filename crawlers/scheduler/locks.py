@@ -106,15 +106,12 @@ class SiteBusy(Exception):
     """The site is being crawled by someone else (the message names the run and pid)."""
 
 
-def crawl_lock(site_id: str, run_id: str | None = None, data_dir: Path | None = None) -> SiteLock | None:
-    """For `interdict crawl` / `python -m crawlers.run`: take the site's lock, so a crawl started by hand
+def crawl_lock(site_id: str, run_id: str | None, data_dir: Path) -> SiteLock | None:
+    """For `interdict crawl`: take the site's lock, so a crawl started by hand
     never runs alongside a scheduled one. None when the parent scheduler already holds it for this crawl.
     The kernel releases it when the process ends, however it ends."""
     if os.environ.get(HELD_ENV) == site_id:
         return None
-    if data_dir is None:
-        from index import settings
-        data_dir = settings.data_dir()
     lock = SiteLock(Path(data_dir).resolve() / "scheduler" / "locks", site_id)
     if not lock.acquire(run_id=run_id, trigger="crawl"):
         held = lock.holder()

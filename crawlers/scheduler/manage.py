@@ -30,8 +30,8 @@ class ManageError(Exception):
 
 
 class ScheduleManager:
-    def __init__(self, settings: SchedulerSettings | None = None, store_spec: str | None = None):
-        self.settings = settings or SchedulerSettings.load()
+    def __init__(self, settings: SchedulerSettings, store_spec: str | None = None):
+        self.settings = settings
         self.store_spec = store_spec
         self.runner = CrawlRunner(self.settings, store_spec)
 
@@ -51,11 +51,10 @@ class ScheduleManager:
 
     def _sites(self):
         from crawlers.siteconfig import load_sites
-        return load_sites()
+        return load_sites(self.settings.sites_dir)
 
     def _known_site(self, site_id: str):
         """The site's config, or a clear error: unknown id (with the known ones) or a broken file."""
-        from crawlers.siteconfig import sites_dir
         sites, errors = self._sites()
         if site_id in sites:
             return sites[site_id]
@@ -63,7 +62,7 @@ class ScheduleManager:
         if broken:
             raise ManageError(f"site {site_id!r} has an invalid config: " + "; ".join(broken), "invalid", "site_id")
         known = ", ".join(sorted(sites)) or "none"
-        raise ManageError(f"unknown site {site_id!r}: no config/sites/{site_id}.yaml in {sites_dir()} "
+        raise ManageError(f"unknown site {site_id!r}: no config/sites/{site_id}.yaml in {self.settings.sites_dir} "
                           f"(known: {known})", "not_found", "site_id")
 
     def _job_or_config(self, scheduler, site_id: str):

@@ -74,8 +74,7 @@ class CrawlRunner:
                 log.exception("event callback failed")
 
     def open_store(self):
-        from index import open_store
-        store = open_store(self.store_spec)
+        store = self.settings.open_store(self.store_spec)
         store.init()
         return store
 
@@ -141,14 +140,14 @@ class CrawlRunner:
 
     def _configure(self, begun: Begun, timeout: float | None) -> None:
         """Hard timeout and health limits from the site config; a broken config fails the run up front."""
-        from crawlers.siteconfig import SiteConfigErrors, load_site, sites_dir
+        from crawlers.siteconfig import SiteConfigErrors, load_site
         site_id = begun.run.site_id
         begun.timeout = timeout or self.settings.crawl_timeout
         begun.health_limits = health.limits_for(None, self.settings)
         try:
-            site = load_site(site_id)
+            site = load_site(site_id, self.settings.sites_dir)
         except KeyError as exc:
-            begun.setup_error = exc.args[0] if exc.args else f"unknown site {site_id!r} in {sites_dir()}"
+            begun.setup_error = exc.args[0] if exc.args else f"unknown site {site_id!r} in {self.settings.sites_dir}"
             return
         except SiteConfigErrors as exc:
             begun.setup_error = "site config invalid: " + "; ".join(str(e) for e in exc.errors)
@@ -205,7 +204,8 @@ class CrawlRunner:
     def _run_process(self, begun: Begun) -> CrawlRun:
         run = begun.run
         cmd = self.settings.command_for(run.site_id, run.id, run.trigger)
-        env = dict(os.environ, INTERDICT_DATA_DIR=str(self.settings.data_dir), INTERDICT_RUN_TRIGGER=run.trigger)
+        env = dict(os.environ, INTERDICT_DATA_DIR=str(self.settings.data_dir), INTERDICT_RUN_TRIGGER=run.trigger,
+                   INTERDICT_SITES_DIR=str(self.settings.sites_dir))   # the crawl reads the sites we scheduled
         env[HELD_ENV] = run.site_id   # the crawl inherits our lock of the site (pass_fds below)
         if self.store_spec:
             env["INTERDICT_STORE"] = self.store_spec

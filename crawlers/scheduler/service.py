@@ -57,7 +57,6 @@ class SchedulerService:
 
     # ------------------------------------------------------------------ start
     def start(self) -> dict:
-        from crawlers.siteconfig import sites_dir
         if not self._lock.acquire(db=jobs.safe_url(self.settings.db_url)):
             held = self._lock.holder()
             raise ServiceError(f"another scheduler is already running on {self.settings.data_dir} "
@@ -81,7 +80,7 @@ class SchedulerService:
             self._teardown(wait=False)
             raise
         info = {"pid": os.getpid(), "job_store": jobs.safe_url(self.settings.db_url),
-                "sites_dir": str(sites_dir()), "data_dir": str(self.settings.data_dir),
+                "sites_dir": str(self.settings.sites_dir), "data_dir": str(self.settings.data_dir),
                 "sync": report.as_dict(), "jobs": [jobs.job_info(j) for j in self.scheduler.get_jobs()]}
         self.emit("started", info)
         return info
@@ -89,7 +88,7 @@ class SchedulerService:
     def sync(self):
         """Load the site configs (errors reported, never fatal) and sync the job store from them."""
         from crawlers.siteconfig import load_sites
-        sites, errors = load_sites()
+        sites, errors = load_sites(self.settings.sites_dir)
         for e in errors:
             self.emit("config-error", e.as_dict() | {"message": str(e)})
         return sites, jobs.sync_jobs(self.scheduler, sites, errors, self.settings)

@@ -14,7 +14,7 @@ The full schema, with comments, is in config/sites/_example.yaml.disabled and cr
     loader.py     YAML -> ${VAR} -> SiteConfig, errors as `file:line: field: reason`
 """
 from crawlers.siteconfig.loader import (SiteConfigError, SiteConfigErrors, load_site, load_site_file, load_sites,
-                                        parse_site, site_files, sites_dir)
+                                        parse_site, site_files)
 from crawlers.siteconfig.schema import (Auth, Limits, LoginStep, Markers, Network, Policy, Politeness, Recrawl,
                                         Render, Schedule, SiteConfig)
 from crawlers.siteconfig.selectors import Discovery, ItemRules, Selector, UrlTemplate, VendorPage
@@ -23,4 +23,4 @@ from crawlers.siteconfig.values import parse_bytes, parse_duration
 __all__ = ["Auth", "Discovery", "ItemRules", "Limits", "LoginStep", "Markers", "Network", "Policy", "Politeness",
            "Recrawl", "Render", "Schedule", "Selector", "SiteConfig", "SiteConfigError", "SiteConfigErrors",
            "UrlTemplate", "VendorPage", "load_site", "load_site_file", "load_sites", "parse_bytes",
-           "parse_duration", "parse_site", "site_files", "sites_dir"]
+           "parse_duration", "parse_site", "site_files"]

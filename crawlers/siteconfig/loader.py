@@ -31,12 +31,6 @@ class SiteConfigErrors(Exception):
 
 # ---------------------------------------------------------------------------------------------- loading
 
-def sites_dir() -> Path:
-    from index import settings
-    configured = settings.get("sites_dir")
-    return Path(configured) if configured else settings.CONFIG_DIR / "sites"
-
-
 def _line_of(node: yaml.Node | None, loc: tuple) -> int:
     """Follow a pydantic error location through the composed YAML tree; the deepest node found wins."""
     if node is None:
@@ -169,9 +163,9 @@ def _dedupe(errors: list[SiteConfigError]) -> list[SiteConfigError]:
     return out
 
 
-def site_files(directory: Path | None = None) -> list[Path]:
+def site_files(directory: Path) -> list[Path]:
     """`<id>.yaml` files; names starting with `_` or `.` and `*.disabled` are ignored."""
-    directory = Path(directory) if directory else sites_dir()
+    directory = Path(directory)
     if not directory.is_dir():
         return []
     return sorted(p for p in directory.iterdir()
@@ -188,7 +182,7 @@ def load_site_file(path: Path) -> SiteConfig:
     return parse_site(text, path, expect_id=path.stem)
 
 
-def load_sites(directory: Path | None = None) -> tuple[dict[str, SiteConfig], list[SiteConfigError]]:
+def load_sites(directory: Path) -> tuple[dict[str, SiteConfig], list[SiteConfigError]]:
     """Every valid site, plus every error of the invalid ones. One bad file never hides the others."""
     sites: dict[str, SiteConfig] = {}
     errors: list[SiteConfigError] = []
@@ -202,9 +196,9 @@ def load_sites(directory: Path | None = None) -> tuple[dict[str, SiteConfig], li
     return sites, errors
 
 
-def load_site(site_id: str, directory: Path | None = None) -> SiteConfig:
+def load_site(site_id: str, directory: Path) -> SiteConfig:
     """One site by id; raises SiteConfigErrors (bad file) or KeyError (no such site, message lists known ones)."""
-    directory = Path(directory) if directory else sites_dir()
+    directory = Path(directory)
     for ext in (".yaml", ".yml"):
         path = directory / f"{site_id}{ext}"
         if path.is_file():

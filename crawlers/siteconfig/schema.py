@@ -243,7 +243,7 @@ class Schedule(StrictModel):
 
 
 def _policy_model() -> type[BaseModel]:
-    """The keys of config/scoring.yaml's `policy` a site may override, each typed like its default there
+    """The keys of nlp/scoring.yaml's `policy` a site may override, each typed like its default there
     (true/false, a whole number, a list of lexicon ids); anything else is an error at its line."""
     from nlp.risk import policy_defaults
     kinds = {bool: StrictBool, int: Annotated[int, Field(strict=True, ge=0)], list: list[StrictStr]}
@@ -272,7 +272,7 @@ class SiteConfig(StrictModel):
     removal: Markers = Markers(status_codes=[404, 410])
     session_expiry: Markers = Markers()
     schedule: Schedule | None = None
-    # this site's own flagging policy: overrides of config/scoring.yaml `policy` keys
+    # this site's own flagging policy: overrides of nlp/scoring.yaml `policy` keys
     # ("flag_uncontrolled_medicines: false" on a B2B marketplace that lawfully sells medicines to trade)
     policy: Policy = Policy()
     enabled: bool = True

@@ -20,7 +20,7 @@ from email.message import EmailMessage
 
 import httpx
 
-from index import settings
+from interdict.settings import current_settings
 from interdict.alerts.rules import Rule
 
 TIMESTAMP_HEADER = "X-Interdict-Timestamp"
@@ -49,7 +49,7 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 
 
 def _timeout() -> float:
-    return float(settings.get("alerts_http_timeout", 10))
+    return current_settings().alerts_http_timeout
 
 
 def _post(url: str, body: bytes, headers: dict) -> None:
@@ -87,10 +87,10 @@ def send_slack(rule: Rule, msg: Message) -> None:
 
 
 def send_email(rule: Rule, msg: Message) -> None:
-    host = str(settings.get("smtp_host", "127.0.0.1"))
-    port = int(settings.get("smtp_port", 25))
+    host = current_settings().smtp_host
+    port = current_settings().smtp_port
     email = EmailMessage()
-    email["From"] = str(settings.get("smtp_from", "interdict@localhost"))
+    email["From"] = current_settings().smtp_from
     email["To"] = rule.target
     email["Subject"] = msg.subject
     email["X-Interdict-Idempotency-Key"] = msg.key
@@ -98,7 +98,7 @@ def send_email(rule: Rule, msg: Message) -> None:
     user, password = os.environ.get("INTERDICT_SMTP_USERNAME"), os.environ.get("INTERDICT_SMTP_PASSWORD")
     try:
         with smtplib.SMTP(host, port, timeout=_timeout()) as smtp:
-            if str(settings.get("smtp_starttls", "false")).lower() in ("1", "true", "yes"):
+            if current_settings().smtp_starttls:
                 smtp.starttls()
             if user:
                 smtp.login(user, password or "")

@@ -12,7 +12,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from index import settings
+from interdict.settings import current_settings
 from index.store import ListingStore
 from interdict.alerts.channels import SENDERS, DeliveryError, Message
 from interdict.alerts.events import COLLECTORS, Event
@@ -47,8 +47,8 @@ def message(rule: Rule, event: Event) -> Message:
 def send_with_retries(rule: Rule, msg: Message, *, max_attempts: int | None = None,
                       backoff: float | None = None) -> tuple[bool, int, str | None]:
     """(sent, attempts made, last error). Sleeps backoff * 2**n between attempts."""
-    max_attempts = max_attempts or int(settings.get("alerts_max_attempts", 4))
-    backoff = float(settings.get("alerts_backoff_seconds", 1.0)) if backoff is None else backoff
+    max_attempts = max_attempts or current_settings().alerts_max_attempts
+    backoff = current_settings().alerts_backoff_seconds if backoff is None else backoff
     error = None
     for attempt in range(1, max_attempts + 1):
         try:
@@ -107,12 +107,11 @@ _AFTER_CRAWL = threading.Lock()
 def after_crawl(store_spec: str | None = None) -> RunReport | None:
     """The scheduler's post-crawl step (`interdict scheduler run` calls it on every finished run, unless
     `alerts_after_crawl` is false): one evaluation at a time per process, so parallel runs never race to send."""
-    if str(settings.get("alerts_after_crawl", "true")).lower() in ("0", "false", "no", "off"):
+    if not current_settings().alerts_after_crawl:
         return None
-    from index import open_store
     from interdict.web.appdb import AppDB
     from interdict.web.config import WebSettings
-    with _AFTER_CRAWL, open_store(store_spec) as store:
+    with _AFTER_CRAWL, current_settings().open_store(store_spec) as store:
         db = AppDB(WebSettings.from_env().app_db)
         try:
             return run(AlertRules(db), store)

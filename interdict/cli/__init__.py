@@ -49,9 +49,10 @@ def fail(message: str, code: int = 2) -> "typer.Exit":
 def main() -> None:
     from index.store import StoreError
     from index.yamlfile import YamlFileError
+    from interdict.settings import SettingsError
     try:
         app()
-    except (StoreError, YamlFileError) as exc:      # YamlFileError: a broken config/settings.yaml
+    except (StoreError, YamlFileError, SettingsError) as exc:      # a broken settings file or value
         from interdict.cli.search_cmd import echo_store_error
         echo_store_error(exc)
         sys.exit(2)

@@ -86,9 +86,9 @@ def run(store: Optional[str] = typer.Option(None, help="Store spec: sqlite, sqli
         rule: list[int] = typer.Option([], "--rule", help="Only these rule ids (repeat)"),
         as_json: bool = typer.Option(False, "--json", help="Print the report as JSON")) -> None:
     """Evaluate the rules and deliver what is not yet delivered (run it after each crawl). Exit 1 on dead letters."""
-    from index import open_store
     from interdict.alerts.deliver import run as run_rules
-    with open_store(store) as s:
+    from interdict.settings import current_settings
+    with current_settings().open_store(store) as s:
         report = run_rules(_rules(), s, rule_ids=rule or None)
     if as_json:
         typer.echo(json.dumps(report.__dict__))

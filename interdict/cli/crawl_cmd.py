@@ -27,7 +27,12 @@ def crawl(
     A process runs one crawl (Twisted's reactor cannot restart); run several crawls as several processes.
     """
     from crawlers.run import EXIT_CODES, CrawlError, run_crawl
+    from index import parse_store_spec
     from interdict.cli import fail
+    from interdict.settings import current_settings, load_settings
+
+    settings = load_settings(sites_dir=sites_dir) if sites_dir is not None else current_settings()
+    parse_store_spec(store or settings.store, settings.data_dir)     # a bad --store is refused before anything
 
     if as_json:
         progress = None
@@ -56,7 +61,7 @@ def crawl(
     try:
         if live:
             live.start()
-        run = run_crawl(site_id, store, run_id, jobdir, progress, sites_dir=sites_dir, trigger=trigger)
+        run = run_crawl(site_id, settings.crawl(), store, run_id, jobdir, progress, trigger=trigger)
     except CrawlError as exc:
         raise fail(str(exc), 2)
     finally:

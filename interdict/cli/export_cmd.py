@@ -20,7 +20,6 @@ def register(app: typer.Typer) -> None:
                output: Optional[Path] = typer.Option(None, "-o", "--output", help="File to write (default stdout)"),
                store: Optional[str] = typer.Option(None, help="Store spec: sqlite, sqlite:PATH or an ES URL")) -> None:
         """Export listings for threat-intelligence tools, labelled with the INTERPOL DW-VA taxonomy."""
-        from index import open_store
         from index.store import SearchQuery
         from interdict.cli import fail
         from interdict.exports import misp, stix
@@ -33,7 +32,8 @@ def register(app: typer.Typer) -> None:
                                  ("--takedowns", takedowns)) if v is not None]
         if len(chosen) != 1:
             raise fail("give exactly one of --listing, --entity, --query, --takedowns")
-        with open_store(store) as s:
+        from interdict.settings import current_settings
+        with current_settings().open_store(store) as s:
             if listing is not None:
                 item = s.get(listing)
                 if item is None:

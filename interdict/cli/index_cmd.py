@@ -17,10 +17,10 @@ StoreOpt = typer.Option(None, "--store", envvar="INTERDICT_STORE",
 
 def open_cli_store(spec: Optional[str]):
     """Open the store or exit with a one-line error naming the URL or path."""
-    from index import open_store
     from index.store import StoreError
+    from interdict.settings import current_settings
     try:
-        return open_store(spec)
+        return current_settings().open_store(spec)
     except StoreError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)

@@ -34,8 +34,9 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 def _manager():
     from crawlers.scheduler.manage import ScheduleManager
     from crawlers.scheduler.settings import SettingError
+    from interdict.settings import current_settings
     try:
-        return ScheduleManager()
+        return ScheduleManager(current_settings().scheduler())
     except SettingError as exc:
         raise _fail(str(exc))
 
@@ -201,7 +202,8 @@ def scheduler_run_cmd(as_json: bool = typer.Option(False, "--json", help="Events
     from datetime import datetime, timezone
 
     from crawlers.scheduler.service import SchedulerService, ServiceError
-    from crawlers.scheduler.settings import SchedulerSettings, SettingError
+    from crawlers.scheduler.settings import SettingError
+    from interdict.settings import current_settings
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.DEBUG if verbose else logging.WARNING)
@@ -229,7 +231,7 @@ def scheduler_run_cmd(as_json: bool = typer.Option(False, "--json", help="Events
             sys.stdout.flush()
 
     try:
-        service = SchedulerService(SchedulerSettings.load(), emit=emit)
+        service = SchedulerService(current_settings().scheduler(), emit=emit)
         service.install_signal_handlers()
         service.start()
     except (SettingError, ServiceError) as exc:

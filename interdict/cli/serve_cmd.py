@@ -28,7 +28,7 @@ def register(app: typer.Typer) -> None:
         """Run the review and investigation web app (UI and /api, docs at /docs)."""
         import uvicorn
 
-        from index import open_store
+        from interdict.settings import current_settings
         from interdict.web.app import create_app
         from interdict.web.config import WebSettings
         try:
@@ -36,7 +36,7 @@ def register(app: typer.Typer) -> None:
         except ValueError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2)
-        s = open_store(store)
+        s = current_settings().open_store(store)
         s.init()
         db_users = create_app(s, settings)
         if not db_users.state.db.users():

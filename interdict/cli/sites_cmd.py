@@ -25,10 +25,11 @@ def _summary(site) -> dict:
 def check(directory: Optional[Path] = SitesDirOpt,
           as_json: bool = typer.Option(False, "--json", help="Print {sites: [...], errors: [...]} as JSON.")) -> None:
     """Validate every site file. Good sites are reported too; exit 1 if any file has an error."""
-    from crawlers.siteconfig import load_sites, site_files, sites_dir
+    from crawlers.siteconfig import load_sites, site_files
+    from interdict.settings import current_settings
 
-    where = directory or sites_dir()
-    good, errors = load_sites(directory)
+    where = directory or current_settings().sites_path
+    good, errors = load_sites(where)
     if as_json:
         typer.echo(json.dumps({"dir": str(where), "sites": [_summary(s) for s in good.values()],
                                "errors": [e.as_dict() for e in errors]}, ensure_ascii=False, indent=1))
@@ -37,7 +38,7 @@ def check(directory: Optional[Path] = SitesDirOpt,
             typer.echo(f"ok    {s.id:<16} {s.kind:<9} {s.render.mode:<7} {s.network.mode:<6} {s.source_file}")
         for e in errors:
             typer.echo(f"error {e}", err=True)
-        n_files = len(site_files(directory))
+        n_files = len(site_files(where))
         typer.echo(f"{len(good)} ok, {n_files - len(good)} with errors ({len(errors)} problem(s)) in {where}",
                    err=bool(errors))
     if errors:
@@ -49,8 +50,9 @@ def list_sites(directory: Optional[Path] = SitesDirOpt,
                as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """The valid sites: id, kind, render mode, network, auth, schedule (invalid ones: see `sites check`)."""
     from crawlers.siteconfig import load_sites
+    from interdict.settings import current_settings
 
-    good, errors = load_sites(directory)
+    good, errors = load_sites(directory or current_settings().sites_path)
     rows = [_summary(s) for s in good.values()]
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=1))

@@ -1,4 +1,4 @@
-"""Web settings: defaults in code, overridden by config/settings.yaml and INTERDICT_* environment variables.
+"""Web settings: the web_* values of interdict.settings, checked against the declared tenants at start-up.
 
 The secret key comes from INTERDICT_SECRET_KEY. Without it (development), one is generated once and kept in
 <data_dir>/web/secret_key with mode 0600: never in the repository.
@@ -6,21 +6,12 @@ The secret key comes from INTERDICT_SECRET_KEY. Without it (development), one is
 from __future__ import annotations
 
 import ipaddress
-import json
 import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from index import settings as index_settings
-
-
-def _bool(value, default: bool) -> bool:
-    if value is None:
-        return default
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
+from interdict.settings import current_settings
 
 
 def load_secret_key(web_dir: Path) -> str:
@@ -40,26 +31,31 @@ def load_secret_key(web_dir: Path) -> str:
     return key
 
 
+def _setting(name: str):
+    """A field whose default is the setting `name` as it stands: one source of truth (interdict/settings.yaml)."""
+    return field(default_factory=lambda: getattr(current_settings(), name))
+
+
 @dataclass
 class WebSettings:
     data_dir: Path
     secret_key: str = ""
     # "auto": Secure cookies when the request came over https (directly, or X-Forwarded-Proto from a trusted proxy).
-    secure_cookies: str = "auto"
-    trusted_proxies: list[str] = field(default_factory=list)   # IPs / CIDRs whose X-Forwarded-Proto we believe
-    session_hours: float = 12.0
-    lease_seconds: int = 900
-    login_max_failures: int = 5          # free attempts per (username, client address), inside the window
-    login_max_failures_ip: int = 20      # free attempts per client address, inside the window
-    login_window_seconds: int = 900      # attempts are forgotten after it; also the longest lockout
-    login_backoff_seconds: float = 30.0  # first lockout past the free attempts, doubling with each further one
-    notifier_name: str = "interdict"
-    notifier_email: str = ""
+    secure_cookies: str = _setting("web_secure_cookies")
+    trusted_proxies: list[str] = _setting("web_trusted_proxies")   # IPs / CIDRs whose X-Forwarded-Proto we believe
+    session_hours: float = _setting("web_session_hours")
+    lease_seconds: int = _setting("web_lease_seconds")
+    login_max_failures: int = _setting("web_login_max_failures")          # per (username, client address)
+    login_max_failures_ip: int = _setting("web_login_max_failures_ip")    # per client address
+    login_window_seconds: int = _setting("web_login_window_seconds")      # also the longest lockout
+    login_backoff_seconds: float = _setting("web_login_backoff_seconds")  # first lockout, doubling after
+    notifier_name: str = _setting("notifier_name")
+    notifier_email: str = _setting("notifier_email")
     page_size: int = 50
-    # tenant -> the legal basis `c` confirms with (config/settings.yaml `web_legal_basis_defaults`)
-    legal_basis_defaults: dict[str, str] = field(default_factory=dict)
+    # tenant -> the legal basis `c` confirms with (setting `web_legal_basis_defaults`)
+    legal_basis_defaults: dict[str, str] = _setting("web_legal_basis_defaults")
     # the app database shared by several web servers (postgresql+psycopg://…); empty: <data_dir>/web/app.db
-    app_db_url: str = ""
+    app_db_url: str = _setting("app_db_url")
 
     @property
     def web_dir(self) -> Path:
@@ -80,7 +76,8 @@ class WebSettings:
                 self._nets.append(ipaddress.ip_network(item.strip(), strict=False))
             except ValueError as exc:
                 raise ValueError(f"web_trusted_proxies: {item!r} is not an IP address or network") from exc
-        self.legal_basis_defaults = check_legal_basis_defaults(self.legal_basis_defaults)
+        self.trusted_proxies = list(self.trusted_proxies)
+        self.legal_basis_defaults = check_legal_basis_defaults(dict(self.legal_basis_defaults))
 
     def is_trusted_proxy(self, host: str | None) -> bool:
         if not host or not self._nets:
@@ -93,27 +90,8 @@ class WebSettings:
 
     @classmethod
     def from_env(cls, data_dir: Path | None = None, **overrides) -> "WebSettings":
-        g = index_settings.get
-        proxies = g("web_trusted_proxies", "") or ""
-        if isinstance(proxies, str):
-            proxies = [p for p in proxies.split(",") if p.strip()]
-        values = dict(
-            data_dir=Path(data_dir) if data_dir else index_settings.data_dir(),
-            secure_cookies=str(g("web_secure_cookies", "auto")).lower(),
-            trusted_proxies=list(proxies),
-            session_hours=float(g("web_session_hours", 12)),
-            lease_seconds=int(g("web_lease_seconds", 900)),
-            login_max_failures=int(g("web_login_max_failures", 5)),
-            login_max_failures_ip=int(g("web_login_max_failures_ip", 20)),
-            login_window_seconds=int(g("web_login_window_seconds", 900)),
-            login_backoff_seconds=float(g("web_login_backoff_seconds", 30)),
-            notifier_name=str(g("notifier_name", "interdict")),
-            notifier_email=str(g("notifier_email", "") or ""),
-            legal_basis_defaults=_mapping("web_legal_basis_defaults", g("web_legal_basis_defaults", {})),
-            app_db_url=str(g("app_db_url", "") or ""),
-        )
-        values.update(overrides)
-        return cls(**values)
+        """From the settings as they stand (interdict.settings: defaults, operator file, INTERDICT_*)."""
+        return cls(data_dir=Path(data_dir) if data_dir else current_settings().ensure_data_dir(), **overrides)
 
     def cookie_secure(self, scheme: str, client_host: str | None, forwarded_proto: str | None) -> bool:
         mode = self.secure_cookies
@@ -125,16 +103,6 @@ class WebSettings:
             return True
         return bool(forwarded_proto and forwarded_proto.split(",")[0].strip().lower() == "https"
                     and self.is_trusted_proxy(client_host))
-
-
-def _mapping(name: str, value) -> dict:
-    """A mapping from settings.yaml, or from the environment as a JSON object."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value) if value.strip() else {}
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"INTERDICT_{name.upper()}: not a JSON object ({exc.msg})") from None
-    return value or {}
 
 
 def check_legal_basis_defaults(value) -> dict[str, str]:

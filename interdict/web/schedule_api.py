@@ -30,7 +30,8 @@ class ScheduleIn(BaseModel):
 
 
 def _manager() -> ScheduleManager:
-    return ScheduleManager()
+    from interdict.settings import current_settings
+    return ScheduleManager(current_settings().scheduler())
 
 
 def _call(fn, *args, **kwargs):

@@ -7,13 +7,14 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from crawlers.siteconfig import load_sites, site_files, sites_dir
+from crawlers.siteconfig import load_sites, site_files
+from interdict.settings import current_settings
 
 
 def site_tenants(directory: Path | None = None) -> dict[str, str]:
     """site id -> tenant, for every valid site config (invalid ones: `interdict sites check`). Parsed again
     only when a file changes: validating the configs costs far more than a page view may."""
-    directory = Path(directory) if directory else sites_dir()
+    directory = Path(directory) if directory else current_settings().sites_path
     stamp = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in site_files(directory))
     return dict(_parsed(str(directory), stamp))
 
@@ -38,7 +39,7 @@ def check_tenants(tenants: list[str], directory: Path | None = None) -> list[str
     declared = declared_tenants(directory)
     unknown = [t for t in wanted if t not in declared]
     if unknown:
-        where = Path(directory) if directory else sites_dir()
+        where = Path(directory) if directory else current_settings().sites_path
         raise ValueError(f"tenant: {unknown[0]!r} is not declared by any site config in {where} "
                          f"(declared: {', '.join(declared) or 'none'})")
     return wanted

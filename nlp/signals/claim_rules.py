@@ -1,4 +1,4 @@
-"""The claim rules of config/claims.yaml, compiled: one regex per phrase (nlp.signals.claims scans them).
+"""The claim rules of nlp/data/claims.yaml, compiled: one regex per phrase (nlp.signals.claims scans them).
 
 Matching is case-insensitive (unless a rule says otherwise), word-bounded for Latin/Cyrillic words,
 unbounded for Chinese, and any run of spaces or hyphens between words matches. A phrase counts only
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from nlp.datafile import read_yaml
@@ -21,7 +22,7 @@ _ARTICLE = r"(?!(?:a|an|the|it)(?![A-Za-z]))"
 
 
 class ClaimsConfigError(ValueError):
-    """config/claims.yaml is malformed; the message names the file, the type and the rule."""
+    """nlp/data/claims.yaml is malformed; the message names the file, the type and the rule."""
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,7 @@ class Phrase:
 
 
 def _config_path() -> Path:
-    from index.settings import CONFIG_DIR
-    return Path(CONFIG_DIR) / "claims.yaml"
+    return Path(str(resources.files("nlp") / "data" / "claims.yaml"))     # package data
 
 
 def _words(phrase: str) -> list[str]:

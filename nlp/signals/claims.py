@@ -1,6 +1,6 @@
 """Claims vendors make: customs evasion, stealth shipping, safe delivery, no prescription, RC use.
 
-The phrases are data (config/claims.yaml, compiled by claim_rules). A field is scanned once: one
+The phrases are data (nlp/data/claims.yaml, compiled by claim_rules). A field is scanned once: one
 Aho-Corasick automaton holds the first word of every phrase (followed by each character that may
 join it to the next word, when no phrase ends there), so one pass over the lower-cased text yields
 every place a phrase can start. Only there do cheap checks run (the word boundary left and right,
@@ -236,7 +236,7 @@ def _finder(type_: str):
     def find(text: str) -> Iterator[Hit]:
         return iter(_by_type(text).get(type_, ()))
     find.__name__ = f"find_{type_}"
-    find.__doc__ = f"{type_} claims from config/claims.yaml"
+    find.__doc__ = f"{type_} claims from nlp/data/claims.yaml"
     return find
 
 

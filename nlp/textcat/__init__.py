@@ -2,7 +2,7 @@
 
 The rules find substances, signals and their offsets (the evidence); the classifier reads the title and says
 how likely it is an offer of a drug, and of which class. Its score is one factor of the risk explanation
-(nlp/risk.py, weight `model` in config/scoring.yaml). `interdict model train` rebuilds it (nlp/textcat/train.py).
+(nlp/risk.py, weight `model` in nlp/scoring.yaml). `interdict model train` rebuilds it (nlp/textcat/train.py).
 """
 from __future__ import annotations
 
