@@ -2,7 +2,7 @@
 
 It reads the title (or, without one, the start of the description) and sets ``doc._.offer_model`` to
 (P(offer), most likely class, model version); nlp/risk.py turns that into a weighted factor of the
-explanation. Off (`enabled = false` in config/nlp.cfg) it loads nothing and sets nothing.
+explanation. Off (`enabled = false` in nlp/nlp.cfg) it loads nothing and sets nothing.
 """
 from __future__ import annotations
 
