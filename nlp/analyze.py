@@ -94,7 +94,8 @@ class Analyzer:
         component failed on (nlp.pipe drops it from its output)."""
         for i, d in enumerate(docs):
             d.user_data["pos"] = i
-        done = {d.user_data["pos"]: d._.analysis for d in self.nlp.pipe(docs, batch_size=self.batch_size)}
+        with self.nlp.memory_zone():     # the strings of these docs leave the vocab with them
+            done = {d.user_data["pos"]: d._.analysis for d in self.nlp.pipe(docs, batch_size=self.batch_size)}
         failed = {r["pos"]: r for r in self.errors.take()}
         return [done[i] if i in done else failed[i] for i in range(len(docs))]
 

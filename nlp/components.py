@@ -26,7 +26,8 @@ from nlp.datafile import DataFiles
 from nlp.kb import load_kb
 from nlp.longest import LongestNames
 from nlp.mentions import MentionRules
-from nlp.matcher import Candidate, SubstanceMatcher
+from nlp.candidates import Candidate
+from nlp.matcher import SubstanceMatcher
 from nlp.normalize import Normalized, Tokens, fold, normalize
 from nlp.nps_grammar import NpsGrammar
 from nlp.textcat import component as _offer_model  # noqa: F401  (registers interdict_offer_model)

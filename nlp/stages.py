@@ -2,14 +2,15 @@
 
     interdict_signals      vendor signals (nlp.signals), the finders the config names, per field
     interdict_listing_type offer / information / paraphernalia / harm_reduction / other -> doc.cats
-    interdict_risk         score and flag by config/scoring.yaml -> doc._.analysis (index.models.Analysis)
+    interdict_risk         score and flag by config/scoring.yaml -> doc._.analysis (index.models.Analysis),
+                           the evidence -> doc.spans["substances"], doc.spans["signals"]
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 from spacy.language import Language
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 
 from index.models import Analysis, Signal
 from nlp import listing_type as _listing_type
@@ -100,5 +101,39 @@ def make_risk(nlp: Language, name: str, scoring_path: str | None, policy: dict):
         ext.analysis = Analysis(flagged=verdict.flagged, risk=verdict.risk, listing_type=ltype,
                                 substances=subs.hits, signals=signals,
                                 explanation=explanation)
-        return doc
+        return with_spans(doc, subs.hits, signals)
     return risk
+
+
+def with_spans(doc: Doc, substances: list, signals: list[Signal]) -> Doc:
+    """The doc with its evidence as spans: doc.spans["substances"] (label: canonical name) and
+    doc.spans["signals"] (label: signal type). A listing's Doc is made without tokens (nlp/analyze.py:
+    nothing reads them), so this returns a Doc of the same text whose tokens are the stretches between
+    evidence boundaries; user_data (fields, extension attributes) and cats go with it. Its strings live
+    in the vocab until the memory zone the Analyzer runs nlp.pipe in ends."""
+    hits = [("substances", h.canonical, h) for h in substances] + [("signals", s.type, s) for s in signals]
+    fields = doc.user_data.get("fields")
+    if not fields:               # a Doc made from a plain string has spaCy's tokens and is one "title" field
+        groups: dict[str, list[Span]] = {"substances": [], "signals": []}
+        for key, label, h in hits:
+            if (span := doc.char_span(h.start, h.end, label=label, alignment_mode="expand")) is not None:
+                groups[key].append(span)
+        doc.spans.update(groups)
+        return doc
+    parts, pos, offset = [], 0, {}
+    for name, start, end, text in fields:
+        parts.append("\n" * (start - pos))
+        parts.append(text)
+        offset[name], pos = start, start + len(text)
+    text = "".join(parts)
+    edges = [(offset[h.field] + h.start, offset[h.field] + h.end) for _, _, h in hits]
+    cuts = sorted({0, len(text)}.union(*edges))
+    words = [text[a:b] for a, b in zip(cuts, cuts[1:])]
+    out = Doc(doc.vocab, words=words, spaces=[False] * len(words))
+    out.user_data, out.cats = doc.user_data, doc.cats
+    at = {c: i for i, c in enumerate(cuts)}
+    out.spans["substances"] = [Span(out, at[a], at[b], label=label)
+                               for (key, label, _), (a, b) in zip(hits, edges) if key == "substances"]
+    out.spans["signals"] = [Span(out, at[a], at[b], label=label)
+                            for (key, label, _), (a, b) in zip(hits, edges) if key == "signals"]
+    return out
