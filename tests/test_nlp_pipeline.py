@@ -1,4 +1,4 @@
-"""The pipeline as the crawler and operators use it: built from config/nlp.cfg, filling
+"""The pipeline as the crawler and operators use it: built from nlp/nlp.cfg, filling
 Listing.analysis in order, bounded on hostile input, explaining every decision."""
 from __future__ import annotations
 
