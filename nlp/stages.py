@@ -2,8 +2,8 @@
 
     interdict_signals      vendor signals (nlp.signals), the finders the config names, per field
     interdict_listing_type offer / information / paraphernalia / harm_reduction / other -> doc.cats
-    interdict_risk         score and flag by config/scoring.yaml -> doc._.analysis (index.models.Analysis),
-                           the evidence -> doc.spans["substances"], doc.spans["signals"]
+    interdict_risk         score and flag by config/scoring.yaml -> doc._.analysis (index.models.Analysis);
+                           with `spans = true`, the evidence -> doc.spans["substances"], doc.spans["signals"]
 """
 from __future__ import annotations
 
@@ -84,8 +84,8 @@ def make_listing_type(nlp: Language, name: str):
     return ListingTypeComponent()
 
 
-@Language.factory("interdict_risk", default_config={"scoring_path": None, "policy": {}})
-def make_risk(nlp: Language, name: str, scoring_path: str | None, policy: dict):
+@Language.factory("interdict_risk", default_config={"scoring_path": None, "policy": {}, "spans": False})
+def make_risk(nlp: Language, name: str, scoring_path: str | None, policy: dict, spans: bool):
     # policy: overrides of scoring.yaml's policy keys, e.g. a site's own (crawlers/siteconfig.py `policy`)
     cfg = ScoringConfig.load(_path(scoring_path), policy)
 
@@ -101,7 +101,7 @@ def make_risk(nlp: Language, name: str, scoring_path: str | None, policy: dict):
         ext.analysis = Analysis(flagged=verdict.flagged, risk=verdict.risk, listing_type=ltype,
                                 substances=subs.hits, signals=signals,
                                 explanation=explanation)
-        return with_spans(doc, subs.hits, signals)
+        return with_spans(doc, subs.hits, signals) if spans else doc
     return risk
 
 

@@ -78,7 +78,8 @@ def test_listing_type_goes_to_doc_cats(built):
     assert doc.cats["harm_reduction"] == 1.0 and doc.cats["substance_offer"] == 0.0
 
 
-def test_evidence_goes_to_doc_spans(built):
+def test_evidence_goes_to_doc_spans():
+    built = build_nlp(overrides={"components.interdict_risk.spans": True})
     analyzer = Analyzer(built)
     title, desc = "Carfentanil 99% and 4-ANPP", "Wickr: chemboss | BTC 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"
     doc = next(built.pipe([analyzer.make_doc(title, desc)]))
@@ -90,9 +91,12 @@ def test_evidence_goes_to_doc_spans(built):
     sigs = doc.spans["signals"]
     assert [(s.label_, s.start_char - len(title) - 2) for s in sigs] == [(x.type, x.start) for x in a.signals]
     assert {"wickr", "btc"} <= {s.label_ for s in sigs}
+    off = next(Analyzer().nlp.pipe([analyzer.make_doc(title, desc)]))      # the shipped config: off
+    assert "substances" not in off.spans and off._.analysis == a
 
 
-def test_analysing_does_not_grow_the_vocab(built):
+def test_analysing_does_not_grow_the_vocab():
+    built = build_nlp(overrides={"components.interdict_risk.spans": True})
     analyzer = Analyzer(built)
     analyzer.analyze_text("warm-up", "Wickr: first")
     before = len(built.vocab.strings)
