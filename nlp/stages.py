@@ -86,7 +86,7 @@ def make_listing_type(nlp: Language, name: str):
 
 @Language.factory("interdict_risk", default_config={"scoring_path": None, "policy": {}, "spans": False})
 def make_risk(nlp: Language, name: str, scoring_path: str | None, policy: dict, spans: bool):
-    # policy: overrides of scoring.yaml's policy keys, e.g. a site's own (crawlers/siteconfig.py `policy`)
+    # policy: overrides of scoring.yaml's policy keys, e.g. a site's own (crawlers/siteconfig/schema.py `policy`)
     cfg = ScoringConfig.load(_path(scoring_path), policy)
 
     def risk(doc: Doc) -> Doc:
