@@ -2,10 +2,13 @@
 
 `Analyzer.analyze_records` implements the stable CLI contract (`interdict analyze`): one result dict
 per input record, an error dict in place of a bad record. `Analyzer.analyze_listings` fills
-`Listing.analysis` for the crawler pipeline. Both feed nlp.pipe in bounded batches.
+`Listing.analysis` for the crawler pipeline. Both feed nlp.pipe in bounded batches; a document a
+component fails on fails alone (nlp.pipeline.PipeErrors): an error dict naming its line, or a listing left
+unanalysed and logged.
 """
 from __future__ import annotations
 
+import logging
 import re
 from itertools import islice
 from pathlib import Path
@@ -15,8 +18,9 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from index.models import Analysis, Listing
-from nlp.pipeline import build_nlp
+from nlp.pipeline import PipeErrors, build_nlp
 
+log = logging.getLogger(__name__)
 FIELDS = ("title", "description")
 FIELD_SEP = "\n\n"
 
@@ -56,8 +60,10 @@ class Analyzer:
                  batch_size: int | None = None):
         self.nlp = nlp or build_nlp(config_path)
         self.batch_size = batch_size or getattr(self.nlp, "batch_size", 128) or 128
+        self.errors = PipeErrors()
+        self.nlp.set_error_handler(self.errors)
 
-    def make_doc(self, title: str, description: str) -> Doc:
+    def make_doc(self, title: str, description: str, ref: Any = None) -> Doc:
         parts, spans, pos = [], [], 0
         for name, text in (("title", title or ""), ("description", description or "")):
             if not text:
@@ -74,13 +80,24 @@ class Analyzer:
         doc = Doc(self.nlp.vocab, words=[])
         # (name, start, end, text): offsets into the fields joined by FIELD_SEP
         doc.user_data["fields"] = [(n, a, b, text[a:b]) for n, a, b in spans]
+        doc.user_data["ref"] = ref          # names the document in an error record
         return doc
 
     def analyze_text(self, title: str = "", description: str = "") -> Analysis:
-        return self._run([self.make_doc(title, description)])[0]
+        got = self._run([self.make_doc(title, description, ref=0)])[0]
+        if isinstance(got, dict):
+            raise ValueError(f"analysis failed in {got['component']}: {got['error']}")
+        return got
 
-    def _run(self, docs: list[Doc]) -> list[Analysis]:
-        return [d._.analysis for d in self.nlp.pipe(docs, batch_size=self.batch_size)]
+    def _run(self, docs: list[Doc]) -> list[Analysis | dict]:
+        """The analysis of each doc, in order; the error record (nlp.pipeline.PipeErrors) of a doc a
+        component failed on (nlp.pipe drops it from its output)."""
+        for i, d in enumerate(docs):
+            d.user_data["pos"] = i
+        with self.nlp.memory_zone():     # the strings of these docs leave the vocab with them
+            done = {d.user_data["pos"]: d._.analysis for d in self.nlp.pipe(docs, batch_size=self.batch_size)}
+        failed = {r["pos"]: r for r in self.errors.take()}
+        return [done[i] if i in done else failed[i] for i in range(len(docs))]
 
     def analyze_records(self, records: Iterable[Any]) -> Iterator[dict]:
         """One contract dict per record, in order. A record may be an Exception (a line that did not
@@ -101,14 +118,17 @@ class Analyzer:
                 except RecordError as exc:
                     slots.append({"id": None, "error": f"line {n}: {exc}"})
                     continue
-                docs.append(self.make_doc(rec.get("title") or "", rec.get("description") or ""))
-                slots.append({"id": rec["id"]})
+                docs.append(self.make_doc(rec.get("title") or "", rec.get("description") or "", ref=n))
+                slots.append({"id": rec["id"], "line": n})
             results = iter(self._run(docs))
             for slot in slots:
                 if "error" in slot:
                     yield slot
+                elif isinstance(got := next(results), dict):
+                    yield {"id": slot["id"], "error": f"line {slot['line']}: analysis failed in "
+                                                      f"{got['component']}: {got['error']}"}
                 else:
-                    yield contract_dict(slot["id"], next(results))
+                    yield contract_dict(slot["id"], got)
 
     def analyze_listings(self, listings: Iterable[Listing], batch_size: int | None = None) -> Iterator[Listing]:
         """The same listings, in order, with `.analysis` filled."""
@@ -118,9 +138,13 @@ class Analyzer:
             chunk = list(islice(it, size))
             if not chunk:
                 return
-            docs = [self.make_doc(x.title, x.description) for x in chunk]
-            for listing, analysis in zip(chunk, self._run(docs)):
-                listing.analysis = analysis
+            docs = [self.make_doc(x.title, x.description, ref=x.listing_id or x.url) for x in chunk]
+            for listing, got in zip(chunk, self._run(docs)):
+                if isinstance(got, dict):     # stored unanalysed, like a batch whose analysis failed
+                    log.error("listing %s (%s): analysis failed in %s: %s", listing.listing_id or listing.url,
+                              listing.platform, got["component"], got["error"])
+                else:
+                    listing.analysis = got
                 yield listing
 
 

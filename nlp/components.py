@@ -18,20 +18,20 @@ from pathlib import Path
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from index.models import Analysis, Signal, SubstanceHit
+from index.models import SubstanceHit
+from nlp import context as _context, kb as _kb, mentions as _mentions, nps_grammar as _grammar
 from nlp.cas import CasHit, find_cas
 from nlp.context import ContextRules
+from nlp.datafile import DataFiles
 from nlp.kb import load_kb
-from nlp.listing_type import ListingTypeRules
 from nlp.longest import LongestNames
 from nlp.mentions import MentionRules
-from nlp.matcher import Candidate, SubstanceMatcher
+from nlp.candidates import Candidate
+from nlp.matcher import SubstanceMatcher
 from nlp.normalize import Normalized, Tokens, fold, normalize
 from nlp.nps_grammar import NpsGrammar
-from nlp.risk import ScoringConfig, score
 from nlp.textcat import component as _offer_model  # noqa: F401  (registers interdict_offer_model)
 
-ROOT = Path(__file__).resolve().parent.parent
 FIELD_WEIGHT = {"title": 3.0, "description": 1.0}
 
 if not Doc.has_extension("fields"):
@@ -72,11 +72,9 @@ class Substances:
     fields: set[str] = field(default_factory=set)   # fields with at least one accepted hit
 
 
-def _path(p: str | None) -> Path | None:
-    if not p:
-        return None
-    q = Path(p)
-    return q if q.is_absolute() else ROOT / q
+def _path(p: str | Path | None) -> Path | None:
+    """A configured data path (relative to the working directory); None for the shipped file."""
+    return Path(p) if p else None
 
 
 def _fields(doc: Doc) -> list[tuple[str, int, int, str]]:
@@ -103,16 +101,37 @@ def make_normalizer(nlp: Language, name: str, max_field_chars: int):
     return normalizer
 
 
-class SubstanceComponent:
-    """Lexicon and CAS matching with context disambiguation and importance ranking."""
+class SubstanceComponent(DataFiles):
+    """Lexicon and CAS matching with context disambiguation and importance ranking. Its data (lexicon,
+    brands, context, mention and grammar rules) is read by `initialize` ([initialize.components] of
+    nlp/nlp.cfg) or `from_disk`, never at construction."""
 
-    def __init__(self, kb_path: str | None, context_path: str | None, fuzzy: bool, fuzzy_min_len: int,
-                 mentions_path: str | None = None, grammar_path: str | None = None):
-        self.kb = load_kb(_path(kb_path))
-        self.matcher = SubstanceMatcher(self.kb.forms, fuzzy=fuzzy, fuzzy_min_len=fuzzy_min_len)
-        self.longest = LongestNames(self.matcher, self.kb, NpsGrammar.load(_path(grammar_path)))
-        self.context = ContextRules.load(_path(context_path))
-        self.mentions = MentionRules.load(_path(mentions_path))
+    def __init__(self, fuzzy: bool, fuzzy_min_len: int):
+        self.fuzzy, self.fuzzy_min_len = fuzzy, fuzzy_min_len
+        self.files: dict[str, Path] = {}
+
+    def initialize(self, get_examples=None, *, nlp: Language | None = None, lexicon: str | None = None,
+                   brands: str | None = None, context: str | None = None, mentions: str | None = None,
+                   grammar: str | None = None) -> None:
+        """Load the data files; a path left out (null) is the shipped one in nlp/data."""
+        lexicon_p = _path(lexicon)
+        if lexicon_p is None or lexicon_p.resolve() == _kb.DEFAULT_PATH.resolve():
+            lexicon_p, brands_p = _kb.DEFAULT_PATH, _path(brands) or _kb.BRANDS_PATH
+        else:
+            brands_p = _path(brands)
+        self.load_files(substances=lexicon_p, brands=brands_p, context=_path(context) or _context.DEFAULT_PATH,
+                        mentions=_path(mentions) or _mentions.DEFAULT_PATH,
+                        nps_grammar=_path(grammar) or _grammar.DEFAULT_PATH)
+
+    def load_files(self, substances: Path, context: Path, mentions: Path, nps_grammar: Path,
+                   brands: Path | None = None) -> None:
+        self.kb = load_kb(substances, brands_path=brands)
+        self.matcher = SubstanceMatcher(self.kb.forms, fuzzy=self.fuzzy, fuzzy_min_len=self.fuzzy_min_len)
+        self.longest = LongestNames(self.matcher, self.kb, NpsGrammar.load(nps_grammar))
+        self.context = ContextRules.load(context)
+        self.mentions = MentionRules.load(mentions)
+        self.files = {"substances.csv": substances, "context.yaml": context, "mentions.yaml": mentions,
+                      "nps_grammar.yaml": nps_grammar, **({"brands.csv": brands} if brands else {})}
 
     def __call__(self, doc: Doc) -> Doc:
         ext = doc._                     # each `doc._` builds a new accessor object: read it once
@@ -327,58 +346,6 @@ class SubstanceComponent:
                             confidence=conf)
 
 
-@Language.factory("interdict_substances", default_config={
-    "kb_path": None, "context_path": None, "mentions_path": None, "grammar_path": None, "fuzzy": True,
-    "fuzzy_min_len": 8})
-def make_substances(nlp: Language, name: str, kb_path: str | None, context_path: str | None,
-                    mentions_path: str | None, grammar_path: str | None, fuzzy: bool, fuzzy_min_len: int):
-    return SubstanceComponent(kb_path, context_path, fuzzy, fuzzy_min_len, mentions_path, grammar_path)
-
-
-@Language.factory("interdict_signals", default_config={"legacy": False})
-def make_signals(nlp: Language, name: str, legacy: bool):
-    from nlp.signals import extract_signals
-    if legacy:    # the signals before issue 13 (nlp/_legacy): tests/test_nlp_golden.py compares them
-        from nlp._legacy.signals import extract_signals  # noqa: F811
-
-    def signals(doc: Doc) -> Doc:
-        out: list[Signal] = []
-        ext = doc._
-        for v in ext.fields:
-            out.extend(extract_signals(v.text, v.name))
-        ext.signals = out
-        return doc
-    return signals
-
-
-@Language.factory("interdict_listing_type", default_config={"rules_path": None})
-def make_listing_type(nlp: Language, name: str, rules_path: str | None):
-    rules = ListingTypeRules.load(_path(rules_path))
-
-    def listing_type(doc: Doc) -> Doc:
-        ext = doc._
-        subs: Substances = ext.substances
-        fields = [(v.name, v.norm.text, v.name in subs.fields, v.has_quantity) for v in ext.fields]
-        ext.listing_type = rules.classify(fields)
-        return doc
-    return listing_type
-
-
-@Language.factory("interdict_risk", default_config={"scoring_path": None, "policy": {}})
-def make_risk(nlp: Language, name: str, scoring_path: str | None, policy: dict):
-    # policy: overrides of scoring.yaml's policy keys, e.g. a site's own (crawlers/siteconfig/schema.py `policy`)
-    cfg = ScoringConfig.load(_path(scoring_path), policy)
-
-    def risk(doc: Doc) -> Doc:
-        ext = doc._
-        subs: Substances = ext.substances
-        ltype, reason = ext.listing_type
-        signals = ext.signals or []
-        verdict = score(ltype, subs.hits, subs.ids, signals, cfg, ext.offer_model)
-        explanation = verdict.explanation + [f"listing type {ltype}: {reason}"] + subs.notes \
-            + doc.user_data.get("notes", [])
-        ext.analysis = Analysis(flagged=verdict.flagged, risk=verdict.risk, listing_type=ltype,
-                                substances=subs.hits, signals=signals,
-                                explanation=explanation)
-        return doc
-    return risk
+@Language.factory("interdict_substances", default_config={"fuzzy": True, "fuzzy_min_len": 8})
+def make_substances(nlp: Language, name: str, fuzzy: bool, fuzzy_min_len: int):
+    return SubstanceComponent(fuzzy, fuzzy_min_len)

@@ -293,9 +293,12 @@ def _default_kb(with_brands: bool) -> KnowledgeBase:
     return _build(DEFAULT_PATH, BRANDS_PATH if with_brands and BRANDS_PATH.exists() else None)
 
 
-def load_kb(path: str | Path | None = None, with_brands: bool = True) -> KnowledgeBase:
+def load_kb(path: str | Path | None = None, with_brands: bool = True,
+            brands_path: str | Path | None = None) -> KnowledgeBase:
     """Load and validate the knowledge base (cached for the shipped file, which comes with its brand names
-    unless with_brands is false). Raises KBError on a bad row."""
-    if path is None or Path(path).resolve() == DEFAULT_PATH.resolve():
+    unless with_brands is false; another file comes with the brand names of `brands_path`, if given).
+    Raises KBError on a bad row."""
+    shipped_brands = brands_path is None or Path(brands_path).resolve() == BRANDS_PATH.resolve()
+    if (path is None or Path(path).resolve() == DEFAULT_PATH.resolve()) and shipped_brands:
         return _default_kb(with_brands)
-    return _build(Path(path))
+    return _build(Path(path or DEFAULT_PATH), Path(brands_path) if brands_path else None)

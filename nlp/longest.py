@@ -16,7 +16,8 @@ from __future__ import annotations
 import re
 
 from nlp.kb import KnowledgeBase
-from nlp.matcher import Candidate, Form, SubstanceMatcher
+from nlp.candidates import Candidate, Form
+from nlp.matcher import SubstanceMatcher
 from nlp.normalize import Normalized, Tokens, fold, normalize
 from nlp.nps_grammar import GrammarName, NpsGrammar
 

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from dataclasses import dataclass
-
+from nlp.candidates import Candidate, Form
 from nlp.normalize import Normalized, Tokens, form_tokens, fold, squeeze, token_keys, tokens
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -33,36 +32,6 @@ _DOUBLE = re.compile(r"([a-z])\1")
 _REPEAT = re.compile(r"([a-z])\1+")
 RU_ENDINGS = ("а", "у", "е", "ом", "ой", "ы", "ов", "ами", "ах", "и", "ю", "ем")
 PLURAL = ("s", "es")
-
-
-@dataclass(frozen=True, slots=True)
-class Form:
-    """One lexicon surface form, as indexed."""
-    substance_id: str
-    surface: str
-    via: str
-    lang: str
-    ambiguous: bool
-
-
-@dataclass(slots=True)
-class Candidate:
-    """A candidate hit: offsets into the normalised text, plus how it matched."""
-    form: Form
-    start: int
-    end: int
-    how: str           # raw | leet | split | repeat | joined | plural | stem | fuzzy | cjk
-    tok_start: int     # token index range (context windows); -1 for CJK substring hits
-    tok_end: int
-
-    @property
-    def confidence(self) -> float:
-        return HOW_CONFIDENCE.get(self.how, 0.8)
-
-
-HOW_CONFIDENCE = {"glued": 0.95, "raw": 1.0, "cjk": 1.0, "split": 0.95, "leet": 0.95, "plural": 0.95, "joined": 0.9,
-                  "repeat": 0.9, "stem": 0.9, "fuzzy": 0.75,
-                  "grammar": 0.5}   # an NPS name no lexicon row lists (nlp.longest): a family guess
 
 
 def _cjk_pattern(form: str) -> str:

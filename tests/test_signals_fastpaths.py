@@ -14,7 +14,7 @@ import re
 
 from hypothesis import example, given, settings, strategies as st
 
-from nlp.signals import claims, contacts, context, crypto, onion, pgp, quantity
+from nlp.signals import claims, contacts, context, crypto, email, onion, pgp, phones, quantity
 
 FOLDS = ["\u212a", "\u017f", "\u0131", "\u0130", "\u1c82", "\u1c84"]       # K, long s, ı, İ, Cyrillic o/t
 SPACES = [" ", "  ", "\n", "\t", "\u00a0", "\u202f", "\u3000", "\x1c"]
@@ -85,7 +85,7 @@ def test_onion_anchors(text):
 @given(texts(["a", "x" * 30, "@", "@@", ".", "-", "_", "%", "+", " ", "★", "é", "example.com", "mail.ru",
               "chem", "1", "\u212a"], 16))
 def test_email_and_handle_anchors(text):
-    assert spans(contacts._email_matches(text)) == spans(contacts._EMAIL.finditer(text))
+    assert spans(email._email_matches(text)) == spans(email._EMAIL.finditer(text))
     at = [m for m in (contacts._AT_HANDLE.match(text, i) for i in context.occurrences(text, "@")) if m]
     assert spans(at) == spans(contacts._AT_HANDLE.finditer(text))
 
@@ -93,7 +93,7 @@ def test_email_and_handle_anchors(text):
 @settings(max_examples=400, deadline=None)
 @given(texts(DIGITS + SPACES + ["+", "00", "0086", "(", ")", "-", ".", "x", "_", "★", "138", "8000"], 16))
 def test_phone_anchors(text):
-    assert spans(contacts._intl_matches(text)) == spans(contacts._INTL.finditer(text))
+    assert spans(phones._intl_matches(text)) == spans(phones._INTL.finditer(text))
 
 
 KEYWORD_PIECES = ["whatsapp", "wa", "WA", "whats app", "telegram", "tg", "tele gram", "телеграм", "тг", "电报",

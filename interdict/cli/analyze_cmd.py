@@ -50,7 +50,7 @@ def register(app: typer.Typer) -> None:
     def analyze(
         input: str = typer.Option(..., "--input", "-i", help="JSON Lines file of listings, or - for stdin."),
         output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write results here instead of stdout."),
-        config: Optional[Path] = typer.Option(None, "--config", help="Pipeline config (default nlp/nlp.cfg)."),
+        config: Optional[Path] = typer.Option(None, "--config", help="Pipeline config (default: the shipped nlp/nlp.cfg)."),
         batch_size: int = typer.Option(64, "--batch-size", min=1, max=10000,
                                        help="Listings per nlp.pipe batch (results are flushed per batch)."),
     ) -> None:

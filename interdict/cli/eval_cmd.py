@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
         misses: int = typer.Option(40, "--misses", "-n", min=0, help="How many misses of each kind to print."),
         fields: str = typer.Option("title", "--fields", help="Fields to analyse: title or title,description."),
         as_json: bool = typer.Option(False, "--json", help="Print the figures as one JSON object."),
-        config: Path = typer.Option(None, "--config", help="Pipeline config (default nlp/nlp.cfg)."),
+        config: Path = typer.Option(None, "--config", help="Pipeline config (default: the shipped nlp/nlp.cfg)."),
         frozen: bool = typer.Option(False, "--frozen", help="Score the frozen 20% vendor slice (figures only, "
                                     "no listings: nobody tuning rules looks at it)."),
     ) -> None:

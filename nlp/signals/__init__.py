@@ -1,6 +1,8 @@
 """Vendor signals: the contacts, wallets, keys and claims investigators link vendors by.
 
-One signal family = one function registered with `@signal(type)`. A function receives the original
+One signal finder = one function registered with `@signal(type)` in the catalogue registry `finders`
+("interdict", "signals"), under its type's name (a second finder of a type names itself, e.g.
+"telegram.disguised"); the pipeline's config lists which run (nlp/nlp.cfg `finders`). A function receives the original
 field text and yields `(start, end, value, rule, confidence)`; offsets index that text exactly (no
 normalisation happens here, so `text[start:end]` is always the matched surface) and `value` is the
 normalised form used to link listings (lowercase bech32, E.164 phone, uppercase PGP fingerprint...).
@@ -18,6 +20,7 @@ from itertools import islice
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
+import catalogue
 from pydantic import TypeAdapter
 
 from index.models import Signal
@@ -46,42 +49,61 @@ class Extractor:
 # A real listing has a handful of contacts; thousands of "wallets" in one field is a size bomb or
 # a scraped wallet list, so each type stops after this many hits per field (and stops scanning).
 MAX_HITS_PER_TYPE = 200
-_REGISTRY: list[Extractor] = []
-_FAMILIES = ("contacts", "crypto", "pgp", "onion", "claims", "quantity")
+finders = catalogue.create("interdict", "signals", entry_points=False)
+_FAMILIES = ("contacts", "email", "crypto", "pgp", "onion", "claims", "quantity")
 _loaded = False
+_version = 0          # bumped by each registration: the cached plans below are rebuilt
 
 
-def signal(type_: str, *, needles: Iterable[str] = (), generic: bool = False):
-    """Register a finder for one signal type (decorator)."""
+def signal(type_: str, *, needles: Iterable[str] = (), generic: bool = False, name: str | None = None):
+    """Register a finder for one signal type in `finders` under `name` (default: the type) (decorator)."""
     if type_ not in SIGNAL_TYPES:
         raise ValueError(f"unknown signal type {type_!r}; add it to SIGNAL_TYPES first")
 
     def register(fn: Finder) -> Finder:
-        _REGISTRY.append(Extractor(type_, fn, tuple(n.lower() for n in needles), generic))
+        global _version
+        _version += 1
+        finders.register(name or type_, func=Extractor(type_, fn, tuple(n.lower() for n in needles), generic))
         return fn
     return register
 
 
-def extractors() -> list[Extractor]:
-    """All registered extractors (imports the family modules once)."""
+def registered() -> dict[str, Extractor]:
+    """Every registered finder by name, in registration order (imports the family modules once)."""
     global _loaded
     if not _loaded:
-        for name in _FAMILIES:
-            importlib.import_module(f"{__name__}.{name}")
+        for family in _FAMILIES:
+            importlib.import_module(f"{__name__}.{family}")
         _loaded = True
-    return list(_REGISTRY)
+    return finders.get_all()
 
 
-_PLAN: tuple[tuple, list] = ((), [])
+def extractors(names: Iterable[str] | None = None) -> list[Extractor]:
+    """The registered finders named (all when None), in registration order; an unknown name is an error
+    that lists the known ones."""
+    every = registered()
+    if names is None:
+        return list(every.values())
+    wanted = set(names)
+    unknown = sorted(wanted - set(every))
+    if unknown:
+        raise ValueError(f"unknown signal finder(s) {', '.join(map(repr, unknown))}; registered: "
+                         f"{', '.join(every)}")
+    return [ex for name, ex in every.items() if name in wanted]
 
 
-def _plan() -> list[tuple[Extractor, tuple, tuple]]:
-    """(extractor, its needle probes for ASCII text, for any text), rebuilt when the registry changes."""
-    global _PLAN
-    key = tuple(extractors())
-    if _PLAN[0] != key:
-        _PLAN = (key, [(ex, probes(ex.needles, True), probes(ex.needles, False)) for ex in key])
-    return _PLAN[1]
+_PLANS: dict[tuple[str, ...] | None, tuple[int, list]] = {}
+
+
+def _plan(names: tuple[str, ...] | None = None) -> list[tuple[Extractor, tuple, tuple]]:
+    """(extractor, its needle probes for ASCII text, for any text) of the finders named; cached (this
+    runs for every field) and rebuilt when a finder is registered."""
+    plan = _PLANS.get(names)
+    if plan is None or plan[0] != _version:
+        chosen = extractors(names)
+        plan = _PLANS[names] = (_version, [(ex, probes(ex.needles, True), probes(ex.needles, False))
+                                           for ex in chosen])
+    return plan[1]
 
 
 def iter_hits(text: str, types: Iterable[str] | None = None) -> Iterator[tuple[str, Hit]]:
@@ -90,7 +112,7 @@ def iter_hits(text: str, types: Iterable[str] | None = None) -> Iterator[tuple[s
         return
     wanted = set(types) if types is not None else None
     low = lowered(text)                    # shared with the finders, which ask for it again
-    for ex in extractors():
+    for ex, _, _ in _plan():
         if wanted is not None and ex.type not in wanted:
             continue
         if ex.needles and not contains_any(low, ex.needles):
@@ -99,8 +121,10 @@ def iter_hits(text: str, types: Iterable[str] | None = None) -> Iterator[tuple[s
             yield ex.type, hit
 
 
-def extract_signals(text: str, field: str, types: Iterable[str] | None = None) -> list[Signal]:
-    """Every vendor signal in `text`, sorted by start, offsets into `text` exactly as given.
+def extract_signals(text: str, field: str, types: Iterable[str] | None = None,
+                    finder_names: tuple[str, ...] | None = None) -> list[Signal]:
+    """Every vendor signal in `text`, sorted by start, offsets into `text` exactly as given;
+    `finder_names` are the registered finders that run (all when None).
 
     A generic hit (a bare phone number) is dropped when a specific one (a WhatsApp or Signal number)
     covers it, and an identical (type, span) is reported once, so one number is one signal.
@@ -112,7 +136,7 @@ def extract_signals(text: str, field: str, types: Iterable[str] | None = None) -
     ascii_text = low.isascii()
     found: dict[tuple[str, int, int], Hit] = {}
     generic_types = set()
-    for ex, ascii_probes, probes in _plan():   # iter_hits, inlined: this loop runs for every field
+    for ex, ascii_probes, probes in _plan(finder_names):   # iter_hits, inlined: this loop runs for every field
         type_ = ex.type
         if ex.generic:
             generic_types.add(type_)
@@ -162,4 +186,5 @@ class _Coverage:
         return i >= 0 and self._max_end[i] >= end
 
 
-__all__ = ["SIGNAL_TYPES", "Extractor", "Hit", "extract_signals", "extractors", "iter_hits", "signal"]
+__all__ = ["SIGNAL_TYPES", "Extractor", "Hit", "extract_signals", "extractors", "finders", "iter_hits",
+           "registered", "signal"]

@@ -12,7 +12,7 @@ from typing import Iterable, Iterator
 import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
-from spacy.util import minibatch
+from spacy.util import minibatch, raise_error
 
 from nlp.textcat import MODEL_DIR, NOT_OFFER, model_text
 
@@ -23,8 +23,9 @@ if not Doc.has_extension("offer_model"):
 
 
 class OfferModel:
-    def __init__(self, enabled: bool, model_path: Path | None):
-        self.enabled = enabled
+    def __init__(self, enabled: bool, model_path: Path | None, name: str = "interdict_offer_model"):
+        self.enabled, self.name = enabled, name
+        self.error_handler = raise_error
         self.model: Language | None = None
         if enabled:
             path = model_path or MODEL_DIR
@@ -43,13 +44,26 @@ class OfferModel:
     def __call__(self, doc: Doc) -> Doc:
         return next(self.pipe([doc]))
 
+    def set_error_handler(self, handler) -> None:
+        """nlp.set_error_handler: a batch the model fails on goes to `handler` (spaCy calls `pipe`, not
+        `__call__`, so this component handles its own errors, as spaCy's trainable components do)."""
+        self.error_handler = handler
+
+    def get_error_handler(self):
+        return self.error_handler
+
     def pipe(self, docs: Iterable[Doc], batch_size: int = 128) -> Iterator[Doc]:
         if self.model is None:
             yield from docs
             return
         for batch in minibatch(docs, size=batch_size):     # streams: one bounded batch at a time
-            for doc, scored in zip(batch, self.model.pipe([self._text(d) for d in batch], batch_size=batch_size)):
-                cats = scored.cats
+            try:
+                scored = list(self.model.pipe([self._text(d) for d in batch], batch_size=batch_size))
+            except Exception as exc:
+                self.error_handler(self.name, self, batch, exc)
+                continue
+            for doc, one in zip(batch, scored):
+                cats = one.cats
                 cls = max((lb for lb in cats if lb != NOT_OFFER), key=cats.get)
                 doc._.offer_model = (round(1.0 - cats[NOT_OFFER], 4), cls, self.version)
                 yield doc
@@ -58,4 +72,4 @@ class OfferModel:
 @Language.factory("interdict_offer_model", default_config={"enabled": False, "model_path": None})
 def make_offer_model(nlp: Language, name: str, enabled: bool, model_path: str | None):
     from nlp.components import _path
-    return OfferModel(enabled, _path(model_path))
+    return OfferModel(enabled, _path(model_path), name)

@@ -206,7 +206,7 @@ def _finder(type_: str):
     def find(text: str) -> Iterator[Hit]:
         return iter(_by_type(text).get(type_, ()))
     find.__name__ = f"find_{type_}"
-    find.__doc__ = f"{type_} claims from config/claims.yaml"
+    find.__doc__ = f"{type_} claims from nlp/data/claims.yaml"
     return find
 
 
