@@ -28,6 +28,7 @@ from pathlib import Path
 
 from crawlers.scheduler import health, stale
 from crawlers.scheduler.locks import HELD_ENV, SiteLock
+from crawlers.scheduler.pglocks import PgSiteLock, site_lock
 from crawlers.scheduler.settings import SchedulerSettings
 from index.models import CrawlRun, utcnow
 
@@ -99,6 +100,11 @@ class CrawlRunner:
             except Exception:
                 log.exception("event callback failed")
 
+    def notify(self, event: str, **data) -> None:
+        """An event that is not about a run record (a slot queued or taken by another scheduler)."""
+        if self.on_event is not None:
+            self.on_event(event, data)
+
     def open_store(self):
         from index import open_store
         store = open_store(self.store_spec)
@@ -109,8 +115,8 @@ class CrawlRunner:
         with self.open_store() as store:
             store.record_run(run)
 
-    def lock_for(self, site_id: str) -> SiteLock:
-        return SiteLock(self.settings.state_dir / "locks", site_id)
+    def lock_for(self, site_id: str) -> SiteLock | PgSiteLock:
+        return site_lock(self.settings.db_url, self.settings.state_dir / "locks", site_id)
 
     def log_path(self, run_id: str) -> Path:
         path = self.settings.state_dir / "runs"
@@ -326,7 +332,7 @@ class CrawlRunner:
     def sweep_stale(self, site_ids: list[str] | None = None) -> list[CrawlRun]:
         """Close `running` records nobody runs any more (crawlers/scheduler/stale.py)."""
         with self.open_store() as store:
-            return stale.sweep(store, self.settings.state_dir / "locks", site_ids)
+            return stale.sweep(store, self.lock_for, site_ids)
 
     def stop_accepting(self) -> None:
         self._accepting = False

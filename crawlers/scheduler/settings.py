@@ -57,6 +57,8 @@ class SchedulerSettings:
     crawl_command: tuple[str, ...] = field(default_factory=lambda: tuple(shlex.split(DEFAULT_CRAWL_COMMAND)))
     max_error_rate: float = 0.2       # health: default error-rate threshold (a site may set its own)
     history_runs: int = 5             # health: runs looked at for "this site usually has hits"
+    crawl_queue: str | None = None    # PostgreSQL URL: scheduled crawls go to workers (crawlers/queue.py)
+    worker_lease: float = 60.0        # a claimed queue job whose worker stops renewing it is reclaimed after this
 
     @classmethod
     def load(cls, **overrides) -> "SchedulerSettings":
@@ -74,6 +76,8 @@ class SchedulerSettings:
             crawl_command=_get("scheduler_crawl_command", DEFAULT_CRAWL_COMMAND, _command),
             max_error_rate=_get("health_max_error_rate", 0.2, _fraction),
             history_runs=_get("health_history_runs", 5, _positive_int),
+            crawl_queue=_get("crawl_queue", None, _queue_url),
+            worker_lease=_get("worker_lease", 60, parse_duration),
         )
         return replace(s, **overrides) if overrides else s
 
@@ -103,3 +107,12 @@ def _command(value) -> tuple[str, ...]:
             raise ValueError(f"unknown placeholder {exc} in {a!r} "
                              "(use {python}, {site_id}, {run_id}, {trigger})") from None
     return args
+
+
+def _queue_url(value) -> str | None:
+    if value in (None, ""):
+        return None
+    from crawlers.scheduler.pglocks import is_postgres
+    if not is_postgres(str(value)):
+        raise ValueError("the crawl queue needs PostgreSQL (postgresql+psycopg://user@host/db)")
+    return str(value)

@@ -1,0 +1,34 @@
+"""The real PostgreSQL for tests: `pg_url` is a fresh database per test on INTERDICT_PG_URL's server, dropped
+afterwards. `make test` starts the server and sets INTERDICT_REQUIRE_PG=1: then a missing URL FAILS the PG tests
+instead of skipping them (as INTERDICT_REQUIRE_ES does for Elasticsearch)."""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+PG_URL = os.environ.get("INTERDICT_PG_URL")
+REQUIRE_PG = os.environ.get("INTERDICT_REQUIRE_PG") == "1"
+
+
+def _admin():
+    from crawlers.scheduler.pglocks import connect
+    return connect(PG_URL)
+
+
+@pytest.fixture
+def pg_url() -> str:
+    if not PG_URL:
+        if REQUIRE_PG:
+            pytest.fail("POSTGRESQL TESTS REQUIRED (INTERDICT_REQUIRE_PG=1) but INTERDICT_PG_URL is not set")
+        pytest.skip("POSTGRESQL TESTS SKIPPED: INTERDICT_PG_URL is not set (make test starts a real PostgreSQL)")
+    from sqlalchemy.engine import make_url
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with _admin() as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with _admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
