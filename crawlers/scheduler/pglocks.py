@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import socket
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -51,6 +52,21 @@ def lock_key(name: str) -> int:
 
 
 _ready: set[str] = set()
+
+
+@contextmanager
+def schema_guard(url: str):
+    """Held while a job store creates its tables: APScheduler's CREATE TABLE IF NOT EXISTS is not safe when
+    two schedulers start at once on a new database (one fails on pg_type's unique index)."""
+    if not is_postgres(url):
+        yield
+        return
+    with connect(url) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (_DDL_KEY,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_DDL_KEY,))
 
 
 def ensure_tables(conn, url: str) -> None:

@@ -24,7 +24,7 @@ from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
 
 from crawlers.scheduler import jobs
 from crawlers.scheduler.locks import SiteLock
-from crawlers.scheduler.pglocks import claim_slot
+from crawlers.scheduler.pglocks import claim_slot, schema_guard
 from crawlers.scheduler.runner import CrawlRunner, overlap_reason, scheduled_run_id
 from crawlers.scheduler.settings import SchedulerSettings
 from index.models import CrawlRun, utcnow
@@ -70,7 +70,8 @@ class SchedulerService:
             self.scheduler.add_listener(self._on_max_instances, EVENT_JOB_MAX_INSTANCES)
             self.scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED)
             try:
-                self.scheduler.start(paused=True)
+                with schema_guard(self.settings.db_url):
+                    self.scheduler.start(paused=True)
             except Exception as exc:
                 raise ServiceError(f"cannot open the job store {jobs.safe_url(self.settings.db_url)}: "
                                    f"{str(exc).splitlines()[0]}") from None
