@@ -141,11 +141,13 @@ class CrawlQueue:
             (state, result, error, job.id, worker, job.attempts)).fetchone()
         return row is not None
 
-    def release(self, job: QueuedJob, worker: str) -> None:
-        """Give a claimed job back (the worker is shutting down before it could finish it)."""
+    def release(self, job: QueuedJob, worker: str, tried: bool = True) -> None:
+        """Give a claimed job back: the worker is shutting down (`tried`: the attempt counts), or the site is
+        still locked by a crawl outside the queue (not tried: the claim does not count)."""
         self.conn.execute(
-            f"UPDATE {JOBS} SET state = 'queued', claimed_by = NULL, lease_until = NULL "
-            "WHERE id = %s AND state = 'claimed' AND claimed_by = %s", (job.id, worker))
+            f"UPDATE {JOBS} SET state = 'queued', claimed_by = NULL, lease_until = NULL, "
+            "attempts = attempts - %s WHERE id = %s AND state = 'claimed' AND claimed_by = %s",
+            (0 if tried else 1, job.id, worker))
 
     def jobs(self, site_id: str | None = None) -> list[dict]:
         """Every job (of a site), oldest first: for `interdict worker --status` and tests."""

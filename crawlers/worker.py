@@ -4,7 +4,8 @@ Loop: claim the oldest job of a site nobody crawls, renew its lease while the cr
 as the scheduler does in-process (CrawlRunner: site lock, `running` record, crawl subprocess with its hard
 timeout, final record with the health verdict), then mark the job done or failed. A job claimed again after
 its worker died runs under a new run id (`<run id>-retry<N>`); the dead worker's `running` record is closed
-as stale (`aborted`) when the new run takes the site's lock.
+as stale (`aborted`) when the new run takes the site's lock. A job whose site is still locked (the killed
+worker's crawl is still stopping, or a crawl was started by hand) goes back to the queue for later.
 
 SIGTERM / SIGINT: claim nothing more; the running crawl gets `scheduler_shutdown_grace` seconds, then it is
 stopped (recorded `aborted`) and its job is given back to the queue for another worker. A second signal
@@ -55,6 +56,12 @@ class Worker:
         if job is None:
             return None
         run_id = attempt_run_id(job)
+        lock = self.runner.lock_for(job.site_id)
+        if lock.is_held():   # e.g. the crawl of a killed worker still stopping, or one started by hand
+            self.queue.release(job, self.name, tried=False)
+            self.emit("job-deferred", {"job_id": job.id, "site_id": job.site_id, "worker": self.name,
+                                       "reason": f"site is being crawled by run {lock.holder().get('run_id')}"})
+            return None
         self.emit("job-claimed", {"job_id": job.id, "run_id": run_id, "site_id": job.site_id,
                                   "attempt": job.attempts, "worker": self.name})
         done = threading.Event()
