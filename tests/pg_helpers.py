@@ -12,9 +12,21 @@ PG_URL = os.environ.get("INTERDICT_PG_URL")
 REQUIRE_PG = os.environ.get("INTERDICT_REQUIRE_PG") == "1"
 
 
-def _admin():
+def create_database(server_url: str) -> tuple[str, str]:
+    """A new empty database on the server of `server_url`: (its name, its URL)."""
+    from sqlalchemy.engine import make_url
+
     from crawlers.scheduler.pglocks import connect
-    return connect(PG_URL)
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with connect(server_url) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return name, make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(server_url: str, name: str) -> None:
+    from crawlers.scheduler.pglocks import connect
+    with connect(server_url) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
@@ -23,12 +35,8 @@ def pg_url() -> str:
         if REQUIRE_PG:
             pytest.fail("POSTGRESQL TESTS REQUIRED (INTERDICT_REQUIRE_PG=1) but INTERDICT_PG_URL is not set")
         pytest.skip("POSTGRESQL TESTS SKIPPED: INTERDICT_PG_URL is not set (make test starts a real PostgreSQL)")
-    from sqlalchemy.engine import make_url
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with _admin() as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    name, url = create_database(PG_URL)
     try:
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        yield url
     finally:
-        with _admin() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(PG_URL, name)
