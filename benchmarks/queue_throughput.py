@@ -11,7 +11,6 @@ round trip, with no locking at all; the ratio says what SKIP LOCKED claims and t
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import threading
 import time
@@ -21,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from crawlers.queue import CrawlQueue  # noqa: E402
 from crawlers.scheduler.pglocks import connect  # noqa: E402
-from tests.pg_helpers import create_database, drop_database  # noqa: E402
+from tests.pg_helpers import benchmark_server, create_database, drop_database  # noqa: E402
 
 
 def baseline(url: str, n: int) -> float:
@@ -73,9 +72,8 @@ def main() -> None:
     ap.add_argument("--sites", type=int, default=200)
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     args = ap.parse_args()
-    url = os.environ.get("INTERDICT_PG_URL")
+    url = benchmark_server()
     if not url:
-        print("SKIPPED: INTERDICT_PG_URL is not set (make pg-start prints one)")
         return
     name, db = create_database(url)
     try:

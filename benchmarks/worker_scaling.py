@@ -12,7 +12,6 @@ fixture server: on 2 cores, each crawl process's start-up and parsing compete fo
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -26,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from crawlers.fixture_sites import start_site  # noqa: E402
 from crawlers.queue import CrawlQueue  # noqa: E402
 from index.sqlite_store import SqliteStore  # noqa: E402
-from tests.pg_helpers import create_database, drop_database  # noqa: E402
+from tests.pg_helpers import benchmark_server, create_database, drop_database  # noqa: E402
 from tests.scheduler_env import Env, shop_site  # noqa: E402
 
 
@@ -64,9 +63,8 @@ def main() -> None:
     ap.add_argument("--pages", type=int, default=20)
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     args = ap.parse_args()
-    url = os.environ.get("INTERDICT_PG_URL")
+    url = benchmark_server()
     if not url:
-        print("SKIPPED: INTERDICT_PG_URL is not set (make pg-start prints one)")
         return
     shop = start_site("shop", port=0)
     base = None

@@ -12,6 +12,13 @@ PG_URL = os.environ.get("INTERDICT_PG_URL")
 REQUIRE_PG = os.environ.get("INTERDICT_REQUIRE_PG") == "1"
 
 
+def benchmark_server() -> str | None:
+    """For benchmarks/: the server URL, or None after saying loudly that the benchmark is skipped."""
+    if not PG_URL:
+        print("SKIPPED: INTERDICT_PG_URL is not set (make pg-start prints one)")
+    return PG_URL
+
+
 def create_database(server_url: str) -> tuple[str, str]:
     """A new empty database on the server of `server_url`: (its name, its URL)."""
     from sqlalchemy.engine import make_url
