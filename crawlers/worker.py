@@ -16,9 +16,11 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from dataclasses import replace
 from typing import Callable
 
 from crawlers.queue import CrawlQueue, QueuedJob, worker_name
+from crawlers.scheduler.pglocks import is_postgres
 from crawlers.scheduler.runner import CrawlRunner
 from crawlers.scheduler.settings import SchedulerSettings
 from index.models import CrawlRun
@@ -37,6 +39,8 @@ class Worker:
         if not settings.crawl_queue:
             raise ValueError("no crawl queue configured: set crawl_queue (env INTERDICT_CRAWL_QUEUE) to a "
                              "PostgreSQL URL")
+        if not is_postgres(settings.db_url):   # site locks must be shared between hosts: the queue's server
+            settings = replace(settings, db_url=settings.crawl_queue)
         self.settings = settings
         self.name = name or worker_name()
         self.emit = emit or (lambda event, data: log.info("%s %s", event, data))

@@ -50,12 +50,18 @@ def scheduled_crawl(site_id: str, spec: dict | None = None, source: str = "confi
     run_id = scheduled_run_id(site_id, scheduled_for) if scheduled_for else None
     if _queue is not None and run_id:
         queued = _queue.enqueue(site_id, run_id, "scheduled", timeout)
-        _runner.notify("run-queued" if queued else "slot-claimed-elsewhere", site_id=site_id, run_id=run_id)
+        _notify("run-queued" if queued else "slot-claimed-elsewhere", site_id=site_id, run_id=run_id)
         return "queued" if queued else "claimed-elsewhere"
     if run_id and not claim_slot(_runner.settings.db_url, run_id):
-        _runner.notify("slot-claimed-elsewhere", site_id=site_id, run_id=run_id)
+        _notify("slot-claimed-elsewhere", site_id=site_id, run_id=run_id)
         return "claimed-elsewhere"
     return _runner.run(site_id, "scheduled", scheduled_for=scheduled_for, timeout=timeout).status
+
+
+def _notify(event: str, **data) -> None:
+    """A slot event that is not about a run record of ours (queued, or taken by another scheduler)."""
+    if _runner.on_event is not None:
+        _runner.on_event(event, data)
 
 
 class _Slot:

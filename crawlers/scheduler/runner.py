@@ -28,7 +28,7 @@ from pathlib import Path
 
 from crawlers.scheduler import health, stale
 from crawlers.scheduler.locks import HELD_ENV, SiteLock
-from crawlers.scheduler.pglocks import PgSiteLock, site_lock
+from crawlers.scheduler.pglocks import site_lock
 from crawlers.scheduler.settings import SchedulerSettings
 from index.models import CrawlRun, utcnow
 
@@ -100,11 +100,6 @@ class CrawlRunner:
             except Exception:
                 log.exception("event callback failed")
 
-    def notify(self, event: str, **data) -> None:
-        """An event that is not about a run record (a slot queued or taken by another scheduler)."""
-        if self.on_event is not None:
-            self.on_event(event, data)
-
     def open_store(self):
         from index import open_store
         store = open_store(self.store_spec)
@@ -115,7 +110,7 @@ class CrawlRunner:
         with self.open_store() as store:
             store.record_run(run)
 
-    def lock_for(self, site_id: str) -> SiteLock | PgSiteLock:
+    def lock_for(self, site_id: str):
         return site_lock(self.settings.db_url, self.settings.state_dir / "locks", site_id)
 
     def log_path(self, run_id: str) -> Path:
