@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from crawlers.queue import CrawlQueue
 from tests.pg_helpers import pg_url  # noqa: F401
 
@@ -69,3 +71,15 @@ def test_pg_tests_fail_rather_than_skip_when_required_and_no_server():
     assert proc.returncode == 1, proc.stdout[-2000:]
     assert "POSTGRESQL TESTS REQUIRED (INTERDICT_REQUIRE_PG=1) but INTERDICT_PG_URL is not set" in proc.stdout
     assert "1 error in" in proc.stdout and " skipped in" not in proc.stdout
+
+
+@pytest.mark.parametrize("value, message", [
+    ("sqlite:///q.db", "error: setting crawl_queue (env INTERDICT_CRAWL_QUEUE): 'sqlite:///q.db': the crawl queue "
+                       "needs PostgreSQL (postgresql+psycopg://user@host/db)"),
+    ("", "error: no crawl queue configured: set crawl_queue (env INTERDICT_CRAWL_QUEUE) to a PostgreSQL URL"),
+])
+def test_worker_refuses_a_queue_that_is_not_postgresql(tmp_path, value, message):
+    env = dict(os.environ, INTERDICT_CRAWL_QUEUE=value, INTERDICT_DATA_DIR=str(tmp_path))
+    proc = subprocess.run([sys.executable, "-m", "interdict.cli", "worker"], env=env, capture_output=True,
+                          text=True, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 2 and proc.stderr.strip() == message

@@ -90,3 +90,18 @@ def test_kill_9_of_one_scheduler_mid_run_the_other_takes_over(shop, tmp_path, pg
     assert by_id[started["run_id"]].status == "aborted"           # the killed scheduler's crawl, closed
     assert by_id[taken["run_id"]].status == "aborted"             # stopped by the survivor's SIGTERM (grace 0)
     assert not [r for r in runs if r.status == "running"]
+
+
+def test_a_crawl_started_by_hand_takes_the_postgresql_lock_too(shop, tmp_path, pg_url):
+    a, b = two_hosts(tmp_path, shop.url, pg_url)
+    a.write_site(shop_site("quick", None))
+    held = PgSiteLock(pg_url, "quick")
+    assert held.acquire(run_id="quick-on-another-host")
+    try:
+        proc = b.cli("crawl", "quick")                 # another host: its lock file would not see the holder
+        assert proc.returncode == 2
+        assert "site quick is already being crawled by run quick-on-another-host" in proc.stderr
+    finally:
+        held.release()
+    assert b.cli("crawl", "quick").returncode == 0
+    assert [r.status for r in a.runs("quick")] == ["succeeded"]

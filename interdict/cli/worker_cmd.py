@@ -44,8 +44,9 @@ def worker_cmd(ctx: typer.Context,
     from crawlers.worker import Worker
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = _settings()
     try:
-        worker = Worker(_settings(), emit=make_emit(as_json))
+        worker = Worker(settings, emit=make_emit(as_json))
     except Exception as exc:   # the queue's database cannot be reached
         raise _fail(f"crawl queue: {str(exc).splitlines()[0]}")
     worker.install_signal_handlers()
