@@ -32,6 +32,7 @@ class CrawlSettings:
     max_error_rate: float             # health: default error-rate threshold (a site may set its own)
     history_runs: int                 # health: runs looked at for "this site usually has hits"
     open_store: Callable[[str | None], Any]   # store spec (None: the configured store) -> an unopened store
+    lock_db: str | None = None        # the scheduler's job store: PostgreSQL -> site locks are advisory locks there
 
 
 class CrawlError(Exception):
@@ -91,7 +92,7 @@ def run_crawl(site_id: str, settings: CrawlSettings, store_spec: str | None = No
         raise CrawlError(f"health settings: {exc}") from None
     from crawlers.scheduler.locks import SiteBusy, crawl_lock
     try:   # never two crawls of one site at once, whoever starts them
-        site_lock = crawl_lock(site.id, run_id, settings.data_dir)
+        site_lock = crawl_lock(site.id, run_id, settings.data_dir, settings.lock_db)
     except SiteBusy as exc:
         raise CrawlError(str(exc)) from None
     try:   # released however the crawl ends (the kernel would, but only when this process exits)

@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     scheduler_crawl_timeout: float
     scheduler_max_workers: int = Field(ge=1)
     scheduler_poll: float
+    crawl_queue: str | None
+    worker_lease: float = Field(gt=0)
     scheduler_crawl_command: Annotated[tuple[str, ...], NoDecode]
     health_max_error_rate: float = Field(ge=0, le=1)
     health_history_runs: int = Field(ge=1)
@@ -121,11 +123,21 @@ class Settings(BaseSettings):
         return [p.strip() for p in value.split(",") if p.strip()] if isinstance(value, str) else value
 
     @field_validator("scheduler_misfire_grace", "scheduler_shutdown_grace", "scheduler_kill_grace",
-                     "scheduler_crawl_timeout", "scheduler_poll", mode="before")
+                     "scheduler_crawl_timeout", "scheduler_poll", "worker_lease", mode="before")
     @classmethod
     def _duration(cls, value):
         from crawlers.siteconfig import parse_duration
         return parse_duration(value)
+
+    @field_validator("crawl_queue", mode="before")
+    @classmethod
+    def _queue_url(cls, value):
+        from crawlers.scheduler.pglocks import is_postgres
+        if value in (None, ""):
+            return None
+        if not is_postgres(str(value)):
+            raise ValueError("the crawl queue needs PostgreSQL (postgresql+psycopg://user@host/db)")
+        return str(value)
 
     @field_validator("scheduler_crawl_command", mode="before")
     @classmethod
@@ -169,7 +181,7 @@ class Settings(BaseSettings):
                              batch_size=self.crawl_batch_size, analyse_process=self.analyse_process,
                              gzip_level=self.evidence_gzip_level, render=self.render(),
                              max_error_rate=self.health_max_error_rate, history_runs=self.health_history_runs,
-                             open_store=self.open_store)
+                             open_store=self.open_store, lock_db=self.scheduler_db)
 
     def scheduler(self, **overrides):
         from crawlers.scheduler.settings import SchedulerSettings
@@ -180,7 +192,7 @@ class Settings(BaseSettings):
                       max_workers=self.scheduler_max_workers, poll=self.scheduler_poll,
                       crawl_command=self.scheduler_crawl_command, max_error_rate=self.health_max_error_rate,
                       history_runs=self.health_history_runs, open_store=self.open_store,
-                      sites_dir=self.sites_path)
+                      sites_dir=self.sites_path, crawl_queue=self.crawl_queue, worker_lease=self.worker_lease)
         return SchedulerSettings(**{**values, **overrides})
 
     def render(self):

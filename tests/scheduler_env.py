@@ -103,13 +103,16 @@ def reap_services():
 
 
 class Service:
-    """`interdict scheduler run --json` as a child process, with its events collected as they come."""
+    """`interdict scheduler run --json` (or another long-running verb: `args`) as a child process, with its
+    events collected as they come."""
 
-    def __init__(self, env: Env, reap_after_test: bool = True):
+    def __init__(self, env: Env, reap_after_test: bool = True, args: tuple[str, ...] = ("scheduler", "run", "--json"),
+                 log_name: str = "service.log"):
         self.env = env
-        self.proc = subprocess.Popen([sys.executable, "-m", "interdict.cli", "scheduler", "run", "--json"],
+        self.log_path = env.tmp / log_name
+        self.proc = subprocess.Popen([sys.executable, "-m", "interdict.cli", *args],
                                      env=env.env, cwd=env.tmp, stdout=subprocess.PIPE,
-                                     stderr=open(env.tmp / "service.log", "ab"), text=True)
+                                     stderr=open(self.log_path, "ab"), text=True)
         if reap_after_test:   # a module-scoped service is stopped by its own fixture instead
             LIVE.append(self)
         self.events: list[dict] = []
@@ -147,7 +150,7 @@ class Service:
         return [e for e in self.events if e.get("event") == event and all(e.get(k) == v for k, v in match.items())]
 
     def log(self) -> str:
-        return (self.env.tmp / "service.log").read_text(errors="replace")
+        return self.log_path.read_text(errors="replace")
 
     def stop(self, sig=signal.SIGTERM, timeout: float = WAIT) -> int:
         if self.proc.poll() is None:

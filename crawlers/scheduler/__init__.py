@@ -4,6 +4,7 @@ survives restarts.
     settings.py  SchedulerSettings (job-store URL, grace times, timeouts, crawl command), from interdict.settings
     specs.py     a schedule (cron | interval, jitter, timezone) -> validated spec -> APScheduler trigger
     locks.py     one file lock per site under the data dir: "never twice at once" across processes
+    pglocks.py   the same as PostgreSQL advisory locks, and slot claims, for schedulers on several hosts
     health.py    Spidermon-style monitors: one small function per check, run after every crawl
     runner.py    one crawl = one subprocess with a hard timeout, bracketed by its CrawlRun record
     process.py   the crawl child: own process group, dies with the scheduler, stopped as a group

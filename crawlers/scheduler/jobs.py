@@ -27,21 +27,41 @@ log = logging.getLogger(__name__)
 JOB_FUNC = "crawlers.scheduler.jobs:scheduled_crawl"
 JOB_TABLE = "interdict_scheduler_jobs"
 
-# The runner of the service in this process (set by SchedulerService.start); jobs are stored by reference.
+# The runner of the service in this process (set by SchedulerService.start), and the crawl queue when one is
+# configured (crawlers/queue.py); jobs are stored by reference.
 _runner = None
+_queue = None
 
 
-def set_runner(runner) -> None:
-    global _runner
-    _runner = runner
+def set_runner(runner, queue=None) -> None:
+    global _runner, _queue
+    _runner, _queue = runner, queue
 
 
 def scheduled_crawl(site_id: str, spec: dict | None = None, source: str = "config",
                     timeout: float | None = None, scheduled_for: datetime | None = None) -> str:
-    """The job: one scheduled crawl of `site_id` for the slot `scheduled_for`. Returns the final status."""
+    """The job: one scheduled crawl of `site_id` for the slot `scheduled_for`, run here or handed to the crawl
+    queue's workers. Returns the final status ("queued" when enqueued, "claimed-elsewhere" when another
+    scheduler on the same PostgreSQL job store took the slot)."""
+    from crawlers.scheduler.pglocks import claim_slot
+    from crawlers.scheduler.runner import scheduled_run_id
     if _runner is None:
         raise RuntimeError("no crawl runner in this process (jobs run inside `interdict scheduler run`)")
+    run_id = scheduled_run_id(site_id, scheduled_for) if scheduled_for else None
+    if _queue is not None and run_id:
+        queued = _queue.enqueue(site_id, run_id, "scheduled", timeout)
+        _notify("run-queued" if queued else "slot-claimed-elsewhere", site_id=site_id, run_id=run_id)
+        return "queued" if queued else "claimed-elsewhere"
+    if run_id and not claim_slot(_runner.settings.db_url, run_id):
+        _notify("slot-claimed-elsewhere", site_id=site_id, run_id=run_id)
+        return "claimed-elsewhere"
     return _runner.run(site_id, "scheduled", scheduled_for=scheduled_for, timeout=timeout).status
+
+
+def _notify(event: str, **data) -> None:
+    """A slot event that is not about a run record of ours (queued, or taken by another scheduler)."""
+    if _runner.on_event is not None:
+        _runner.on_event(event, data)
 
 
 class _Slot:

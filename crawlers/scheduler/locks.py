@@ -5,7 +5,7 @@ never leaves a site locked, and a lock that is free while a run is still marked 
 is stale. The crawl subprocess inherits the lock's descriptor, so the lock is held until both the
 scheduler *and* its crawl are gone: an orphaned crawl still finishing keeps a new one from starting.
 The file holds who took it (pid, host, run id, since) so an overlap can say what it overlapped with.
-Limit: host-local. Several scheduler hosts on one PostgreSQL job store need a shared lock instead.
+Host-local: with a PostgreSQL job store (several hosts) pglocks.py takes PostgreSQL advisory locks instead.
 """
 from __future__ import annotations
 
@@ -106,13 +106,15 @@ class SiteBusy(Exception):
     """The site is being crawled by someone else (the message names the run and pid)."""
 
 
-def crawl_lock(site_id: str, run_id: str | None, data_dir: Path) -> SiteLock | None:
-    """For `interdict crawl`: take the site's lock, so a crawl started by hand
+def crawl_lock(site_id: str, run_id: str | None, data_dir: Path, db_url: str | None = None):
+    """For `interdict crawl`: take the site's lock (a PostgreSQL advisory lock when the scheduler's job store
+    `db_url` is PostgreSQL, else a lock file), so a crawl started by hand
     never runs alongside a scheduled one. None when the parent scheduler already holds it for this crawl.
     The kernel releases it when the process ends, however it ends."""
     if os.environ.get(HELD_ENV) == site_id:
         return None
-    lock = SiteLock(Path(data_dir).resolve() / "scheduler" / "locks", site_id)
+    from crawlers.scheduler.pglocks import site_lock
+    lock = site_lock(db_url, Path(data_dir).resolve() / "scheduler" / "locks", site_id)
     if not lock.acquire(run_id=run_id, trigger="crawl"):
         held = lock.holder()
         who = held.get("run_id") or "another process"

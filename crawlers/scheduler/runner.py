@@ -26,6 +26,7 @@ from crawlers.runstate import new_run_id
 from crawlers.scheduler import health, process, stale
 from crawlers.scheduler.locks import HELD_ENV, SiteLock
 from crawlers.scheduler.results import counts_from_manifest, join_reasons, merge_results, read_summary, tail
+from crawlers.scheduler.pglocks import site_lock
 from crawlers.scheduler.settings import SchedulerSettings
 from index.models import CrawlRun, utcnow
 
@@ -82,8 +83,8 @@ class CrawlRunner:
         with self.open_store() as store:
             store.record_run(run)
 
-    def lock_for(self, site_id: str) -> SiteLock:
-        return SiteLock(self.settings.state_dir / "locks", site_id)
+    def lock_for(self, site_id: str):
+        return site_lock(self.settings.db_url, self.settings.state_dir / "locks", site_id)
 
     def log_path(self, run_id: str) -> Path:
         path = self.settings.state_dir / "runs"
@@ -266,7 +267,7 @@ class CrawlRunner:
     def sweep_stale(self, site_ids: list[str] | None = None) -> list[CrawlRun]:
         """Close `running` records nobody runs any more (crawlers/scheduler/stale.py)."""
         with self.open_store() as store:
-            return stale.sweep(store, self.settings.state_dir / "locks", site_ids)
+            return stale.sweep(store, self.lock_for, site_ids)
 
     def stop_accepting(self) -> None:
         self._accepting = False

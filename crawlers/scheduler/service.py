@@ -24,6 +24,7 @@ from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
 
 from crawlers.scheduler import jobs
 from crawlers.scheduler.locks import SiteLock
+from crawlers.scheduler.pglocks import claim_slot, schema_guard
 from crawlers.scheduler.runner import CrawlRunner, overlap_reason, scheduled_run_id
 from crawlers.scheduler.settings import SchedulerSettings
 from index.models import CrawlRun, utcnow
@@ -62,12 +63,14 @@ class SchedulerService:
             raise ServiceError(f"another scheduler is already running on {self.settings.data_dir} "
                                f"(pid {held.get('pid')} on {held.get('host')} since {held.get('since')})")
         try:
-            jobs.set_runner(self.runner)
+            from crawlers.queue import queue_from_settings
+            jobs.set_runner(self.runner, queue_from_settings(self.settings))
             self.scheduler = jobs.make_scheduler(self.settings)
             self.scheduler.add_listener(self._on_max_instances, EVENT_JOB_MAX_INSTANCES)
             self.scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED)
             try:
-                self.scheduler.start(paused=True)
+                with schema_guard(self.settings.db_url):
+                    self.scheduler.start(paused=True)
             except Exception as exc:
                 raise ServiceError(f"cannot open the job store {jobs.safe_url(self.settings.db_url)}: "
                                    f"{str(exc).splitlines()[0]}") from None
@@ -99,6 +102,8 @@ class SchedulerService:
         site_id = event.job_id
         holder = self.runner.lock_for(site_id).holder()
         for run_time in event.scheduled_run_times[-1:]:   # coalesced: one slot
+            if not claim_slot(self.settings.db_url, scheduled_run_id(site_id, run_time)):
+                continue   # another scheduler on the shared job store took this slot
             run = CrawlRun(id=scheduled_run_id(site_id, run_time), site_id=site_id, status="skipped-overlap",
                            trigger="scheduled", started_at=utcnow(), ended_at=utcnow(),
                            reason=overlap_reason(site_id, holder))
@@ -111,6 +116,8 @@ class SchedulerService:
         late = (datetime.now(timezone.utc) - run_time).total_seconds()
         job = self.scheduler.get_job(site_id) if self.scheduler else None
         grace = job.misfire_grace_time if job else self.settings.misfire_grace
+        if not claim_slot(self.settings.db_url, scheduled_run_id(site_id, run_time)):
+            return   # another scheduler on the shared job store ran (or recorded) this slot
         run = CrawlRun(id=scheduled_run_id(site_id, run_time), site_id=site_id, status="skipped-misfire",
                        trigger="scheduled", started_at=run_time, ended_at=utcnow(),
                        reason=f"missed: due at {run_time.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S}Z, "

@@ -29,6 +29,8 @@ class SchedulerSettings:
     max_error_rate: float             # health: default error-rate threshold (a site may set its own)
     history_runs: int                 # health: runs looked at for "this site usually has hits"
     open_store: Callable[[str | None], Any]   # store spec (None: the configured store) -> an unopened store
+    crawl_queue: str | None           # PostgreSQL URL: scheduled crawls go to workers (crawlers/queue.py)
+    worker_lease: float               # a claimed queue job whose worker stops renewing it is reclaimed after this
 
     @property
     def state_dir(self) -> Path:
@@ -57,3 +59,12 @@ def check_command(args: list[str]) -> tuple[str, ...]:
             raise ValueError(f"unknown placeholder {exc} in {a!r} "
                              "(use {python}, {site_id}, {run_id}, {trigger})") from None
     return args
+
+
+def _queue_url(value) -> str | None:
+    if value in (None, ""):
+        return None
+    from crawlers.scheduler.pglocks import is_postgres
+    if not is_postgres(str(value)):
+        raise ValueError("the crawl queue needs PostgreSQL (postgresql+psycopg://user@host/db)")
+    return str(value)

@@ -19,6 +19,7 @@ import logging
 import os
 import socket
 from pathlib import Path
+from typing import Callable
 
 from crawlers.scheduler.locks import SiteLock
 from index.models import CrawlRun, utcnow
@@ -100,8 +101,9 @@ def close_stale(store, site_id: str, lock: SiteLock, keep: str | None = None) ->
     return closed
 
 
-def sweep(store, locks_dir: Path, site_ids: list[str] | None = None) -> list[CrawlRun]:
-    """Close the stale `running` records of every site that has one (and of `site_ids`)."""
+def sweep(store, lock_for: Callable[[str], SiteLock], site_ids: list[str] | None = None) -> list[CrawlRun]:
+    """Close the stale `running` records of every site that has one (and of `site_ids`); `lock_for(site_id)`
+    gives the site's lock (a file, or a PostgreSQL advisory lock: pglocks.site_lock)."""
     running: dict[str, list[CrawlRun]] = {}
     for r in store.list_runs(None, limit=500):
         if r.status == "running":
@@ -114,7 +116,7 @@ def sweep(store, locks_dir: Path, site_ids: list[str] | None = None) -> list[Cra
     closed: list[CrawlRun] = []
     for site_id in sorted(running):
         try:
-            lock = SiteLock(locks_dir, site_id)
+            lock = lock_for(site_id)
         except ValueError:      # not a site id a lock can name (a foreign record): only the pid can tell
             lock = None
         if lock is not None and lock.acquire(sweeper=True):

@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "interdict.cli.model_cmd",
     "interdict.cli.sites_cmd",
     "interdict.cli.schedule_cmd",
+    "interdict.cli.worker_cmd",
     "interdict.cli.serve_cmd",
     "interdict.cli.db_cmd",
     "interdict.cli.alerts_cmd",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime, timezone
 from typing import Optional
 
 import typer
@@ -192,22 +193,9 @@ def runs_show_cmd(run_id: str = typer.Argument(..., metavar="RUN_ID"),
             typer.echo(f"  {line}")
 
 
-# ------------------------------------------------------------------------------------------------ scheduler
-@scheduler_app.command("run")
-def scheduler_run_cmd(as_json: bool = typer.Option(False, "--json", help="Events as JSON lines on stdout."),
-                      verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
-    """Run the scheduler until SIGTERM/SIGINT: jobs from the site configs and the job store, one crawl
-    subprocess per run, never two at once per site."""
-    import logging
-    from datetime import datetime, timezone
-
-    from crawlers.scheduler.service import SchedulerService, ServiceError
-    from crawlers.scheduler.settings import SettingError
-    from interdict.settings import current_settings
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.DEBUG if verbose else logging.WARNING)
-
+def make_emit(as_json: bool):
+    """The event printer of the long-running services (scheduler, worker): JSON lines or one line each.
+    A finished run also delivers the alerts it raised."""
     def emit(event: str, data: dict) -> None:
         if event == "run-finished":
             from interdict.alerts.deliver import after_crawl
@@ -220,7 +208,7 @@ def scheduler_run_cmd(as_json: bool = typer.Option(False, "--json", help="Events
             sys.stdout.flush()
         elif event == "config-error":
             typer.echo(f"error: {data['message']}", err=True)
-        elif event == "started":
+        elif event == "started" and "jobs" in data:
             typer.echo(f"scheduler started (pid {data['pid']}, job store {data['job_store']}): "
                        f"{len(data['jobs'])} schedule(s)")
             for j in data["jobs"]:
@@ -229,9 +217,26 @@ def scheduler_run_cmd(as_json: bool = typer.Option(False, "--json", help="Events
         else:
             typer.echo(f"{event}: " + ", ".join(f"{k}={v}" for k, v in data.items() if v not in (None, {}, [])))
             sys.stdout.flush()
+    return emit
+
+
+# ------------------------------------------------------------------------------------------------ scheduler
+@scheduler_app.command("run")
+def scheduler_run_cmd(as_json: bool = typer.Option(False, "--json", help="Events as JSON lines on stdout."),
+                      verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
+    """Run the scheduler until SIGTERM/SIGINT: jobs from the site configs and the job store, one crawl
+    subprocess per run, never two at once per site."""
+    import logging
+
+    from crawlers.scheduler.service import SchedulerService, ServiceError
+    from crawlers.scheduler.settings import SettingError
+    from interdict.settings import current_settings
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.DEBUG if verbose else logging.WARNING)
 
     try:
-        service = SchedulerService(current_settings().scheduler(), emit=emit)
+        service = SchedulerService(current_settings().scheduler(), emit=make_emit(as_json))
         service.install_signal_handlers()
         service.start()
     except (SettingError, ServiceError) as exc:
