@@ -74,7 +74,7 @@ def test_pg_tests_fail_rather_than_skip_when_required_and_no_server():
 
 
 @pytest.mark.parametrize("value, message", [
-    ("sqlite:///q.db", "error: setting crawl_queue (env INTERDICT_CRAWL_QUEUE): 'sqlite:///q.db': the crawl queue "
+    ("sqlite:///q.db", "error: env INTERDICT_CRAWL_QUEUE: crawl_queue: 'sqlite:///q.db': the crawl queue "
                        "needs PostgreSQL (postgresql+psycopg://user@host/db)"),
     ("", "error: no crawl queue configured: set crawl_queue (env INTERDICT_CRAWL_QUEUE) to a PostgreSQL URL"),
 ])
