@@ -20,16 +20,10 @@ from typing import Callable, Iterable, Iterator
 
 from pydantic import TypeAdapter
 
-from index.models import Signal
+from index.models import SIGNAL_TYPES, Signal
 
 from .context import _probes as probes, contains_any, lowered
 
-SIGNAL_TYPES: tuple[str, ...] = (
-    "telegram", "whatsapp", "phone", "wickr", "signal_messenger", "threema", "session", "wechat",
-    "email", "btc", "eth", "xmr", "ltc", "trx", "pgp_key", "pgp_fingerprint", "onion",
-    "customs_evasion", "stealth_shipping", "safe_delivery", "no_prescription", "research_chemical",
-    "bulk_quantity", "purity",
-)
 
 Hit = tuple[int, int, str, str, float]          # start, end, value, rule, confidence
 Finder = Callable[[str], Iterable[Hit]]
@@ -54,7 +48,7 @@ _loaded = False
 def signal(type_: str, *, needles: Iterable[str] = (), generic: bool = False):
     """Register a finder for one signal type (decorator)."""
     if type_ not in SIGNAL_TYPES:
-        raise ValueError(f"unknown signal type {type_!r}; add it to SIGNAL_TYPES first")
+        raise ValueError(f"unknown signal type {type_!r}; add it to index.models.SignalType first")
 
     def register(fn: Finder) -> Finder:
         _REGISTRY.append(Extractor(type_, fn, tuple(n.lower() for n in needles), generic))
