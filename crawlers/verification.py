@@ -4,7 +4,8 @@ confirmed -> removed       the listing vanished (404/410, the site's removal mar
 confirmed -> still_online  the listing was seen online by a crawl that started after the takedown was confirmed
 still_online -> removed    a later crawl finds it gone
 
-The crawler records these transitions itself, as the actor `system:recrawl`, through the store contract
+The transitions are index.review_workflow's (its table, its `confirmed_at`). The crawler records them itself,
+as the actor `system:recrawl`, through the store contract
 (`update_review` with the listing's current token, which appends exactly one audit event per transition). The
 web app shows the outcome from the review state and `removed_at`. Everything here runs on the run's store
 thread (`RunContext.call`/`defer`).
@@ -17,16 +18,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 from index.documents import from_ms, ms
 from index.models import StoredListing
+from index.review_workflow import AWAITING_VERIFICATION, aware, confirmed_at, may_transition
 from index.store import ConflictError, ListingStore, SearchQuery
 
 log = logging.getLogger(__name__)
 
 ACTOR = "system:recrawl"
-AWAITING = ("confirmed", "still_online")   # takedowns whose outcome a recrawl can still change
 
 
 @dataclass
@@ -36,12 +37,6 @@ class Outcome:
     to_status: str
     reason: str
     time_to_removal: float | None = None     # seconds from confirmation to the observed removal
-
-
-def _aware(dt: datetime | None) -> datetime | None:
-    if dt is not None and dt.tzinfo is None:
-        return dt.replace(tzinfo=timezone.utc)
-    return dt
 
 
 def human_duration(seconds: float) -> str:
@@ -59,22 +54,6 @@ def human_duration(seconds: float) -> str:
     return f"{sec}s"
 
 
-def confirmed_at(store: ListingStore, item: StoredListing) -> datetime | None:
-    """When the takedown was requested: the review's decision time while it is `confirmed`, else the latest
-    `confirmed` transition in the listing's audit trail (a `still_online` verdict replaced the decision)."""
-    if item.review.status == "confirmed" and item.review.decided_at:
-        return _aware(item.review.decided_at)
-    at, after = None, 0
-    while True:
-        events = store.audit(key=item.key, limit=500, after=after)
-        for ev in events:
-            if ev.to_status == "confirmed":
-                at = ev.at
-        if len(events) < 500:
-            return _aware(at)
-        after = events[-1].seq
-
-
 class TakedownVerifier:
     """Per crawl run: which listings of the platform await verification, and the transitions."""
 
@@ -83,7 +62,7 @@ class TakedownVerifier:
         self.platform = platform
         # at the store's precision: decision times are kept to the millisecond, so a decision in the crawl's
         # first millisecond would otherwise compare as earlier than the crawl and count as seen after it
-        self.run_started = from_ms(ms(_aware(run_started)))
+        self.run_started = from_ms(ms(aware(run_started)))
         self.pending: set[str] = set()
 
     def load(self) -> list[Outcome]:
@@ -91,8 +70,8 @@ class TakedownVerifier:
         listing the store already holds as removed (it vanished before this feature or before the decision)
         is settled now, since no recheck will fetch it again."""
         self.store.refresh()    # decisions made just before the crawl must be visible to the search
-        query = SearchQuery(platforms=[self.platform], statuses=list(AWAITING), sort="recent", facets=False,
-                            highlight=False, size=500)
+        query = SearchQuery(platforms=[self.platform], statuses=list(AWAITING_VERIFICATION), sort="recent",
+                            facets=False, highlight=False, size=500)
         out = []
         for item in list(self.store.iter_listings(query)):   # read first: the loop changes statuses
             if item.removed_at is not None:
@@ -118,15 +97,15 @@ class TakedownVerifier:
 
     def removed(self, key: str, at: datetime, why: str) -> Outcome | None:
         """The listing is gone from the platform (the store's removed_at is already set to `at`)."""
-        at = _aware(at)
+        at = aware(at)
         self.pending.discard(key)
         ttr: dict = {}
 
         def reason(cur: StoredListing) -> str | None:
-            if cur.review.status not in AWAITING:
+            if not may_transition(cur.review.status, "removed"):
                 return None
             start = confirmed_at(self.store, cur)
-            last = _aware(cur.last_seen)
+            last = aware(cur.last_seen)
             text = f"removed from platform ({why}) at {at:%Y-%m-%d %H:%M:%S} UTC"
             if start is None:
                 return text + "; time to removal unknown (no confirmation in the audit trail)"
@@ -146,7 +125,7 @@ class TakedownVerifier:
     def _still_online_reason(self, cur: StoredListing) -> str | None:
         if cur.review.status != "confirmed":
             return None     # still_online already, or decided otherwise meanwhile
-        decided = _aware(cur.review.decided_at)
+        decided = aware(cur.review.decided_at)
         if decided is None or decided >= self.run_started:
             return None
         return (f"still online at recrawl {self.run_started:%Y-%m-%d %H:%M:%S} UTC, "

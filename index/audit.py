@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from index.models import AuditEvent
+from index.store import ListingStore
 
 
 def verify_chain(events: Iterable[AuditEvent], *, start_hash: str = "") -> int | None:
@@ -19,3 +20,24 @@ def verify_chain(events: Iterable[AuditEvent], *, start_hash: str = "") -> int |
             return ev.seq
         prev_hash, prev_seq = ev.hash, ev.seq
     return None
+
+
+def all_audit(store: ListingStore, page: int = 1000) -> list[AuditEvent]:
+    """The whole audit chain, oldest first, read page by page (`after` = last seq seen)."""
+    out: list[AuditEvent] = []
+    while True:
+        batch = store.audit(limit=page, after=out[-1].seq if out else 0)
+        out.extend(batch)
+        if len(batch) < page:
+            return out
+
+
+def chain_report(events: list[AuditEvent]) -> dict:
+    """verify_chain's verdict as the audit API and page show it: ok, how many events, and where and how the
+    chain breaks (or the head hash when it holds)."""
+    broken = verify_chain(events)
+    if broken is None:
+        return {"ok": True, "count": len(events), "head": events[-1].hash if events else None}
+    ev = next(e for e in events if e.seq == broken)
+    problem = "hash mismatch" if ev.hash != ev.compute_hash() else "broken link"
+    return {"ok": False, "count": len(events), "broken_at": broken, "problem": problem}

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable, Iterator, TypeVar
 
-from index.models import REVIEW_STATUSES, Listing, Review, utcnow
+from index.models import Listing, Review, utcnow
 from index.store import StoreError
 from index.text import lower
 
@@ -32,6 +32,17 @@ def normalise(listing: Listing) -> Listing:
     if not listing.tenant:
         listing.tenant = listing.platform
     return listing
+
+
+def report_key(listing: Any) -> str | None:
+    """What an upsert report names a listing it could not store by: its key; when it has none (neither id
+    nor URL, or a URL too broken to canonicalise), the URL as scraped, the one handle left to find it by.
+    Never raises: this runs on exactly the documents that are broken."""
+    try:
+        return listing.key
+    except Exception:  # noqa: BLE001 - a listing too broken to have a key
+        url = getattr(listing, "url", None)
+        return url if isinstance(url, str) and url else None
 
 
 def keyword_terms(listing: Listing, review: Review) -> dict[str, list[str]]:
@@ -107,48 +118,6 @@ def from_ms(value: int | None) -> datetime | None:
 def iso_ms(value: int | None) -> str | None:
     dt = from_ms(value)
     return None if dt is None else dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def new_review(current: Review, to_status: str, *, actor: str, reason: str | None,
-               legal_basis: str | None, lease_seconds: int | None, now: datetime | None = None) -> Review:
-    """The review state after a transition (the app enforces which transitions are allowed)."""
-    if to_status not in REVIEW_STATUSES:
-        raise StoreError(f"unknown review status {to_status!r} (known: {', '.join(REVIEW_STATUSES)})")
-    now = now or utcnow()
-    now = now.replace(microsecond=now.microsecond // 1000 * 1000)
-    if to_status == "claimed":
-        lease = now + timedelta(seconds=lease_seconds) if lease_seconds else None
-        return current.model_copy(update={"status": "claimed", "assignee": actor, "lease_until": lease})
-    if to_status == "new":        # reopened or lease released: nobody holds it, no decision stands
-        return Review(status="new", reason=reason)
-    if to_status in ("removed", "still_online") and current.decided_by:
-        # Recrawl verification observes the outcome of a takedown; the decision (who confirmed it, when) stands
-        # for notices and exports. The observer and its time are in the audit event.
-        return Review(status=to_status, assignee=current.assignee, lease_until=None,
-                      decided_by=current.decided_by, decided_at=current.decided_at, reason=reason,
-                      legal_basis=legal_basis or current.legal_basis)
-    return Review(status=to_status, assignee=current.assignee, lease_until=None, decided_by=actor,
-                  decided_at=now, reason=reason, legal_basis=legal_basis)
-
-
-def review_audit_data(review: Review, legal_basis: str | None, evidence_sha256: str | None,
-                      snapshot_ref: str | None, extra: dict | None = None) -> dict:
-    """The audit event's structured facts for a review transition: what the decision rests on (legal basis,
-    the archived evidence's hash) and anything the caller measured (a takedown's time to removal)."""
-    data = {"legal_basis": legal_basis,
-            "lease_until": review.lease_until.isoformat() if review.lease_until else None,
-            "evidence_sha256": evidence_sha256, "snapshot_ref": snapshot_ref}
-    data.update(extra or {})
-    return {k: v for k, v in data.items() if v is not None}
-
-
-def check_lease(current: Review, to_status: str, actor: str, now: datetime | None = None) -> None:
-    """Two reviewers never hold the same item: claiming a listing someone else holds is a conflict."""
-    from index.store import ConflictError
-    now = now or utcnow()
-    if (to_status == "claimed" and current.status == "claimed" and current.assignee
-            and current.assignee != actor and current.lease_until and current.lease_until > now):
-        raise ConflictError(f"already claimed by {current.assignee} until {current.lease_until.isoformat()}")
 
 
 def encode_cursor(values: list[Any], sort: str) -> str:

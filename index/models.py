@@ -10,7 +10,7 @@ import hashlib
 import json
 import math
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import to_json
@@ -20,9 +20,28 @@ SUBSTANCE_CLASSES = (
     "benzodiazepine", "cannabinoid", "steroid", "precursor", "other",
 )
 LISTING_TYPES = ("substance_offer", "information", "paraphernalia", "harm_reduction", "other")
-# Review workflow (issue 6): new -> claimed -> confirmed | dismissed | escalated;
-# confirmed -> removed | still_online; an admin may reopen any (-> new).
-REVIEW_STATUSES = ("new", "claimed", "confirmed", "dismissed", "escalated", "removed", "still_online")
+# The review states; which may go to which is index.review_workflow.TRANSITIONS.
+ReviewStatus = Literal["new", "claimed", "confirmed", "dismissed", "escalated", "removed", "still_online"]
+REVIEW_STATUSES: tuple[ReviewStatus, ...] = get_args(ReviewStatus)
+# What nlp's signal extractors find (one extractor family per group of names, nlp.signals).
+SignalType = Literal[
+    "telegram", "whatsapp", "phone", "wickr", "signal_messenger", "threema", "session", "wechat",
+    "email", "btc", "eth", "xmr", "ltc", "trx", "pgp_key", "pgp_fingerprint", "onion",
+    "customs_evasion", "stealth_shipping", "safe_delivery", "no_prescription", "research_chemical",
+    "bulk_quantity", "purity",
+]
+SIGNAL_TYPES: tuple[SignalType, ...] = get_args(SignalType)
+# Entities investigators link listings by (query fields wallet:, handle:...), and the signal types each spans.
+EntityGroup = Literal["wallet", "handle", "phone", "pgp", "onion", "email"]
+ENTITY_GROUPS: dict[EntityGroup, tuple[SignalType, ...]] = {
+    "wallet": ("btc", "eth", "xmr", "ltc", "trx"),
+    "handle": ("telegram", "wickr", "signal_messenger", "threema", "session", "wechat", "email"),
+    "phone": ("phone", "whatsapp", "signal_messenger"),
+    "pgp": ("pgp_key", "pgp_fingerprint"),
+    "onion": ("onion",),
+    "email": ("email",),
+}
+assert tuple(ENTITY_GROUPS) == get_args(EntityGroup), "ENTITY_GROUPS must list every EntityGroup, in order"
 # skipped-misfire: a scheduled slot the scheduler missed by more than its misfire grace time (it was down).
 RUN_STATUSES = ("scheduled", "running", "succeeded", "failed", "aborted", "skipped-overlap", "skipped-misfire",
                 "degraded")
@@ -66,7 +85,7 @@ class SubstanceHit(_Model):
 
 class Signal(_Model):
     """A vendor signal: contact, wallet, PGP key, onion address, claim, bulk quantity, purity."""
-    type: str
+    type: SignalType
     value: str
     field: str
     start: int
@@ -157,7 +176,7 @@ def listing_key(platform: str, listing_id: str | None, url: str | None) -> str:
 
 
 class Review(_Model):
-    status: str = "new"
+    status: ReviewStatus = "new"
     assignee: str | None = None
     lease_until: datetime | None = None
     decided_by: str | None = None

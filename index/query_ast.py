@@ -1,11 +1,12 @@
 """The query language's AST and field tables: what index.query_parser builds and what index/sqlite_search.py
-and index/es_store.py translate, so a query means the same thing on SQLite and Elasticsearch."""
+and index/es_dsl.py translate, so a query means the same thing on SQLite and Elasticsearch."""
 from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
 from typing import Union
 
+from index.models import ENTITY_GROUPS, SIGNAL_TYPES
 from index.store import StoreError
 
 TEXT_FIELDS = ("title", "description", "vendor")
@@ -18,19 +19,9 @@ KEYWORD_FIELDS = {
 # Identifier fields hold lowercase ids (platform ids, our own status/class/signal/type names): the query
 # value is lowercased and matched exactly. The others compare case-insensitively on both sides.
 IDENTIFIER_FIELDS = ("platform", "status", "listing_type", "classes", "signal_types")
-# Entity fields match signal values (stored lowercased as "type:value"); each maps to signal types.
-ENTITY_GROUPS: dict[str, tuple[str, ...]] = {
-    "wallet": ("btc", "eth", "xmr", "ltc", "trx"),
-    "handle": ("telegram", "wickr", "signal_messenger", "threema", "session", "wechat", "email"),
-    "phone": ("phone", "whatsapp", "signal_messenger"),
-    "pgp": ("pgp_key", "pgp_fingerprint"),
-    "onion": ("onion",),
-    "email": ("email",),
-}
-SIGNAL_VALUE_TYPES = (
-    "telegram", "whatsapp", "phone", "wickr", "signal_messenger", "threema", "session", "wechat",
-    "email", "btc", "eth", "xmr", "ltc", "trx", "pgp_key", "pgp_fingerprint", "onion",
-)
+# Entity fields (index.models.ENTITY_GROUPS) match signal values, stored lowercased as "type:value"; a
+# signal type is a query field of its own when some entity group spans it.
+SIGNAL_VALUE_TYPES = tuple(t for t in SIGNAL_TYPES if any(t in types for types in ENTITY_GROUPS.values()))
 NUMERIC_FIELDS = {"risk": int, "price": float, "version": int}
 # Accepted bounds per numeric field: the backends' number types (ES integer, double; SQLite INTEGER, REAL),
 # so a value either side of them never reaches a backend (OverflowError on SQLite, a 400 on ES).

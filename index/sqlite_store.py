@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from index import query as Q
-from index.documents import (KEYWORD_MAX, check_lease, chunks, day_series, day_window, from_ms,
-                             gc_paused, in_background, keyword_terms, ms, new_review, normalise, review_audit_data,
-                             unique_runs)
+from index.documents import (KEYWORD_MAX, chunks, day_series, day_window, from_ms, gc_paused, in_background,
+                             keyword_terms, ms, normalise, report_key, unique_runs)
 from index.models import AuditEvent, CrawlRun, Listing, ListingVersion, Review, StoredListing, UpsertReport
 from index.store import (ConflictError, ListingStore, NotFound, SearchHit, SearchQuery, SearchResult,
                          StoreUnavailable)
+from index.review_workflow import check_lease, new_review, review_audit_data
 from index.sqlite_schema import SCHEMA, SCHEMA_VERSION, check_version, fts_values, pack, unpack
 from index.sqlite_search import (COLS, COLUMN_FIELDS, collect_hits, counted, counted_days, counter_scope,
                                  daily_rows, highlights, hit_facets, page, stored, where_sql)
@@ -119,7 +119,7 @@ class SqliteStore(ListingStore):
                     try:
                         prepared.append(_prepare(listing))
                     except Exception as exc:  # noqa: BLE001 - a bad document is reported, the batch goes on
-                        report.errors.append({"key": _safe_key(listing), "error": str(exc)})
+                        report.errors.append({"key": report_key(listing), "error": str(exc)})
                 yield prepared
 
         for prepared in in_background(prepared_batches()):
@@ -386,9 +386,3 @@ def _lc(value: str | None) -> str | None:
         return None
     return value.lower() if value.isascii() else Q.lower(value)
 
-
-def _safe_key(listing: Any) -> str | None:
-    try:
-        return listing.key
-    except Exception:  # noqa: BLE001 - a listing too broken to have a key
-        return None

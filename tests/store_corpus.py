@@ -11,6 +11,7 @@ import random
 from datetime import datetime, timedelta, timezone
 
 from index.models import Analysis, Listing, Signal, SubstanceHit
+from index.store import SearchQuery
 from tests.shared_data import AGORA_DEV as AGORA
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -89,3 +90,13 @@ TRICKY_TITLES = [
     "ŞİŞLİ straße ΣΊΣΥΦΟΣ Ωmega 👍🏽 🇩🇪 ©®™ ★☆",
     "Метамфетамин 甲基苯丙胺 मेथाम्फेटामाइन ภาษาไทย don't a_b x:y 1,000.5",
 ]
+
+
+def keys(result) -> list[str]:
+    """The keys of a search result's hits, in order."""
+    return [h.item.key for h in result.hits]
+
+
+def all_keys(store, **kw) -> set[str]:
+    """Every key a query matches, across all pages."""
+    return {s.key for s in store.iter_listings(SearchQuery(**kw))}

@@ -13,7 +13,7 @@ from interdict.alerts.deliver import run
 from interdict.alerts.rules import AlertRules, RuleError
 from interdict.web.appdb import AppDB
 from interdict.web.auth import hash_password, principal_for
-from interdict.web import review
+from index import review_workflow as review
 from tests.alert_receivers import SmtpSink, WebhookReceiver
 from tests.backends import SEARCH_BACKENDS, server_url
 from tests.crawl_helpers import ROOT, open_target, run_crawl_process, site_yaml, stored, truth

@@ -13,7 +13,7 @@ import pytest
 from fastapi.routing import _IncludedRouter
 from fastapi.testclient import TestClient
 
-from interdict.web import review
+from index import review_workflow as review
 from interdict.web.auth import principal_for
 from tests.web_helpers import SITE_A, SITE_B, TENANT_A, TENANT_B, WALLET, bearer, make_app, seed
 

@@ -11,12 +11,12 @@ from datetime import datetime, timedelta, timezone
 from typing import Iterator
 
 from index.models import StoredListing
+from index.review_workflow import confirmed_at, tenant_of
 from index.store import ListingStore, SearchQuery
 from interdict.alerts.rules import Rule
 from interdict.web.appdb import AppDB
 from interdict.web.auth import principal_for
 from interdict.web.queries import parse_filters, to_query
-from interdict.web.review import confirmed_at, tenant_of
 
 FAILED_RUNS = ("failed", "degraded", "aborted")
 
@@ -94,7 +94,7 @@ def still_online(rule: Rule, store: ListingStore, db: AppDB) -> Iterator[Event]:
     """Confirmed takedowns whose listing is still there `days` after the confirmation."""
     cutoff = datetime.now(timezone.utc) - timedelta(days=rule.params["days"])
     for it in store.iter_listings(_scoped(rule, statuses=["confirmed", "still_online"], online=True)):
-        at = confirmed_at(store, it.key)
+        at = confirmed_at(store, it)
         if at is not None and at <= cutoff:
             days = (datetime.now(timezone.utc) - at).days
             yield Event("still_online", it.key, f"Confirmed {days} days ago, still online: {it.listing.title[:120]}",

@@ -15,9 +15,9 @@ from typing import Iterable, Iterator
 from pymisp import MISPEvent, MISPObject
 
 from index.models import StoredListing
+from index.review_workflow import tenant_of
 from interdict.exports import taxonomy
 from interdict.exports.stix import CURRENCIES, HANDLES, aware
-from interdict.web.review import tenant_of
 
 
 def listing_objects(item: StoredListing) -> list[MISPObject]:

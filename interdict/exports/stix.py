@@ -18,8 +18,8 @@ from stix2 import CustomObservable
 from stix2.properties import StringProperty
 
 from index.models import StoredListing
+from index.review_workflow import tenant_of
 from interdict.exports import taxonomy
-from interdict.web.review import tenant_of
 
 NS = uuid.UUID("5b0c6f55-2a41-4f4e-9d1e-6a1d8a4c0f11")   # interdict's UUIDv5 namespace for SDO ids
 EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)          # created/modified of the fixed objects below

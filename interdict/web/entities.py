@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from index.models import StoredListing
-from index.query import ENTITY_GROUPS
+from index.models import ENTITY_GROUPS, StoredListing
 from index.store import ListingStore, SearchQuery
 
-# The query language's entity groups (index.query) are the one definition; "email" is folded into handles.
+# The entity groups (index.models.ENTITY_GROUPS) are the one definition; "email" is folded into handles.
 ENTITY_KINDS: dict[str, tuple[str, ...]] = {
     **{k: v for k, v in ENTITY_GROUPS.items() if k != "email"}, "vendor": ()}
 KIND_OF_SIGNAL: dict[str, str] = {}

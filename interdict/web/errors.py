@@ -18,9 +18,9 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index.query import QuerySyntaxError
+from index.review_workflow import ReviewError
 from index.store import ConflictError, StoreError
 from interdict.web.auth import Forbidden, NotAuthenticated, RateLimited
-from interdict.web.review import ReviewError
 
 
 class ErrorBody(BaseModel):

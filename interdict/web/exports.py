@@ -26,8 +26,8 @@ from typing import Iterable, Iterator
 
 from crawlers.archive import screenshot_label
 from index.models import StoredListing
+from index.review_workflow import tenant_of
 from interdict.web.evidence import body_sha256, file_sha256, resolve_ref
-from interdict.web.review import tenant_of
 
 TAKEDOWN_STATUSES = ("confirmed", "still_online", "removed")
 SOR_CATEGORY = "STATEMENT_CATEGORY_UNSAFE_AND_PROHIBITED_PRODUCTS"

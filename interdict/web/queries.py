@@ -7,9 +7,9 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from index.models import REVIEW_STATUSES
+from index.review_workflow import OPEN_STATUSES
 from index.store import SearchQuery
 from interdict.web.auth import Principal
-from interdict.web.review import OPEN_STATUSES
 
 
 def _split(values: list[str] | str | None) -> list[str]:

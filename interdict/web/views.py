@@ -5,13 +5,13 @@ from collections import OrderedDict
 
 from crawlers.archive import screenshot_label
 from index.models import StoredListing
+from index.review_workflow import lease_holder, tenant_of, time_to_removal
 from index.store import ListingStore
 from interdict.web import entities
 from interdict.web.auth import Principal
 from interdict.web.diff import version_diffs
 from interdict.web.evidence import resolve_ref
 from interdict.web.highlight import highlight, spans_for
-from interdict.web.review import lease_holder, tenant_of, time_to_removal
 
 MAX_RELATED_ENTITIES = 25
 

@@ -23,16 +23,10 @@ from typing import Callable, Iterable, Iterator
 import catalogue
 from pydantic import TypeAdapter
 
-from index.models import Signal
+from index.models import SIGNAL_TYPES, Signal
 
 from .context import _probes as probes, contains_any, lowered
 
-SIGNAL_TYPES: tuple[str, ...] = (
-    "telegram", "whatsapp", "phone", "wickr", "signal_messenger", "threema", "session", "wechat",
-    "email", "btc", "eth", "xmr", "ltc", "trx", "pgp_key", "pgp_fingerprint", "onion",
-    "customs_evasion", "stealth_shipping", "safe_delivery", "no_prescription", "research_chemical",
-    "bulk_quantity", "purity",
-)
 
 Hit = tuple[int, int, str, str, float]          # start, end, value, rule, confidence
 Finder = Callable[[str], Iterable[Hit]]
@@ -58,7 +52,7 @@ _version = 0          # bumped by each registration: the cached plans below are 
 def signal(type_: str, *, needles: Iterable[str] = (), generic: bool = False, name: str | None = None):
     """Register a finder for one signal type in `finders` under `name` (default: the type) (decorator)."""
     if type_ not in SIGNAL_TYPES:
-        raise ValueError(f"unknown signal type {type_!r}; add it to SIGNAL_TYPES first")
+        raise ValueError(f"unknown signal type {type_!r}; add it to index.models.SignalType first")
 
     def register(fn: Finder) -> Finder:
         global _version

@@ -6,7 +6,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
-from interdict.web import review
+from index import review_workflow as review
 from interdict.web.app import render
 from interdict.web.appdb import RowId
 from interdict.web.auth import Principal, hash_password, require_admin, require_user

@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse
 
 from interdict.alerts.deliver import send_test
 from interdict.alerts.rules import CHANNELS, EVENTS, AlertRules, RuleError
-from interdict.web import review
+from index import review_workflow as review
 from interdict.web.app import render
 from interdict.web.appdb import RowId
 from interdict.web.auth import Principal, require_admin

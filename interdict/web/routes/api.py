@@ -12,9 +12,11 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
+from index import review_workflow as review
+from index.audit import all_audit, chain_report
 from index.query import compile_search
 from index.store import SearchQuery
-from interdict.web import entities, exports, review
+from interdict.web import entities, exports
 from interdict.web import api_models as m
 from interdict.web.api_docs import JSON_OR_CSV, PNG, SNAPSHOT, ZIP
 from interdict.web.appdb import RowId
@@ -178,8 +180,8 @@ def audit_events(request: Request, me: Principal, key: str | None, limit: int = 
         item = st.store.get(key)
         if (item is None and not me.reads_all) or (item is not None and not me.can_read(review.tenant_of(item))):
             raise review.ReviewError(404, "no such listing")
-    everything = review.all_audit(st.store)
-    chain = review.verify_chain(everything)
+    everything = all_audit(st.store)
+    chain = chain_report(everything)
     events = [e for e in everything if (not key or e.key == key)]
     if not me.reads_all:
         events = [e for e in events if e.tenant and me.can_read(e.tenant)]

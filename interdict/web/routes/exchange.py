@@ -11,7 +11,8 @@ from fastapi.responses import StreamingResponse
 
 from index.models import StoredListing
 from interdict.exports import misp, stix
-from interdict.web import entities, exports, review
+from index import review_workflow as review
+from interdict.web import entities, exports
 from interdict.web.auth import Principal, require_user
 from interdict.web.errors import ERROR_RESPONSES
 from interdict.web.queries import filters_from, to_query

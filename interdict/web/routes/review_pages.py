@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from index.models import REVIEW_STATUSES, SUBSTANCE_CLASSES
 from index.query import QuerySyntaxError
 from index.store import SearchQuery, SearchResult
-from interdict.web import review
+from index import review_workflow as review
 from interdict.web.app import render
 from interdict.web.auth import Principal, require_user
 from interdict.web.highlight import safe_snippet

@@ -7,7 +7,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
 from index.query import ALL_FIELDS, QuerySyntaxError
-from interdict.web import entities, review
+from index import review_workflow as review
+from interdict.web import entities
 from interdict.web.app import render
 from interdict.web.appdb import RowId
 from interdict.web.auth import Principal, require_user

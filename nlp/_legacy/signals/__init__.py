@@ -21,7 +21,7 @@ _loaded = False
 def signal(type_: str, *, needles: Iterable[str] = (), generic: bool = False):
     """Register a finder for one signal type (decorator)."""
     if type_ not in SIGNAL_TYPES:
-        raise ValueError(f"unknown signal type {type_!r}; add it to SIGNAL_TYPES first")
+        raise ValueError(f"unknown signal type {type_!r}; add it to index.models.SignalType first")
 
     def register(fn: Finder) -> Finder:
         _REGISTRY.append(Extractor(type_, fn, tuple(n.lower() for n in needles), generic))
