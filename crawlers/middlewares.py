@@ -14,20 +14,20 @@ from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse
 
-from crawlers.runstate import RunContext
+from crawlers.runstate import RunExtension
 
 
 class EvidenceMiddleware:
     """gzip body + SHA-256 + URL + status + headers + fetch time (+ PNG screenshot in browser mode)."""
 
-    def __init__(self, ctx: RunContext, proxy: str | None):
+    def __init__(self, ctx: RunExtension, proxy: str | None):
         self.ctx = ctx
         self.proxy = proxy
         self.max_pages = ctx.site.limits.max_pages
 
     @classmethod
     def from_crawler(cls, crawler):
-        mw = cls(RunContext.of(crawler), crawler.settings.get("INTERDICT_PROXY_LABEL"))
+        mw = cls(RunExtension.of(crawler), crawler.settings.get("INTERDICT_PROXY_LABEL"))
         crawler.signals.connect(mw.spider_opened, signal=signals.spider_opened)
         return mw
 
@@ -35,7 +35,7 @@ class EvidenceMiddleware:
         self.crawler_engine = spider.crawler.engine
 
     def process_request(self, request, spider=None):
-        if self.ctx.counts["pages"] >= self.max_pages and request.meta.get("kind") != "login":
+        if self.ctx.counted("pages") >= self.max_pages and request.meta.get("kind") != "login":
             if not self.ctx.truncated:
                 self.ctx.truncated = f"max_pages ({self.max_pages}) reached"
                 self.ctx.error("max_pages", request.url, self.ctx.truncated)
@@ -55,7 +55,7 @@ class EvidenceMiddleware:
             redirects=list(request.meta.get("redirect_urls") or []), screenshot=screenshot,
             run_id=self.ctx.run.id, proxy=self.proxy)
         request.meta["interdict_evidence"] = ev
-        self.ctx.counts["pages"] += 1
+        self.ctx.count("pages")
         return response
 
 
@@ -69,12 +69,12 @@ class UnsafeRedirectMiddleware:
     page's listing), a `file:` or `data:` one would read local files or invent a page. The page itself goes on
     to the spider as it is, and the run counts an `unsafe_redirect` error naming the target."""
 
-    def __init__(self, ctx: RunContext):
+    def __init__(self, ctx: RunExtension):
         self.ctx = ctx
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(RunContext.of(crawler))
+        return cls(RunExtension.of(crawler))
 
     def process_response(self, request, response, spider=None):
         if request.meta.get("dont_redirect"):

@@ -8,91 +8,20 @@ from __future__ import annotations
 
 import os
 import re
+from functools import cached_property
 from typing import Any, Iterable
 
 import scrapy
 from scrapy import signals
-from scrapy.exceptions import DontCloseSpider
 from scrapy.http import TextResponse
 
-from crawlers.runstate import RunContext
+from crawlers.recheck import RecheckExtension
+from crawlers.runstate import RunExtension
 from crawlers.siteconfig import SiteConfig
+from crawlers.spiders.browser import scroll_to_bottom, share_session_cookies, wait_for_optional
 from crawlers.spiders.extract import extract_fields, page_text, select_all, select_one
-from index.models import Evidence, Listing, listing_key, utcnow
-
-
-class LoginError(Exception):
-    pass
-
-
-async def wait_for_optional(page, selector: str, timeout_ms: float) -> bool:
-    """Wait for the selector but never fail the page: an empty storefront is data, not an error."""
-    try:
-        await page.wait_for_selector(selector, timeout=timeout_ms)
-        return True
-    except Exception:
-        return False
-
-
-async def share_session_cookies(page, request) -> None:
-    """Hand the Scrapy session (login cookies) to the browser before it navigates: Chromium drops a Cookie
-    header set from outside, so the cookies go into the browser context for the request's URL."""
-    header = request.headers.get("Cookie")
-    if not header:
-        return
-    cookies = []
-    for part in header.decode("latin-1").split(";"):
-        name, sep, value = part.strip().partition("=")
-        if sep and name:
-            cookies.append({"name": name, "value": value, "url": request.url})
-    if cookies:
-        await page.context.add_cookies(cookies)
-
-
-async def scroll_to_bottom(page, times: int) -> None:
-    for _ in range(times):
-        await page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
-        await page.wait_for_timeout(300)
-
-
-def classify_failure(failure) -> str:
-    """A short, stable error kind for the run record."""
-    from scrapy.exceptions import (CannotResolveHostError, DownloadCancelledError, DownloadConnectionRefusedError,
-                                   DownloadFailedError, DownloadTimeoutError, IgnoreRequest,
-                                   ResponseDataLossError)
-    from scrapy.spidermiddlewares.httperror import HttpError
-    from twisted.internet import error as txerror
-    from crawlers.socks import SocksError
-    exc = failure.value
-    if isinstance(exc, HttpError):
-        return f"http_{exc.response.status}"
-    if isinstance(exc, (DownloadTimeoutError, txerror.TimeoutError, TimeoutError)):
-        return "timeout"
-    if isinstance(exc, DownloadCancelledError) or "download max size" in str(exc).lower() \
-            or "larger than download max size" in str(exc):
-        return "too_large"
-    if isinstance(exc, SocksError):
-        return "socks"
-    if isinstance(exc, (CannotResolveHostError, txerror.DNSLookupError)):
-        return "dns"
-    if isinstance(exc, (DownloadConnectionRefusedError, txerror.ConnectionRefusedError)):
-        return "connection_refused"
-    if isinstance(exc, ResponseDataLossError):
-        return "data_loss"
-    if isinstance(exc, IgnoreRequest):
-        msg = str(exc).lower()
-        if "redirect" in msg:
-            return "redirect_loop"
-        if "robots" in msg:
-            return "robots_forbidden"
-        return "ignored"
-    if isinstance(exc, DownloadFailedError) or isinstance(exc, (txerror.ConnectionLost, txerror.ConnectError)):
-        return "connection"
-    name = type(exc).__name__
-    if "Timeout" in name:
-        return "timeout"
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()[:40]
-
+from crawlers.spiders.failures import classify_failure
+from index.models import Evidence, Listing, utcnow
 
 # Higher first. Index pages run ahead of the listings they reveal, so every concurrency slot always has a
 # listing to fetch (index last would leave the slots idle while each next index page downloads: ~30% fewer
@@ -103,10 +32,9 @@ _PRIORITY = {"vendor": 30, "index": 20, "listing": 10, "recheck": 5}
 class ListingSpider(scrapy.Spider):
     name = "listing"
 
-    def __init__(self, site: SiteConfig, ctx: RunContext, **kwargs):
+    def __init__(self, site: SiteConfig, **kwargs):
         super().__init__(name=f"site-{site.id}", **kwargs)
         self.site = site
-        self.ctx = ctx
         self.allowed_domains = list(site.allowed_domains)
         self.proxy = site.network.proxy_url() if site.network.mode == "proxy" and \
             not site.network.proxy_url().startswith("socks5") else None
@@ -116,7 +44,6 @@ class ListingSpider(scrapy.Spider):
         self.futile_relogins = 0
         self.pages_since_login = 0
         self.parked: list[scrapy.Request] = []
-        self.rechecked = False
         self.vendor_profiles: dict[str, str] = {}
         self.vendor_pending: dict[str, list[Listing]] = {}
         self.handled_statuses = sorted(set(site.removal.status_codes) | set(site.session_expiry.status_codes))
@@ -130,10 +57,14 @@ class ListingSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
-        crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
         crawler.signals.connect(spider.on_spider_error, signal=signals.spider_error)
         crawler.signals.connect(spider.on_request_dropped, signal=signals.request_dropped)
         return spider
+
+    @cached_property
+    def ctx(self) -> RunExtension:
+        """The run (built with the extensions, after the spider)."""
+        return RunExtension.of(self.crawler)
 
     # ---------------------------------------------------------------------------------------- requests
 
@@ -295,7 +226,7 @@ class ListingSpider(scrapy.Spider):
             return
         self.relogins += 1
         self.pages_since_login = 0
-        self.ctx.counts["relogins"] += 1
+        self.ctx.count("relogins")
         yield from self.login_requests()
 
     # ---------------------------------------------------------------------------------------- parsing
@@ -323,7 +254,7 @@ class ListingSpider(scrapy.Spider):
         if kind in ("listing", "recheck"):
             removal = self.site.removal.matches(response.status, response.url, self.visible_text(response))
             if removal:
-                self.listing_gone(response, removal)
+                self.crawler.get_extension(RecheckExtension).listing_gone(response, removal)
                 return
             yield from self.parse_listing(response, text)
             return
@@ -345,7 +276,7 @@ class ListingSpider(scrapy.Spider):
             if not url.startswith(("http://", "https://")):
                 continue
             if kind == "listing" and url in self.ctx.committed_urls:
-                self.ctx.counts["skipped_committed"] += 1
+                self.ctx.count("skipped_committed")
                 continue
             if depth > self.site.limits.max_depth:
                 self.ctx.error("max_depth", url)
@@ -424,80 +355,8 @@ class ListingSpider(scrapy.Spider):
                           **{k: v for k, v in fields.items() if k != "raw"}, raw=fields.get("raw", {}))
         listing.raw["page_url"] = response.url
         self.ctx.seen_keys.add(listing.key)
-        self.ctx.counts["items"] += 1
+        self.ctx.count("items")
         return listing
-
-    # ---------------------------------------------------------------------------------------- removal
-
-    def listing_gone(self, response, reason: str) -> None:
-        """The listing page says the listing is gone: takedown verified, if we knew the listing."""
-        key = response.meta.get("recheck_key")
-        candidates = [key] if key else self._keys_for_url(response)
-        at = utcnow()
-        ctx = self.ctx
-
-        def mark():
-            for k in candidates:
-                if ctx.store.get(k) is not None:
-                    ctx.store.mark_removed(k, at)
-                    try:    # a confirmed takedown is now verified removed (crawlers/verification.py)
-                        return k, [o for o in [ctx.verifier.removed(k, at, reason)] if o]
-                    except Exception as exc:
-                        return k, f"{type(exc).__name__}: {exc}"
-            return None, []
-
-        def done(result):
-            k, verified = result
-            if isinstance(verified, str):
-                ctx.error("verification", response.url, verified)
-            else:
-                ctx.record_verified(verified)
-            if k:
-                ctx.counts["listings_removed"] += 1
-                ctx.seen_keys.add(k)
-                ctx.archive.record_event("listing_removed", key=k, url=response.url, reason=reason,
-                                         evidence=response.meta.get("interdict_evidence").model_dump(mode="json")
-                                         if response.meta.get("interdict_evidence") else None)
-            elif response.status >= 400:
-                ctx.error(f"http_{response.status}", response.url)
-        ctx.defer(mark).addCallbacks(done, lambda f: ctx.error("store", response.url, str(f.value)))
-
-    def _keys_for_url(self, response) -> list[str]:
-        keys = []
-        rx = self.site.item.listing_id_from_url
-        for url in [response.url] + list(response.meta.get("redirect_urls", [])):
-            if rx:
-                m = re.search(rx, url)
-                if m:
-                    keys.append(listing_key(self.site.id, m.group(1) if m.groups() else m.group(0), None))
-            keys.append(listing_key(self.site.id, None, url))
-        return keys
-
-    def on_idle(self):
-        """End of a full crawl: re-fetch known listings not seen this run, to verify takedowns."""
-        ctx = self.ctx
-        if self.rechecked or not self.site.recrawl.recheck_missing or ctx.truncated or ctx.fatal \
-                or not self.logged_in:
-            return
-        self.rechecked = True
-        seen = set(ctx.seen_keys)
-
-        def missing():
-            out = []
-            for key in ctx.store.keys_for_platform(self.site.id, online_only=True):
-                if key not in seen:
-                    stored = ctx.store.get(key)
-                    if stored and stored.listing.url:
-                        out.append((key, stored.listing.url))
-            return out
-        todo = ctx.call(missing)
-        if not todo:
-            return
-        ctx.archive.record_event("recheck_missing", count=len(todo))
-        for key, url in todo:
-            ctx.counts["rechecked"] += 1
-            self.crawler.engine.crawl(self.make(url.split("#")[0], "recheck", 0, recheck_key=key))
-        raise DontCloseSpider
 
     # ---------------------------------------------------------------------------------------- errors
 
