@@ -6,10 +6,12 @@ this add-on's business, so there is one place to read the component order and wh
 from __future__ import annotations
 
 # Downloader middlewares, by Scrapy order (lower = nearer the engine):
+#   LoginMiddleware (560) sees the final response (after Redirect and Evidence) and holds requests while the
+#   crawl logs in (auth: login_form); not enabled without auth;
 #   EvidenceMiddleware (580) after HttpCompression (590) so the archived body is the decoded document, after
 #   Redirect (600) so the archived response is the final one;
 #   UnsafeRedirectMiddleware (650) sees a response before Redirect (600) and MetaRefresh (580) do.
-DOWNLOADER_MIDDLEWARES = {"crawlers.middlewares.EvidenceMiddleware": 580,
+DOWNLOADER_MIDDLEWARES = {"crawlers.login.LoginMiddleware": 560, "crawlers.middlewares.EvidenceMiddleware": 580,
                           "crawlers.middlewares.UnsafeRedirectMiddleware": 650}
 ITEM_PIPELINES = {"crawlers.pipelines.NormalisePipeline": 100, "crawlers.pipelines.BatchPipeline": 300}
 # The run comes before CloseSpider (0): it sets the items left to a resumed run before CloseSpider reads them.

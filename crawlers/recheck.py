@@ -48,8 +48,7 @@ class RecheckExtension:
         if self.state == "looking":
             raise DontCloseSpider
         run = self.run
-        if self.state == "done" or not run.site.recrawl.recheck_missing or run.truncated or run.fatal \
-                or not getattr(spider, "logged_in", True):
+        if self.state == "done" or not run.site.recrawl.recheck_missing or run.truncated or run.fatal:
             return
         self.state = "looking"
         d = run.defer(missing_listings, run.store, run.site.id, set(run.seen_keys))

@@ -2,11 +2,10 @@
 
 Page kinds: "index" (start URLs, pagination, follow links: discovery), "listing" (a listing's own page) and
 "recheck" (a known listing not seen this run, fetched to verify a takedown). Passive: the only form it ever
-submits is the configured login form.
+submits is the configured login form (crawlers/login.py).
 """
 from __future__ import annotations
 
-import os
 import re
 from functools import cached_property
 from typing import Any, Iterable
@@ -15,11 +14,12 @@ import scrapy
 from scrapy import signals
 from scrapy.http import TextResponse
 
+from crawlers.login import SessionLost, visible_text
 from crawlers.recheck import RecheckExtension
 from crawlers.runstate import RunExtension
 from crawlers.siteconfig import SiteConfig
 from crawlers.spiders.browser import scroll_to_bottom, share_session_cookies, wait_for_optional
-from crawlers.spiders.extract import extract_fields, page_text, select_all, select_one
+from crawlers.spiders.extract import extract_fields, select_all, select_one
 from crawlers.spiders.failures import classify_failure
 from index.models import Evidence, Listing, utcnow
 
@@ -38,16 +38,9 @@ class ListingSpider(scrapy.Spider):
         self.allowed_domains = list(site.allowed_domains)
         self.proxy = site.network.proxy_url() if site.network.mode == "proxy" and \
             not site.network.proxy_url().startswith("socks5") else None
-        self.logged_in = site.auth.type != "login_form"
-        self.login_in_progress = False
-        self.relogins = 0
-        self.futile_relogins = 0
-        self.pages_since_login = 0
-        self.parked: list[scrapy.Request] = []
         self.vendor_profiles: dict[str, str] = {}
         self.vendor_pending: dict[str, list[Listing]] = {}
         self.handled_statuses = sorted(set(site.removal.status_codes) | set(site.session_expiry.status_codes))
-        self._page_text: tuple | None = None     # (response, its visible text): the last one markers looked at
         self._cookies = self._load_cookies() if site.auth.type == "cookies" else None
         if site.item.fallback:     # imported at start-up, not on the reactor when the first product page arrives
             import extruct.jsonld  # noqa: F401
@@ -102,12 +95,9 @@ class ListingSpider(scrapy.Spider):
                 yield self.make(url, "index", 0)
 
     async def start(self):
-        if self.site.auth.type == "login_form":
-            for r in self.login_requests():
-                yield r
-        else:
-            for r in self.initial_requests():
-                yield r
+        """Login (auth: login_form) is the LoginMiddleware's: these wait for it."""
+        for r in self.initial_requests():
+            yield r
 
     # ---------------------------------------------------------------------------------------- auth
 
@@ -115,119 +105,6 @@ class ListingSpider(scrapy.Spider):
         """The operator's exported session (crawlers/cookies.py; preflight has validated the file)."""
         from crawlers.cookies import load_cookies
         return load_cookies(self.site.auth.cookies_file)
-
-    def login_requests(self) -> Iterable[scrapy.Request]:
-        self.login_in_progress = True
-        step = self.site.auth.steps[0]
-        url = step.url or self.site.start_urls[0]
-        yield scrapy.Request(url, callback=self.on_login_page, cb_kwargs={"step": 0}, errback=self.on_login_error,
-                             dont_filter=True, priority=100, meta={"kind": "login", "proxy": self.proxy}
-                             if self.proxy else {"kind": "login"})
-
-    def on_login_page(self, response, step: int):
-        st = self.site.auth.steps[step]
-        formdata = dict(st.static)
-        for name, env in st.fields.items():
-            value = os.environ.get(env)
-            if value is None:
-                self.ctx.fatal = f"login: environment variable {env} (form field {name!r}) is not set"
-                self.ctx.error("login_failed", response.url, self.ctx.fatal)
-                self.crawler.engine.close_spider(self, "login_failed")
-                return
-            formdata[name] = value
-        try:
-            req = scrapy.FormRequest.from_response(response, formcss=st.form, formdata=formdata,
-                                                   callback=self.on_login_done, cb_kwargs={"step": step},
-                                                   errback=self.on_login_error, dont_filter=True, priority=100)
-        except ValueError as exc:
-            self.ctx.fatal = f"login: no form {st.form!r} on {response.url}: {exc}"
-            self.ctx.error("login_failed", response.url, self.ctx.fatal)
-            self.crawler.engine.close_spider(self, "login_failed")
-            return
-        req.meta["kind"] = "login"
-        if self.proxy:
-            req.meta["proxy"] = self.proxy
-        yield req
-
-    def on_login_done(self, response, step: int):
-        steps = self.site.auth.steps
-        if step + 1 < len(steps):
-            nxt = steps[step + 1]
-            if nxt.url:
-                yield scrapy.Request(nxt.url, callback=self.on_login_page, cb_kwargs={"step": step + 1},
-                                     errback=self.on_login_error, dont_filter=True, priority=100,
-                                     meta={"kind": "login"})
-            else:
-                yield from self.on_login_page(response, step + 1)
-            return
-        text = response.text if isinstance(response, TextResponse) else ""
-        expired = self.session_expired(response, force=True)
-        ok = all(t in text for t in self.site.auth.success_text) and not expired \
-            if self.site.auth.success_text else not expired
-        if not ok:
-            self.ctx.fatal = f"login failed at {response.url} (success text {self.site.auth.success_text} not found)"
-            self.ctx.error("login_failed", response.url, self.ctx.fatal)
-            self.crawler.engine.close_spider(self, "login_failed")
-            return
-        self.ctx.archive.record_event("logged_in", url=response.url, relogins=self.relogins)
-        first = not self.logged_in
-        self.logged_in = True
-        self.login_in_progress = False
-        if first:
-            yield from self.initial_requests()
-        parked, self.parked = self.parked, []
-        yield from parked
-
-    def on_login_error(self, failure):
-        self.ctx.fatal = f"login request failed: {classify_failure(failure)} ({failure.value})"
-        self.ctx.error("login_failed", getattr(failure.request, "url", None), str(failure.value))
-        self.crawler.engine.close_spider(self, "login_failed")
-
-    def session_expired(self, response, force: bool = False) -> bool:
-        if self.site.auth.type == "none" and not force:
-            return False
-        return bool(self.site.session_expiry.matches(response.status, response.url, self.visible_text(response)))
-
-    def visible_text(self, response) -> str:
-        """The page text markers match (computed once per response, and only when a marker needs text)."""
-        if not (self.site.removal.text or self.site.session_expiry.text) or not isinstance(response, TextResponse):
-            return ""
-        last = self._page_text
-        if last is None or last[0] is not response:
-            last = self._page_text = (response, page_text(response.selector))
-        return last[1]
-
-    def relogin(self, response) -> Iterable[scrapy.Request]:
-        """Park the request whose session expired, log in again (once for all parked), then retry them."""
-        meta = response.meta
-        original = (meta.get("redirect_urls") or [response.request.url])[0]
-        self.parked.append(self.make(original, meta["kind"], meta.get("page_depth", 0), dont_filter=True,
-                                     **{k: meta[k] for k in ("recheck_key",) if k in meta}))
-        if self.login_in_progress:
-            return
-        if self.site.auth.type != "login_form":
-            # An exported session cannot be renewed by the crawler: the operator must export a fresh one.
-            if not self.ctx.fatal:
-                self.ctx.fatal = (f"session from {self.site.auth.cookies_file} was rejected or has expired "
-                                  f"({response.url}); export fresh cookies")
-                self.ctx.error("session_expired", response.url, self.ctx.fatal)
-                self.crawler.engine.close_spider(self, "session_expired")
-            self.parked.clear()
-            return
-        # Give up only on a login loop: sessions that expire again before a single page got through.
-        self.futile_relogins = self.futile_relogins + 1 if self.pages_since_login == 0 else 1
-        if self.futile_relogins > self.site.auth.max_relogins:
-            self.ctx.fatal = f"session expires right after login ({self.site.auth.max_relogins} re-logins in a row)"
-            self.ctx.error("session_expired", response.url, self.ctx.fatal)
-            parked, self.parked = self.parked, []
-            for r in parked:     # listings waiting for a vendor page still go in
-                if r.meta.get("kind") == "vendor":
-                    yield from self.vendor_pending.pop(r.url, [])
-            return
-        self.relogins += 1
-        self.pages_since_login = 0
-        self.ctx.count("relogins")
-        yield from self.login_requests()
 
     # ---------------------------------------------------------------------------------------- parsing
 
@@ -243,16 +120,12 @@ class ListingSpider(scrapy.Spider):
             return
         if "\ufffd" in text:
             ctx.error("encoding", response.url, f"undecodable bytes as {response.encoding}")
-        if self.session_expired(response):
-            yield from self.relogin(response)
-            return
-        self.pages_since_login += 1
         kind = response.meta.get("kind", "index")
         if kind == "vendor":
             yield from self.parse_vendor(response, text)
             return
         if kind in ("listing", "recheck"):
-            removal = self.site.removal.matches(response.status, response.url, self.visible_text(response))
+            removal = self.site.removal.matches(response.status, response.url, visible_text(self.site, response))
             if removal:
                 self.crawler.get_extension(RecheckExtension).listing_gone(response, removal)
                 return
@@ -362,11 +235,11 @@ class ListingSpider(scrapy.Spider):
 
     def on_error(self, failure):
         request = getattr(failure, "request", None)
-        kind = classify_failure(failure)
-        self.ctx.error(kind, request.url if request else None, str(failure.value)[:300])
+        if not failure.check(SessionLost):     # the run's login_failed/session_expired error says it once
+            self.ctx.error(classify_failure(failure), request.url if request else None, str(failure.value)[:300])
         if request is not None and request.meta.get("kind") == "vendor":
             # The vendor page failed: its listings still go in, without the profile.
-            yield from self.vendor_pending.pop(request.url, [])
+            yield from self.vendor_pending.pop((request.meta.get("redirect_urls") or [request.url])[0], [])
 
     def on_request_dropped(self, request, spider):
         """A redirect that leads back to a URL already fetched is a redirect loop (the dupefilter ends it)."""
