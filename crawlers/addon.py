@@ -13,8 +13,12 @@ from __future__ import annotations
 #   UnsafeRedirectMiddleware (650) sees a response before Redirect (600) and MetaRefresh (580) do.
 DOWNLOADER_MIDDLEWARES = {"crawlers.login.LoginMiddleware": 560, "crawlers.middlewares.EvidenceMiddleware": 580,
                           "crawlers.middlewares.UnsafeRedirectMiddleware": 650}
+# Scrapy's DepthMiddleware (900) gives way to ours, which counts what it drops.
+SPIDER_MIDDLEWARES = {"scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+                      "crawlers.middlewares.DepthLimitMiddleware": 900}
 ITEM_PIPELINES = {"crawlers.pipelines.NormalisePipeline": 100, "crawlers.pipelines.BatchPipeline": 300}
-# The run comes before CloseSpider (0): it sets the items left to a resumed run before CloseSpider reads them.
+# The run comes before CloseSpider (0): it sets the pages and items left to a resumed run before CloseSpider
+# reads them.
 EXTENSIONS = {"crawlers.runstate.RunExtension": -10, "crawlers.recheck.RecheckExtension": 500}
 
 
@@ -24,6 +28,7 @@ class InterdictAddon:
     def update_settings(self, settings) -> None:
         from scrapy.utils.misc import load_object
         for name, components in (("DOWNLOADER_MIDDLEWARES", DOWNLOADER_MIDDLEWARES),
-                                 ("ITEM_PIPELINES", ITEM_PIPELINES), ("EXTENSIONS", EXTENSIONS)):
+                                 ("SPIDER_MIDDLEWARES", SPIDER_MIDDLEWARES), ("ITEM_PIPELINES", ITEM_PIPELINES),
+                                 ("EXTENSIONS", EXTENSIONS)):
             for path, order in components.items():
                 settings.set_in_component_priority_dict(name, load_object(path), order)

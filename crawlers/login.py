@@ -111,9 +111,8 @@ class LoginMiddleware:
         meta = request.meta
         original = (meta.get("redirect_urls") or [request.url])[0]
         extra = {k: meta[k] for k in ("recheck_key",) if k in meta}
-        retry = self.crawler.spider.make(original, meta["kind"], meta.get("page_depth", 0), dont_filter=True,
-                                         **extra)
-        if "depth" in meta:
+        retry = self.crawler.spider.make(original, meta["kind"], dont_filter=True, **extra)
+        if "depth" in meta:     # rescheduled by a downloader middleware: DepthMiddleware never sees it again
             retry.meta["depth"] = meta["depth"]
         return retry
 

@@ -62,7 +62,7 @@ class RecheckExtension:
             run.archive.record_event("recheck_missing", count=len(todo))
         for key, url in todo:
             run.count("rechecked")
-            engine.crawl(spider.make(url.split("#")[0], "recheck", 0, recheck_key=key))
+            engine.crawl(spider.make(url.split("#")[0], "recheck", recheck_key=key))
         if not todo and engine.spider_is_idle():
             self.close_idle(engine)
 

@@ -156,8 +156,8 @@ class RunExtension:
 
     def _apply_run_settings(self, settings, resumed: dict | None) -> None:
         """Settings only the run knows (extensions are built before Scrapy freezes the settings, and this one
-        comes before CloseSpider): the crawl log in the archive, Scrapy's JOBDIR, the items left to a resumed
-        run."""
+        comes before CloseSpider): the crawl log in the archive, Scrapy's JOBDIR, the pages and items left to a
+        resumed run."""
         settings.set("LOG_FILE", str(self.archive.dir / "crawl.log"))
         settings.set("LOG_FILE_APPEND", True)
         if self.jobdir:
@@ -165,6 +165,7 @@ class RunExtension:
             if not (resumed and resumed.get("clean_pause")):
                 shutil.rmtree(scrapy_jobdir, ignore_errors=True)   # stale after a crash: see module doc
             settings.set("JOBDIR", str(scrapy_jobdir))
+        settings.set("CLOSESPIDER_PAGECOUNT", max(1, self.site.limits.max_pages - self.counted("pages")))
         if self.site.limits.max_items:
             settings.set("CLOSESPIDER_ITEMCOUNT", max(1, self.site.limits.max_items - self.counted("items")))
 
@@ -270,7 +271,10 @@ class RunExtension:
         """Why the crawl stopped; Scrapy's own limits become the run's reason (health verdicts read it)."""
         self.close_reason = reason
         lim = self.site.limits
-        if reason == "closespider_itemcount" and not self.truncated:
+        if reason == "closespider_pagecount" and not self.truncated:
+            self.truncated = f"max_pages ({lim.max_pages}) reached"
+            self.error("max_pages", None, self.truncated)
+        elif reason == "closespider_itemcount" and not self.truncated:
             self.truncated = f"max_items ({lim.max_items}) reached"
         elif reason == "closespider_timeout" and not self.truncated:
             self.truncated = f"max_run_time ({lim.max_run_time}s) reached"

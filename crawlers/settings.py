@@ -55,7 +55,9 @@ def crawl_settings(site: SiteConfig, *, options=None, log_level: str = "WARNING"
         "REDIRECT_MAX_TIMES": lim.max_redirects,
         "RETRY_TIMES": lim.retries,
         "RETRY_HTTP_CODES": RETRY_HTTP_CODES,
-        "DEPTH_LIMIT": 0,                  # the spider bounds depth itself and counts what it drops
+        # Scrapy reads DEPTH_LIMIT 0 as "no limit"; -1 drops every followed link, which is what max_depth 0 means.
+        "DEPTH_LIMIT": lim.max_depth or -1,
+        "CLOSESPIDER_PAGECOUNT": lim.max_pages,       # a resumed run: what is left (RunExtension)
         "CLOSESPIDER_TIMEOUT": lim.max_run_time or 0,
         "CLOSESPIDER_ITEMCOUNT": lim.max_items or 0,     # a resumed run: what is left (RunExtension)
         "MEMUSAGE_ENABLED": False,

@@ -61,9 +61,10 @@ class ListingSpider(scrapy.Spider):
 
     # ---------------------------------------------------------------------------------------- requests
 
-    def make(self, url: str, kind: str, depth: int = 0, **meta: Any) -> scrapy.Request:
+    def make(self, url: str, kind: str, **meta: Any) -> scrapy.Request:
+        """A request of this site; its depth is Scrapy's (DepthMiddleware, DEPTH_LIMIT = limits.max_depth)."""
         site = self.site
-        m: dict[str, Any] = {"kind": kind, "page_depth": depth, "handle_httpstatus_list": self.handled_statuses,
+        m: dict[str, Any] = {"kind": kind, "handle_httpstatus_list": self.handled_statuses,
                              **meta}
         if self.proxy:
             m["proxy"] = self.proxy
@@ -89,10 +90,10 @@ class ListingSpider(scrapy.Spider):
 
     def initial_requests(self) -> Iterable[scrapy.Request]:
         for url in self.site.start_urls:
-            yield self.make(url, "index", 0, dont_filter=True)
+            yield self.make(url, "index", dont_filter=True)
         if self.site.discovery.url_template:
             for url in self.site.discovery.url_template.urls():
-                yield self.make(url, "index", 0)
+                yield self.make(url, "index")
 
     async def start(self):
         """Login (auth: login_form) is the LoginMiddleware's: these wait for it."""
@@ -140,7 +141,6 @@ class ListingSpider(scrapy.Spider):
             yield from self.parse_listing(response, text)
 
     def _follow(self, response, hrefs: Iterable[str], kind: str) -> Iterable[scrapy.Request]:
-        depth = response.meta.get("page_depth", 0) + 1
         for href in hrefs:
             href = href.strip()
             if not href or href.startswith(("javascript:", "mailto:", "tel:", "#")):
@@ -151,10 +151,7 @@ class ListingSpider(scrapy.Spider):
             if kind == "listing" and url in self.ctx.committed_urls:
                 self.ctx.count("skipped_committed")
                 continue
-            if depth > self.site.limits.max_depth:
-                self.ctx.error("max_depth", url)
-                continue
-            yield self.make(url, kind, depth)
+            yield self.make(url, kind)
 
     def parse_index(self, response, text: str):
         d = self.site.discovery
@@ -197,7 +194,7 @@ class ListingSpider(scrapy.Spider):
             self.vendor_pending[url].append(listing)
         else:
             self.vendor_pending[url] = [listing]
-            yield self.make(url, "vendor", response.meta.get("page_depth", 0), dont_filter=True)
+            yield self.make(url, "vendor", dont_filter=True)
 
     def attach_profile(self, listing: Listing, profile: str | None) -> Listing:
         if not profile:
