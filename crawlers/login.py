@@ -134,10 +134,10 @@ class LoginMiddleware:
             self.login = None
 
     async def _steps(self) -> None:
-        steps, run = self.site.auth.steps, self.run
+        run = self.run
         try:
             response = None
-            for i, st in enumerate(steps):
+            for st in self.site.auth.steps:
                 if response is None or st.url:
                     response = await self.fetch(scrapy.Request(st.url or self.site.start_urls[0], dont_filter=True))
                 response = await self.fetch(self.form_request(response, st))
