@@ -1,46 +1,32 @@
-"""Downloader middlewares.
+"""Downloader middlewares, and the depth limit (a spider middleware).
 
-EvidenceMiddleware (580) archives every response as evidence and counts pages (with the run's page budget):
-after HttpCompression (590) so the body is the decoded document, after Redirect (600) so the archived response
-is the final one (the redirect chain is kept in the manifest line).
+EvidenceMiddleware (580) archives every response as evidence and counts pages: after HttpCompression (590) so
+the body is the decoded document, after Redirect (600) so the archived response is the final one (the redirect
+chain is kept in the manifest line).
 UnsafeRedirectMiddleware (650) sees a response before Redirect (600) and MetaRefresh (580) do.
+DepthLimitMiddleware replaces Scrapy's DepthMiddleware (DEPTH_LIMIT = limits.max_depth).
 """
 from __future__ import annotations
 
 import re
 from urllib.parse import urljoin, urlsplit
 
-from scrapy import signals
-from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse
+from scrapy.spidermiddlewares.depth import DepthMiddleware
 
-from crawlers.runstate import RunContext
+from crawlers.runstate import RunExtension
 
 
 class EvidenceMiddleware:
     """gzip body + SHA-256 + URL + status + headers + fetch time (+ PNG screenshot in browser mode)."""
 
-    def __init__(self, ctx: RunContext, proxy: str | None):
+    def __init__(self, ctx: RunExtension, proxy: str | None):
         self.ctx = ctx
         self.proxy = proxy
-        self.max_pages = ctx.site.limits.max_pages
 
     @classmethod
     def from_crawler(cls, crawler):
-        mw = cls(RunContext.of(crawler), crawler.settings.get("INTERDICT_PROXY_LABEL"))
-        crawler.signals.connect(mw.spider_opened, signal=signals.spider_opened)
-        return mw
-
-    def spider_opened(self, spider):
-        self.crawler_engine = spider.crawler.engine
-
-    def process_request(self, request, spider=None):
-        if self.ctx.counts["pages"] >= self.max_pages and request.meta.get("kind") != "login":
-            if not self.ctx.truncated:
-                self.ctx.truncated = f"max_pages ({self.max_pages}) reached"
-                self.ctx.error("max_pages", request.url, self.ctx.truncated)
-            raise IgnoreRequest("interdict: max_pages reached")
-        return None
+        return cls(RunExtension.of(crawler), crawler.settings.get("INTERDICT_PROXY_LABEL"))
 
     def process_response(self, request, response, spider=None):
         headers = {k.decode("latin-1"): [v.decode("latin-1", "replace") for v in vs]
@@ -55,7 +41,7 @@ class EvidenceMiddleware:
             redirects=list(request.meta.get("redirect_urls") or []), screenshot=screenshot,
             run_id=self.ctx.run.id, proxy=self.proxy)
         request.meta["interdict_evidence"] = ev
-        self.ctx.counts["pages"] += 1
+        self.ctx.count("pages")
         return response
 
 
@@ -69,12 +55,12 @@ class UnsafeRedirectMiddleware:
     page's listing), a `file:` or `data:` one would read local files or invent a page. The page itself goes on
     to the spider as it is, and the run counts an `unsafe_redirect` error naming the target."""
 
-    def __init__(self, ctx: RunContext):
+    def __init__(self, ctx: RunExtension):
         self.ctx = ctx
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(RunContext.of(crawler))
+        return cls(RunExtension.of(crawler))
 
     def process_response(self, request, response, spider=None):
         if request.meta.get("dont_redirect"):
@@ -95,3 +81,18 @@ class UnsafeRedirectMiddleware:
         request.meta["dont_redirect"] = True    # Redirect and MetaRefresh leave the response to the spider
         self.ctx.error("unsafe_redirect", response.url, f"{how} to a {scheme or 'schemeless'}: URL, not followed: {target[:200]}")
         return response
+
+
+class DepthLimitMiddleware(DepthMiddleware):
+    """Scrapy's depth limit, with every link it drops counted as a `max_depth` error of the run (manifest line
+    with the URL), and a vendor page at the depth of the listing that links it: the profile is part of the
+    listing, and listings wait for it."""
+
+    def get_processed_request(self, request, response):
+        if response is not None and request.meta.get("kind") == "vendor":
+            request.meta["depth"] = response.meta["depth"]
+            return request
+        processed = super().get_processed_request(request, response)
+        if processed is None:
+            RunExtension.of(self.crawler).error("max_depth", request.url)
+        return processed

@@ -14,7 +14,7 @@ import re
 from pydantic import TypeAdapter
 
 from crawlers.analyse_worker import READY, shared_analyser
-from crawlers.runstate import RunContext
+from crawlers.runstate import RunExtension
 from index.models import Analysis, Listing
 
 log = logging.getLogger(__name__)
@@ -58,12 +58,12 @@ class NormalisePipeline:
     tenant. A field that had to be repaired is an `encoding` error of the run naming the field; the listing
     is kept (the archived response holds the page as it came)."""
 
-    def __init__(self, ctx: RunContext):
+    def __init__(self, ctx: RunExtension):
         self.ctx = ctx
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(RunContext.of(crawler))
+        return cls(RunExtension.of(crawler))
 
     def process_item(self, item, spider=None):
         if not isinstance(item, Listing):
@@ -146,7 +146,7 @@ class AnalyseStage:
     store thread instead.
     """
 
-    def __init__(self, ctx: RunContext, enabled: bool = True, in_process: bool = True, policy: dict | None = None):
+    def __init__(self, ctx: RunExtension, enabled: bool = True, in_process: bool = True, policy: dict | None = None):
         self.ctx = ctx
         self.enabled = enabled
         self.policy = policy or None         # the site's flagging-policy overrides (site YAML `policy`)
@@ -154,8 +154,9 @@ class AnalyseStage:
 
     @classmethod
     def from_crawler(cls, crawler):
-        ctx = RunContext.of(crawler)
-        stage = cls(ctx, crawler.settings.getbool("INTERDICT_ANALYSE", ctx.analyse), ctx.settings.analyse_process,
+        ctx = RunExtension.of(crawler)
+        in_process = ctx.opts.settings.analyse_process
+        stage = cls(ctx, crawler.settings.getbool("INTERDICT_ANALYSE", ctx.opts.analyse), in_process,
                     ctx.site.policy_overrides)
         from scrapy import signals
         crawler.signals.connect(stage.close, signal=signals.engine_stopped)
@@ -200,12 +201,12 @@ class AnalyseStage:
 class UpsertStage:
     """Store the batch; the store decides new version vs last_seen bump by content hash."""
 
-    def __init__(self, ctx: RunContext):
+    def __init__(self, ctx: RunExtension):
         self.ctx = ctx
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(RunContext.of(crawler))
+        return cls(RunExtension.of(crawler))
 
     def __call__(self, batch: list[Listing]):
         return self.ctx.store.upsert(batch)
@@ -214,27 +215,27 @@ class UpsertStage:
 class EvidenceStage:
     """Links each stored listing to its archived response in the run manifest; commits the resume journal."""
 
-    def __init__(self, ctx: RunContext):
+    def __init__(self, ctx: RunExtension):
         self.ctx = ctx
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(RunContext.of(crawler))
+        return cls(RunExtension.of(crawler))
 
     def __call__(self, batch: list[Listing], report, analysis_error: str | None) -> None:
         ctx = self.ctx
         failed = {e.get("key") for e in report.errors}
-        ctx.counts["listings_new"] += report.new
-        ctx.counts["listings_changed"] += report.changed
-        ctx.counts["listings_unchanged"] += report.unchanged
+        ctx.count("listings_new", report.new)
+        ctx.count("listings_changed", report.changed)
+        ctx.count("listings_unchanged", report.unchanged)
         if analysis_error:
             ctx.error("analyse", None, analysis_error)
         for e in report.errors:
             ctx.error("store", None, f"{e.get('key')}: {e.get('error')}")
         ok = [l for l in batch if l.key not in failed]
         for l in ok:
-            ctx.counts["flagged"] += int(l.analysis.flagged)
-            ctx.counts["substance_hits"] += len(l.analysis.substances)
+            ctx.count("flagged", int(l.analysis.flagged))
+            ctx.count("substance_hits", len(l.analysis.substances))
             ctx.archive.record_listing(l.key, l.evidence, l.content_hash(), "stored")
         # Only pages whose every listing is stored count as done (inline pages hold many listings).
         pages_failed = {l.raw.get("page_url") for l in batch if l.key in failed}
@@ -243,7 +244,7 @@ class EvidenceStage:
 
 
 class BatchPipeline:
-    def __init__(self, ctx: RunContext, batch_size: int, analyse: AnalyseStage, upsert: UpsertStage,
+    def __init__(self, ctx: RunExtension, batch_size: int, analyse: AnalyseStage, upsert: UpsertStage,
                  evidence: EvidenceStage):
         self.ctx = ctx
         self.batch_size = batch_size
@@ -253,7 +254,7 @@ class BatchPipeline:
 
     @classmethod
     def from_crawler(cls, crawler):
-        ctx = RunContext.of(crawler)
+        ctx = RunExtension.of(crawler)
         return cls(ctx, crawler.settings.getint("INTERDICT_BATCH_SIZE", 50), AnalyseStage.from_crawler(crawler),
                    UpsertStage.from_crawler(crawler), EvidenceStage.from_crawler(crawler))
 
@@ -315,4 +316,3 @@ class BatchPipeline:
         from twisted.internet import defer
         self.flush()
         return defer.DeferredList(list(self.pending))
-

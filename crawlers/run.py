@@ -96,67 +96,45 @@ def run_crawl(site_id: str, settings: CrawlSettings, store_spec: str | None = No
     except SiteBusy as exc:
         raise CrawlError(str(exc)) from None
     try:   # released however the crawl ends (the kernel would, but only when this process exits)
-        from scrapy import signals
+
         from scrapy.crawler import CrawlerProcess
-        from crawlers.runstate import RunContext
+        from crawlers.runstate import RunExtension, RunOptions
         from crawlers.settings import crawl_settings, offline_public_suffixes
         from crawlers.spiders.listing import ListingSpider
 
         offline_public_suffixes()
-
-        ctx = RunContext(site, settings, store_spec=store_spec, run_id=run_id, jobdir=jobdir,
-                         trigger=trigger, progress=progress, analyse=analyse, health_limits=health_limits)
-        if site_lock is not None:   # we hold the site: any other `running` record of it is stale
-            from crawlers.scheduler import stale
-            site_lock.update(run_id=ctx.run.id)
-            try:
-                ctx.call(stale.close_stale, ctx.store, site.id, site_lock, keep=ctx.run.id)
-            except Exception as exc:   # bookkeeping of earlier runs never stops this one
-                logging.getLogger(__name__).warning("closing stale runs of %s failed: %s", site.id, exc)
-        remaining_items = None
-        if site.limits.max_items:
-            remaining_items = max(1, site.limits.max_items - ctx.counts.get("items", 0))
-        scrapy_settings = crawl_settings(site, ctx=ctx, scrapy_jobdir=ctx.scrapy_jobdir,
-                                         batch_size=settings.batch_size, remaining_items=remaining_items,
-                                         log_level=log_level)
-        scrapy_settings["LOG_FILE"] = str(ctx.archive.dir / "crawl.log")
-        scrapy_settings["LOG_FILE_APPEND"] = True
-        state = {"reason": "unknown"}
+        options = RunOptions(site, settings, store_spec=store_spec, run_id=run_id,
+                             jobdir=Path(jobdir) if jobdir else None, trigger=trigger, progress=progress,
+                             progress_interval=progress_interval, analyse=analyse, health_limits=health_limits,
+                             site_lock=site_lock)
+        scrapy_settings = crawl_settings(site, options=options, batch_size=settings.batch_size, log_level=log_level)
+        # Silent until the run extension has opened the run's archive and points LOG_FILE at its crawl.log
+        # (Scrapy re-installs its root handler with the crawler's settings once the extensions are built).
+        scrapy_settings["LOG_ENABLED"] = False
+        scrapy_settings["LOG_INSTALL_ROOT_HANDLER"] = True
+        process = CrawlerProcess(scrapy_settings)
+        crawler = process.create_crawler(ListingSpider)
+        run_ext: RunExtension | None = None
         try:
-            scrapy_settings["LOG_INSTALL_ROOT_HANDLER"] = True
-            process = CrawlerProcess(scrapy_settings)
-            crawler = process.create_crawler(ListingSpider)
-
-            def closed(spider, reason):
-                state["reason"] = reason
-                if reason == "closespider_itemcount" and not ctx.truncated:
-                    ctx.truncated = f"max_items ({site.limits.max_items}) reached"
-                elif reason == "closespider_timeout" and not ctx.truncated:
-                    ctx.truncated = f"max_run_time ({site.limits.max_run_time}s) reached"
-                    ctx.error("max_run_time", None, ctx.truncated)
-            crawler.signals.connect(closed, signal=signals.spider_closed, weak=False)
-            ticker: dict = {}
-
-            def engine_started():
-                from twisted.internet import task    # LoopingCall binds the reactor: only once it is installed
-                ticker["call"] = task.LoopingCall(ctx.report)
-                ticker["call"].start(progress_interval, now=True)
-
-            def engine_stopped():
-                call = ticker.get("call")
-                if call is not None and call.running:
-                    call.stop()
-            crawler.signals.connect(engine_started, signal=signals.engine_started, weak=False)
-            crawler.signals.connect(engine_stopped, signal=signals.engine_stopped, weak=False)
-            process.crawl(crawler, site=site, ctx=ctx)
+            failed: list = []
+            process.crawl(crawler, site=site).addErrback(failed.append)
+            try:    # crawl() builds the crawler (extensions, engine) at once, before the reactor runs
+                run_ext = crawler.get_extension(RunExtension)
+            except RuntimeError:
+                run_ext = None
+            if failed:     # e.g. the store could not be opened: nothing was fetched
+                failed[0].raiseException()
             process.start()
+            for f in failed:
+                logging.getLogger(__name__).error("crawl failed: %s", f.getTraceback())
         except BaseException:
-            ctx.fatal = ctx.fatal or "crawler crashed (see crawl.log)"
-            ctx.finish("crashed")
+            if run_ext is not None:
+                run_ext.fatal = run_ext.fatal or "crawler crashed (see crawl.log)"
+                run_ext.finish("crashed")
             raise
-        run = ctx.finish(state["reason"])
+        run = run_ext.finish()
         if progress:
-            progress({**ctx.snapshot(), "status": run.status})
+            progress({**run_ext.snapshot(), "status": run.status})
         return run
     finally:
         if site_lock is not None:

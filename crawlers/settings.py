@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from crawlers.siteconfig import SiteConfig
 
@@ -27,8 +26,8 @@ RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 CONCURRENT_ITEMS = 16
 
 
-def crawl_settings(site: SiteConfig, *, ctx=None, scrapy_jobdir: Path | None = None, log_level: str = "WARNING",
-                   batch_size: int = 50, remaining_items: int | None = None) -> dict:
+def crawl_settings(site: SiteConfig, *, options=None, log_level: str = "WARNING", batch_size: int = 50) -> dict:
+    """`options` (crawlers.runstate.RunOptions) is how the run extension learns what to open."""
     p, lim = site.politeness, site.limits
     s: dict = {
         "BOT_NAME": "interdict",
@@ -56,19 +55,17 @@ def crawl_settings(site: SiteConfig, *, ctx=None, scrapy_jobdir: Path | None = N
         "REDIRECT_MAX_TIMES": lim.max_redirects,
         "RETRY_TIMES": lim.retries,
         "RETRY_HTTP_CODES": RETRY_HTTP_CODES,
-        "DEPTH_LIMIT": 0,                  # the spider bounds depth itself and counts what it drops
+        # Scrapy reads DEPTH_LIMIT 0 as "no limit"; -1 drops every followed link, which is what max_depth 0 means.
+        "DEPTH_LIMIT": lim.max_depth or -1,
+        "CLOSESPIDER_PAGECOUNT": lim.max_pages,       # a resumed run: what is left (RunExtension)
         "CLOSESPIDER_TIMEOUT": lim.max_run_time or 0,
-        "CLOSESPIDER_ITEMCOUNT": remaining_items if remaining_items is not None else (lim.max_items or 0),
+        "CLOSESPIDER_ITEMCOUNT": lim.max_items or 0,     # a resumed run: what is left (RunExtension)
         "MEMUSAGE_ENABLED": False,
-        # components
-        "DOWNLOADER_MIDDLEWARES": {"crawlers.middlewares.EvidenceMiddleware": 580,
-                                   "crawlers.middlewares.UnsafeRedirectMiddleware": 650},
-        "ITEM_PIPELINES": {"crawlers.pipelines.NormalisePipeline": 100, "crawlers.pipelines.BatchPipeline": 300},
-        "INTERDICT_RUN_CONTEXT": ctx,
+        # components: the add-on enables ours (crawlers/addon.py)
+        "ADDONS": {"crawlers.addon.InterdictAddon": 0},
+        "INTERDICT_RUN_OPTIONS": options,
         "INTERDICT_BATCH_SIZE": batch_size,
     }
-    if scrapy_jobdir:
-        s["JOBDIR"] = str(scrapy_jobdir)
     proxy = site.network.proxy_url()
     socks = proxy if proxy and proxy.startswith("socks5") else None
     if proxy:

@@ -8,7 +8,7 @@ The transitions are index.review_workflow's (its table, its `confirmed_at`). The
 as the actor `system:recrawl`, through the store contract
 (`update_review` with the listing's current token, which appends exactly one audit event per transition). The
 web app shows the outcome from the review state and `removed_at`. Everything here runs on the run's store
-thread (`RunContext.call`/`defer`).
+thread (`RunExtension.call`/`defer`).
 
 Time to removal is measured from the takedown confirmation to the crawl that observed the listing gone: an
 upper bound (the platform may have removed it any time after it was last seen online), so the reason also says

@@ -1,7 +1,7 @@
 """Runs left `running` by a process that died (kill -9, OOM, a crashed host) are closed as `aborted`.
 
 Every crawl process writes `process.json` (pid, host, process start time) next to its evidence manifest
-(`write_process_record`, called by RunContext). A `running` record is stale when
+(`write_process_record`, called by RunExtension). A `running` record is stale when
 
 - nobody holds its site's lock (locks.py): the kernel released it when the holder died, whatever the holder
   was; we take the lock while closing, so no new run can start in between; or

@@ -2,97 +2,26 @@
 
 Page kinds: "index" (start URLs, pagination, follow links: discovery), "listing" (a listing's own page) and
 "recheck" (a known listing not seen this run, fetched to verify a takedown). Passive: the only form it ever
-submits is the configured login form.
+submits is the configured login form (crawlers/login.py).
 """
 from __future__ import annotations
 
-import os
 import re
+from functools import cached_property
 from typing import Any, Iterable
 
 import scrapy
 from scrapy import signals
-from scrapy.exceptions import DontCloseSpider
 from scrapy.http import TextResponse
 
-from crawlers.runstate import RunContext
+from crawlers.login import SessionLost, visible_text
+from crawlers.recheck import RecheckExtension
+from crawlers.runstate import RunExtension
 from crawlers.siteconfig import SiteConfig
-from crawlers.spiders.extract import extract_fields, page_text, select_all, select_one
-from index.models import Evidence, Listing, listing_key, utcnow
-
-
-class LoginError(Exception):
-    pass
-
-
-async def wait_for_optional(page, selector: str, timeout_ms: float) -> bool:
-    """Wait for the selector but never fail the page: an empty storefront is data, not an error."""
-    try:
-        await page.wait_for_selector(selector, timeout=timeout_ms)
-        return True
-    except Exception:
-        return False
-
-
-async def share_session_cookies(page, request) -> None:
-    """Hand the Scrapy session (login cookies) to the browser before it navigates: Chromium drops a Cookie
-    header set from outside, so the cookies go into the browser context for the request's URL."""
-    header = request.headers.get("Cookie")
-    if not header:
-        return
-    cookies = []
-    for part in header.decode("latin-1").split(";"):
-        name, sep, value = part.strip().partition("=")
-        if sep and name:
-            cookies.append({"name": name, "value": value, "url": request.url})
-    if cookies:
-        await page.context.add_cookies(cookies)
-
-
-async def scroll_to_bottom(page, times: int) -> None:
-    for _ in range(times):
-        await page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
-        await page.wait_for_timeout(300)
-
-
-def classify_failure(failure) -> str:
-    """A short, stable error kind for the run record."""
-    from scrapy.exceptions import (CannotResolveHostError, DownloadCancelledError, DownloadConnectionRefusedError,
-                                   DownloadFailedError, DownloadTimeoutError, IgnoreRequest,
-                                   ResponseDataLossError)
-    from scrapy.spidermiddlewares.httperror import HttpError
-    from twisted.internet import error as txerror
-    from crawlers.socks import SocksError
-    exc = failure.value
-    if isinstance(exc, HttpError):
-        return f"http_{exc.response.status}"
-    if isinstance(exc, (DownloadTimeoutError, txerror.TimeoutError, TimeoutError)):
-        return "timeout"
-    if isinstance(exc, DownloadCancelledError) or "download max size" in str(exc).lower() \
-            or "larger than download max size" in str(exc):
-        return "too_large"
-    if isinstance(exc, SocksError):
-        return "socks"
-    if isinstance(exc, (CannotResolveHostError, txerror.DNSLookupError)):
-        return "dns"
-    if isinstance(exc, (DownloadConnectionRefusedError, txerror.ConnectionRefusedError)):
-        return "connection_refused"
-    if isinstance(exc, ResponseDataLossError):
-        return "data_loss"
-    if isinstance(exc, IgnoreRequest):
-        msg = str(exc).lower()
-        if "redirect" in msg:
-            return "redirect_loop"
-        if "robots" in msg:
-            return "robots_forbidden"
-        return "ignored"
-    if isinstance(exc, DownloadFailedError) or isinstance(exc, (txerror.ConnectionLost, txerror.ConnectError)):
-        return "connection"
-    name = type(exc).__name__
-    if "Timeout" in name:
-        return "timeout"
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()[:40]
-
+from crawlers.spiders.browser import scroll_to_bottom, share_session_cookies, wait_for_optional
+from crawlers.spiders.extract import extract_fields, select_all, select_one
+from crawlers.spiders.failures import classify_failure
+from index.models import Evidence, Listing, utcnow
 
 # Higher first. Index pages run ahead of the listings they reveal, so every concurrency slot always has a
 # listing to fetch (index last would leave the slots idle while each next index page downloads: ~30% fewer
@@ -103,24 +32,15 @@ _PRIORITY = {"vendor": 30, "index": 20, "listing": 10, "recheck": 5}
 class ListingSpider(scrapy.Spider):
     name = "listing"
 
-    def __init__(self, site: SiteConfig, ctx: RunContext, **kwargs):
+    def __init__(self, site: SiteConfig, **kwargs):
         super().__init__(name=f"site-{site.id}", **kwargs)
         self.site = site
-        self.ctx = ctx
         self.allowed_domains = list(site.allowed_domains)
         self.proxy = site.network.proxy_url() if site.network.mode == "proxy" and \
             not site.network.proxy_url().startswith("socks5") else None
-        self.logged_in = site.auth.type != "login_form"
-        self.login_in_progress = False
-        self.relogins = 0
-        self.futile_relogins = 0
-        self.pages_since_login = 0
-        self.parked: list[scrapy.Request] = []
-        self.rechecked = False
         self.vendor_profiles: dict[str, str] = {}
         self.vendor_pending: dict[str, list[Listing]] = {}
         self.handled_statuses = sorted(set(site.removal.status_codes) | set(site.session_expiry.status_codes))
-        self._page_text: tuple | None = None     # (response, its visible text): the last one markers looked at
         self._cookies = self._load_cookies() if site.auth.type == "cookies" else None
         if site.item.fallback:     # imported at start-up, not on the reactor when the first product page arrives
             import extruct.jsonld  # noqa: F401
@@ -130,16 +50,21 @@ class ListingSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
-        crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
         crawler.signals.connect(spider.on_spider_error, signal=signals.spider_error)
         crawler.signals.connect(spider.on_request_dropped, signal=signals.request_dropped)
         return spider
 
+    @cached_property
+    def ctx(self) -> RunExtension:
+        """The run (built with the extensions, after the spider)."""
+        return RunExtension.of(self.crawler)
+
     # ---------------------------------------------------------------------------------------- requests
 
-    def make(self, url: str, kind: str, depth: int = 0, **meta: Any) -> scrapy.Request:
+    def make(self, url: str, kind: str, **meta: Any) -> scrapy.Request:
+        """A request of this site; its depth is Scrapy's (DepthMiddleware, DEPTH_LIMIT = limits.max_depth)."""
         site = self.site
-        m: dict[str, Any] = {"kind": kind, "page_depth": depth, "handle_httpstatus_list": self.handled_statuses,
+        m: dict[str, Any] = {"kind": kind, "handle_httpstatus_list": self.handled_statuses,
                              **meta}
         if self.proxy:
             m["proxy"] = self.proxy
@@ -165,18 +90,15 @@ class ListingSpider(scrapy.Spider):
 
     def initial_requests(self) -> Iterable[scrapy.Request]:
         for url in self.site.start_urls:
-            yield self.make(url, "index", 0, dont_filter=True)
+            yield self.make(url, "index", dont_filter=True)
         if self.site.discovery.url_template:
             for url in self.site.discovery.url_template.urls():
-                yield self.make(url, "index", 0)
+                yield self.make(url, "index")
 
     async def start(self):
-        if self.site.auth.type == "login_form":
-            for r in self.login_requests():
-                yield r
-        else:
-            for r in self.initial_requests():
-                yield r
+        """Login (auth: login_form) is the LoginMiddleware's: these wait for it."""
+        for r in self.initial_requests():
+            yield r
 
     # ---------------------------------------------------------------------------------------- auth
 
@@ -184,119 +106,6 @@ class ListingSpider(scrapy.Spider):
         """The operator's exported session (crawlers/cookies.py; preflight has validated the file)."""
         from crawlers.cookies import load_cookies
         return load_cookies(self.site.auth.cookies_file)
-
-    def login_requests(self) -> Iterable[scrapy.Request]:
-        self.login_in_progress = True
-        step = self.site.auth.steps[0]
-        url = step.url or self.site.start_urls[0]
-        yield scrapy.Request(url, callback=self.on_login_page, cb_kwargs={"step": 0}, errback=self.on_login_error,
-                             dont_filter=True, priority=100, meta={"kind": "login", "proxy": self.proxy}
-                             if self.proxy else {"kind": "login"})
-
-    def on_login_page(self, response, step: int):
-        st = self.site.auth.steps[step]
-        formdata = dict(st.static)
-        for name, env in st.fields.items():
-            value = os.environ.get(env)
-            if value is None:
-                self.ctx.fatal = f"login: environment variable {env} (form field {name!r}) is not set"
-                self.ctx.error("login_failed", response.url, self.ctx.fatal)
-                self.crawler.engine.close_spider(self, "login_failed")
-                return
-            formdata[name] = value
-        try:
-            req = scrapy.FormRequest.from_response(response, formcss=st.form, formdata=formdata,
-                                                   callback=self.on_login_done, cb_kwargs={"step": step},
-                                                   errback=self.on_login_error, dont_filter=True, priority=100)
-        except ValueError as exc:
-            self.ctx.fatal = f"login: no form {st.form!r} on {response.url}: {exc}"
-            self.ctx.error("login_failed", response.url, self.ctx.fatal)
-            self.crawler.engine.close_spider(self, "login_failed")
-            return
-        req.meta["kind"] = "login"
-        if self.proxy:
-            req.meta["proxy"] = self.proxy
-        yield req
-
-    def on_login_done(self, response, step: int):
-        steps = self.site.auth.steps
-        if step + 1 < len(steps):
-            nxt = steps[step + 1]
-            if nxt.url:
-                yield scrapy.Request(nxt.url, callback=self.on_login_page, cb_kwargs={"step": step + 1},
-                                     errback=self.on_login_error, dont_filter=True, priority=100,
-                                     meta={"kind": "login"})
-            else:
-                yield from self.on_login_page(response, step + 1)
-            return
-        text = response.text if isinstance(response, TextResponse) else ""
-        expired = self.session_expired(response, force=True)
-        ok = all(t in text for t in self.site.auth.success_text) and not expired \
-            if self.site.auth.success_text else not expired
-        if not ok:
-            self.ctx.fatal = f"login failed at {response.url} (success text {self.site.auth.success_text} not found)"
-            self.ctx.error("login_failed", response.url, self.ctx.fatal)
-            self.crawler.engine.close_spider(self, "login_failed")
-            return
-        self.ctx.archive.record_event("logged_in", url=response.url, relogins=self.relogins)
-        first = not self.logged_in
-        self.logged_in = True
-        self.login_in_progress = False
-        if first:
-            yield from self.initial_requests()
-        parked, self.parked = self.parked, []
-        yield from parked
-
-    def on_login_error(self, failure):
-        self.ctx.fatal = f"login request failed: {classify_failure(failure)} ({failure.value})"
-        self.ctx.error("login_failed", getattr(failure.request, "url", None), str(failure.value))
-        self.crawler.engine.close_spider(self, "login_failed")
-
-    def session_expired(self, response, force: bool = False) -> bool:
-        if self.site.auth.type == "none" and not force:
-            return False
-        return bool(self.site.session_expiry.matches(response.status, response.url, self.visible_text(response)))
-
-    def visible_text(self, response) -> str:
-        """The page text markers match (computed once per response, and only when a marker needs text)."""
-        if not (self.site.removal.text or self.site.session_expiry.text) or not isinstance(response, TextResponse):
-            return ""
-        last = self._page_text
-        if last is None or last[0] is not response:
-            last = self._page_text = (response, page_text(response.selector))
-        return last[1]
-
-    def relogin(self, response) -> Iterable[scrapy.Request]:
-        """Park the request whose session expired, log in again (once for all parked), then retry them."""
-        meta = response.meta
-        original = (meta.get("redirect_urls") or [response.request.url])[0]
-        self.parked.append(self.make(original, meta["kind"], meta.get("page_depth", 0), dont_filter=True,
-                                     **{k: meta[k] for k in ("recheck_key",) if k in meta}))
-        if self.login_in_progress:
-            return
-        if self.site.auth.type != "login_form":
-            # An exported session cannot be renewed by the crawler: the operator must export a fresh one.
-            if not self.ctx.fatal:
-                self.ctx.fatal = (f"session from {self.site.auth.cookies_file} was rejected or has expired "
-                                  f"({response.url}); export fresh cookies")
-                self.ctx.error("session_expired", response.url, self.ctx.fatal)
-                self.crawler.engine.close_spider(self, "session_expired")
-            self.parked.clear()
-            return
-        # Give up only on a login loop: sessions that expire again before a single page got through.
-        self.futile_relogins = self.futile_relogins + 1 if self.pages_since_login == 0 else 1
-        if self.futile_relogins > self.site.auth.max_relogins:
-            self.ctx.fatal = f"session expires right after login ({self.site.auth.max_relogins} re-logins in a row)"
-            self.ctx.error("session_expired", response.url, self.ctx.fatal)
-            parked, self.parked = self.parked, []
-            for r in parked:     # listings waiting for a vendor page still go in
-                if r.meta.get("kind") == "vendor":
-                    yield from self.vendor_pending.pop(r.url, [])
-            return
-        self.relogins += 1
-        self.pages_since_login = 0
-        self.ctx.counts["relogins"] += 1
-        yield from self.login_requests()
 
     # ---------------------------------------------------------------------------------------- parsing
 
@@ -312,18 +121,14 @@ class ListingSpider(scrapy.Spider):
             return
         if "\ufffd" in text:
             ctx.error("encoding", response.url, f"undecodable bytes as {response.encoding}")
-        if self.session_expired(response):
-            yield from self.relogin(response)
-            return
-        self.pages_since_login += 1
         kind = response.meta.get("kind", "index")
         if kind == "vendor":
             yield from self.parse_vendor(response, text)
             return
         if kind in ("listing", "recheck"):
-            removal = self.site.removal.matches(response.status, response.url, self.visible_text(response))
+            removal = self.site.removal.matches(response.status, response.url, visible_text(self.site, response))
             if removal:
-                self.listing_gone(response, removal)
+                self.crawler.get_extension(RecheckExtension).listing_gone(response, removal)
                 return
             yield from self.parse_listing(response, text)
             return
@@ -336,7 +141,6 @@ class ListingSpider(scrapy.Spider):
             yield from self.parse_listing(response, text)
 
     def _follow(self, response, hrefs: Iterable[str], kind: str) -> Iterable[scrapy.Request]:
-        depth = response.meta.get("page_depth", 0) + 1
         for href in hrefs:
             href = href.strip()
             if not href or href.startswith(("javascript:", "mailto:", "tel:", "#")):
@@ -345,12 +149,9 @@ class ListingSpider(scrapy.Spider):
             if not url.startswith(("http://", "https://")):
                 continue
             if kind == "listing" and url in self.ctx.committed_urls:
-                self.ctx.counts["skipped_committed"] += 1
+                self.ctx.count("skipped_committed")
                 continue
-            if depth > self.site.limits.max_depth:
-                self.ctx.error("max_depth", url)
-                continue
-            yield self.make(url, kind, depth)
+            yield self.make(url, kind)
 
     def parse_index(self, response, text: str):
         d = self.site.discovery
@@ -393,7 +194,7 @@ class ListingSpider(scrapy.Spider):
             self.vendor_pending[url].append(listing)
         else:
             self.vendor_pending[url] = [listing]
-            yield self.make(url, "vendor", response.meta.get("page_depth", 0), dont_filter=True)
+            yield self.make(url, "vendor", dont_filter=True)
 
     def attach_profile(self, listing: Listing, profile: str | None) -> Listing:
         if not profile:
@@ -424,90 +225,18 @@ class ListingSpider(scrapy.Spider):
                           **{k: v for k, v in fields.items() if k != "raw"}, raw=fields.get("raw", {}))
         listing.raw["page_url"] = response.url
         self.ctx.seen_keys.add(listing.key)
-        self.ctx.counts["items"] += 1
+        self.ctx.count("items")
         return listing
-
-    # ---------------------------------------------------------------------------------------- removal
-
-    def listing_gone(self, response, reason: str) -> None:
-        """The listing page says the listing is gone: takedown verified, if we knew the listing."""
-        key = response.meta.get("recheck_key")
-        candidates = [key] if key else self._keys_for_url(response)
-        at = utcnow()
-        ctx = self.ctx
-
-        def mark():
-            for k in candidates:
-                if ctx.store.get(k) is not None:
-                    ctx.store.mark_removed(k, at)
-                    try:    # a confirmed takedown is now verified removed (crawlers/verification.py)
-                        return k, [o for o in [ctx.verifier.removed(k, at, reason)] if o]
-                    except Exception as exc:
-                        return k, f"{type(exc).__name__}: {exc}"
-            return None, []
-
-        def done(result):
-            k, verified = result
-            if isinstance(verified, str):
-                ctx.error("verification", response.url, verified)
-            else:
-                ctx.record_verified(verified)
-            if k:
-                ctx.counts["listings_removed"] += 1
-                ctx.seen_keys.add(k)
-                ctx.archive.record_event("listing_removed", key=k, url=response.url, reason=reason,
-                                         evidence=response.meta.get("interdict_evidence").model_dump(mode="json")
-                                         if response.meta.get("interdict_evidence") else None)
-            elif response.status >= 400:
-                ctx.error(f"http_{response.status}", response.url)
-        ctx.defer(mark).addCallbacks(done, lambda f: ctx.error("store", response.url, str(f.value)))
-
-    def _keys_for_url(self, response) -> list[str]:
-        keys = []
-        rx = self.site.item.listing_id_from_url
-        for url in [response.url] + list(response.meta.get("redirect_urls", [])):
-            if rx:
-                m = re.search(rx, url)
-                if m:
-                    keys.append(listing_key(self.site.id, m.group(1) if m.groups() else m.group(0), None))
-            keys.append(listing_key(self.site.id, None, url))
-        return keys
-
-    def on_idle(self):
-        """End of a full crawl: re-fetch known listings not seen this run, to verify takedowns."""
-        ctx = self.ctx
-        if self.rechecked or not self.site.recrawl.recheck_missing or ctx.truncated or ctx.fatal \
-                or not self.logged_in:
-            return
-        self.rechecked = True
-        seen = set(ctx.seen_keys)
-
-        def missing():
-            out = []
-            for key in ctx.store.keys_for_platform(self.site.id, online_only=True):
-                if key not in seen:
-                    stored = ctx.store.get(key)
-                    if stored and stored.listing.url:
-                        out.append((key, stored.listing.url))
-            return out
-        todo = ctx.call(missing)
-        if not todo:
-            return
-        ctx.archive.record_event("recheck_missing", count=len(todo))
-        for key, url in todo:
-            ctx.counts["rechecked"] += 1
-            self.crawler.engine.crawl(self.make(url.split("#")[0], "recheck", 0, recheck_key=key))
-        raise DontCloseSpider
 
     # ---------------------------------------------------------------------------------------- errors
 
     def on_error(self, failure):
         request = getattr(failure, "request", None)
-        kind = classify_failure(failure)
-        self.ctx.error(kind, request.url if request else None, str(failure.value)[:300])
+        if not failure.check(SessionLost):     # the run's login_failed/session_expired error says it once
+            self.ctx.error(classify_failure(failure), request.url if request else None, str(failure.value)[:300])
         if request is not None and request.meta.get("kind") == "vendor":
             # The vendor page failed: its listings still go in, without the profile.
-            yield from self.vendor_pending.pop(request.url, [])
+            yield from self.vendor_pending.pop((request.meta.get("redirect_urls") or [request.url])[0], [])
 
     def on_request_dropped(self, request, spider):
         """A redirect that leads back to a URL already fetched is a redirect loop (the dupefilter ends it)."""
