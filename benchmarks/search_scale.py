@@ -101,7 +101,7 @@ DAILY = SearchQuery(flagged=True, facets=False, highlight=False)
 
 
 def dashboard(store, today: date) -> None:
-    """What the dashboard asks the store (interdict/web/routes/pages.py)."""
+    """What the dashboard asks the store (interdict/web/services/dashboard.py)."""
     store.search(SearchQuery(size=0, facets=True, highlight=False))
     store.search(SearchQuery(flagged=True, size=0, facets=True, highlight=False))
     store.daily_counts(DAILY, "class", 30, today)

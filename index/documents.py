@@ -14,8 +14,8 @@ from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable, Iterator, TypeVar
 
-from index.models import Listing, Review, utcnow
-from index.store import StoreError
+from index.models import REVIEW_STATUSES, Listing, Review, utcnow
+from index.store import CursorError, StoreError
 from index.text import lower
 
 T = TypeVar("T")
@@ -133,7 +133,7 @@ def decode_cursor(cursor: str, sort: str) -> list[Any]:
     except Exception:  # noqa: BLE001 - any garbage is the same user error
         ok = False
     if not ok:
-        raise StoreError("invalid search cursor (it belongs to another sort or was altered); start again")
+        raise CursorError("invalid search cursor (it belongs to another sort or was altered); start again")
     return values
 
 

@@ -27,6 +27,10 @@ class NotFound(StoreError):
     pass
 
 
+class CursorError(StoreError):
+    """A search cursor this store did not hand out (altered, or of another sort): the caller's mistake."""
+
+
 class SearchQuery(BaseModel):
     """A search: query-language text plus structured filters. Filters are ANDed."""
     text: str = ""                         # investigator query language, see index/query.py

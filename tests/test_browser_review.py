@@ -83,8 +83,8 @@ def test_hostile_listing_never_executes(server, page):
 
 def test_sandbox_alone_stops_hostile_snapshot(server, page, monkeypatch):
     """Defence in depth: even the unsanitised archived HTML, served as is, cannot run in the viewer."""
-    import interdict.web.routes.api as api
-    monkeypatch.setattr(api, "display_html", lambda body: body.decode("utf-8", "replace"))
+    import interdict.web.routes.api_evidence as api_evidence
+    monkeypatch.setattr(api_evidence, "display_html", lambda body: body.decode("utf-8", "replace"))
     base, key = server["url"], server["keys"]["a3"]
     do_login(page, base, "rev_a")
     page.goto(f"{base}/listings/{key}")

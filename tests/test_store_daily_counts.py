@@ -14,7 +14,7 @@ from index.models import Listing
 from index.store import SearchQuery, StoreError
 from interdict.web.auth import Principal
 from interdict.web.charts import top_series
-from interdict.web.routes.pages import dashboard_data
+from interdict.web.services.dashboard import dashboard_data
 from tests.store_corpus import T0, listing, synthetic
 
 TODAY = (T0 + timedelta(days=40)).date()       # synthetic() spreads first-seen over T0 .. T0 + 60 days

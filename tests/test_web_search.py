@@ -43,6 +43,28 @@ def test_query_language_facets_and_scoping(env):
     assert bad.status_code == 400 and "position" in bad.json()["detail"]
 
 
+def test_filters_are_query_parameters(env):
+    """Lists repeat or comma-separate, a blank field is no filter, a bad value or cursor names its parameter."""
+    c, h = env["client"], env["h"]["inv"]
+
+    def keys(params):
+        r = c.get("/api/search", params=params, headers=h)
+        assert r.status_code == 200, r.text
+        return {i["key"] for i in r.json()["items"]}
+    assert keys([("q", OPIOIDS), ("platform", SITE_A), ("size", "100")]) == OPIOIDS_A
+    assert keys([("q", OPIOIDS), ("platform", SITE_A), ("platform", SITE_B), ("size", "100")]) == OPIOIDS_A | OPIOIDS_B
+    assert keys({"q": OPIOIDS, "platform": f"{SITE_A},{SITE_B}", "risk_min": "", "date_to": "", "size": 100}) \
+        == OPIOIDS_A | OPIOIDS_B
+    bad = c.get("/api/queue", params={"risk_min": 101}, headers=h)
+    assert bad.status_code == 422 and bad.json()["field"] == "risk_min"
+    stale = c.get("/api/queue", params={"cursor": "not-a-cursor"}, headers=h)
+    assert stale.status_code == 400 and stale.json()["field"] == "cursor" and "cursor" in stale.json()["detail"]
+    # a download is every match: a page cursor does not apply, and a bad query is refused before it starts
+    doc = c.get("/api/search", params={"q": OPIOIDS, "format": "json", "cursor": "not-a-cursor"}, headers=h)
+    assert {i["key"] for i in json.loads(doc.text)["items"]} == OPIOIDS_A | OPIOIDS_B
+    assert c.get("/api/exchange/stix/search", params={"q": "risk:>>"}, headers=h).status_code == 400
+
+
 def test_highlights_are_escaped_on_the_page(env):
     c = env["client"]
     login(c, "inv")

@@ -1,8 +1,8 @@
 """One error body for the whole API, and the handlers that produce it.
 
 Every JSON error (HTTPException, request validation, the app's own ReviewError, Forbidden, ConflictError,
-QuerySyntaxError, StoreError) answers `ErrorBody`: FastAPI's `detail` as one human-readable string, plus the
-`field` to blame when there is one. HTML pages get the same message rendered in error.html (or, for a missing
+QuerySyntaxError, CursorError, StoreError) answers `ErrorBody`: FastAPI's `detail` as one human-readable string,
+plus the `field` to blame when there is one. HTML pages get the same message rendered in error.html (or, for a missing
 login, a redirect). `ERROR_RESPONSES` documents these statuses in the OpenAPI document.
 """
 from __future__ import annotations
@@ -19,8 +19,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index.query import QuerySyntaxError
 from index.review_workflow import ReviewError
-from index.store import ConflictError, StoreError
+from index.store import ConflictError, CursorError, StoreError
 from interdict.web.auth import Forbidden, NotAuthenticated, RateLimited
+from interdict.web.templating import render
 
 
 class ErrorBody(BaseModel):
@@ -36,7 +37,8 @@ def _doc(description: str) -> dict:
 
 
 ERROR_RESPONSES: dict[int | str, dict] = {
-    400: _doc("Bad request: a refused transition (missing reason or legal basis) or a query syntax error"),
+    400: _doc("Bad request: a refused transition (missing reason or legal basis), a query syntax error or "
+              "an invalid cursor"),
     401: _doc("Authentication required (`Authorization: Bearer <token>`)"),
     403: _doc("Forbidden: the role or tenant does not allow it"),
     404: _doc("Not found, or not visible to the caller's tenants"),
@@ -61,8 +63,8 @@ def _field_of(loc) -> str | None:
     return ".".join(parts) or None
 
 
-def install_error_handlers(app: FastAPI, render) -> None:
-    """Register the handlers; `render(request, template, context, status)` draws the HTML error page."""
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers: JSON for the API, error.html for the pages."""
 
     def answer(request: Request, status: int, detail: str, headers: dict | None = None, **extra):
         if wants_json(request):
@@ -96,6 +98,10 @@ def install_error_handlers(app: FastAPI, render) -> None:
     @app.exception_handler(QuerySyntaxError)
     async def _query(request: Request, exc: QuerySyntaxError):
         return answer(request, 400, str(exc), field="q", position=exc.position)
+
+    @app.exception_handler(CursorError)
+    async def _cursor(request: Request, exc: CursorError):
+        return answer(request, 400, str(exc), field="cursor")
 
     @app.exception_handler(StoreError)
     async def _store(request: Request, exc: StoreError):

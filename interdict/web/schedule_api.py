@@ -75,7 +75,7 @@ def build_router(dependencies: Sequence | None = None) -> APIRouter:
     def remove(site_id: str) -> dict:
         return _call(_manager().remove, site_id)
 
-    @router.post("/api/schedules/{site_id}/run-now", status_code=202)
+    @router.post("/api/schedules/{site_id}/run-now", status_code=202, response_model=dict[str, Any])
     def run_now(site_id: str, request: Request):
         run = _call(_manager().run_now, site_id, wait=False, requested_by=_who(request))
         body = run.model_dump(mode="json")

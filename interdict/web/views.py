@@ -1,4 +1,5 @@
-"""What the listing page and GET /api/listings/{key} show, built once for both."""
+"""What the listing page and GET /api/listings/{key} show, built once for both; and a listing as one row of
+the queue, a search page or a search export."""
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -120,3 +121,21 @@ def listing_json(view: dict) -> dict:
         "evidence": {"snapshot": view["has_snapshot"], "screenshot": view["has_screenshot"],
                      "sha256": item.listing.evidence.sha256},
     }
+
+
+def item_json(item: StoredListing, highlights: dict | None = None) -> dict:
+    """One listing in a list (schemas.ListingSummary)."""
+    return {"key": item.key, "tenant": tenant_of(item), "platform": item.listing.platform,
+            "title": item.listing.title, "url": item.listing.url, "vendor": item.listing.vendor,
+            "price": item.listing.price, "currency": item.listing.currency,
+            "risk": item.listing.analysis.risk, "flagged": item.listing.analysis.flagged,
+            "classes": sorted({h.cls for h in item.listing.analysis.substances}),
+            "substances": sorted({h.canonical for h in item.listing.analysis.substances}),
+            "status": item.review.status, "assignee": item.review.assignee, "token": item.token,
+            "first_seen": item.first_seen, "last_seen": item.last_seen, "highlights": highlights or {}}
+
+
+def page_json(res) -> dict:
+    """A page of search hits (schemas.ListingPage)."""
+    return {"total": res.total, "items": [item_json(h.item, h.highlights) for h in res.hits], "facets": res.facets,
+            "next_cursor": res.next_cursor}

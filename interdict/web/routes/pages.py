@@ -1,19 +1,20 @@
 """Login, logout, dashboard, audit trail and the API reference page."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import hmac
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
 
-from index.store import SearchQuery
 from interdict.web import auth
-from interdict.web.app import render
-from interdict.web.auth import Principal, require_user
-from interdict.web.charts import line_chart, top_series
-from interdict.web.tenants import site_tenants
+from interdict.web.charts import line_chart
+from interdict.web.deps import CurrentUser, Db, Settings, Store
+from interdict.web.services.audit import audit_events
+from interdict.web.services.dashboard import dashboard_data
+from interdict.web.templating import render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 
 def _safe_next(nxt: str | None) -> str:
@@ -24,10 +25,10 @@ def _safe_next(nxt: str | None) -> str:
 
 
 @router.get("/login")
-def login_form(request: Request, next: str = "/"):
+def login_form(request: Request, settings: Settings, next: str = "/"):
     seed, new = auth.pre_session_seed(request)
     resp = render(request, "login.html", {"next": _safe_next(next), "error": "",
-                                          "login_csrf": auth.csrf_token(request.app.state.settings.secret_key, seed)})
+                                          "login_csrf": auth.csrf_token(settings.secret_key, seed)})
     if new:
         resp.set_cookie(auth.PRE_COOKIE, seed, httponly=True, samesite="strict",
                         secure=auth.cookie_is_secure(request), max_age=3600)
@@ -35,15 +36,14 @@ def login_form(request: Request, next: str = "/"):
 
 
 @router.post("/login")
-def login_submit(request: Request, username: str = Form(..., max_length=200), password: str = Form(..., max_length=1000),
-                 csrf_token: str = Form(""), next: str = Form("/")):
-    st = request.app.state
+def login_submit(request: Request, db: Db, settings: Settings,
+                 username: Annotated[str, Form(max_length=200)], password: Annotated[str, Form(max_length=1000)],
+                 csrf_token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/"):
     seed = request.cookies.get(auth.PRE_COOKIE, "")
-    import hmac
-    if not seed or not hmac.compare_digest(csrf_token, auth.csrf_token(st.settings.secret_key, seed)):
+    if not seed or not hmac.compare_digest(csrf_token, auth.csrf_token(settings.secret_key, seed)):
         raise auth.Forbidden("CSRF token missing or invalid: reload the login page")
     try:
-        user = auth.login(st.db, st.settings, username.strip(), password, auth.client_ip(request))
+        user = auth.login(db, settings, username.strip(), password, auth.client_ip(request))
     except auth.RateLimited as exc:
         resp = render(request, "login.html", {"next": _safe_next(next), "error": str(exc), "login_csrf": csrf_token},
                       status=429)
@@ -52,53 +52,27 @@ def login_submit(request: Request, username: str = Form(..., max_length=200), pa
     if user is None:
         return render(request, "login.html", {"next": _safe_next(next), "error": "wrong username or password",
                                               "login_csrf": csrf_token}, status=401)
-    sid = st.db.create_session(user.username, st.settings.session_hours)
+    sid = db.create_session(user.username, settings.session_hours)
     resp = RedirectResponse(_safe_next(next), status_code=303)
     resp.set_cookie(auth.SESSION_COOKIE, sid, httponly=True, samesite="lax", secure=auth.cookie_is_secure(request),
-                    max_age=int(st.settings.session_hours * 3600), path="/")
+                    max_age=int(settings.session_hours * 3600), path="/")
     resp.delete_cookie(auth.PRE_COOKIE)
     return resp
 
 
 @router.post("/logout")
-def logout(request: Request, me: Principal = Depends(require_user)):
+def logout(request: Request, db: Db, me: CurrentUser):
     sid = request.cookies.get(auth.SESSION_COOKIE)
     if sid:
-        request.app.state.db.delete_session(sid)
+        db.delete_session(sid)
     resp = RedirectResponse("/login", status_code=303)
     resp.delete_cookie(auth.SESSION_COOKIE, path="/")
     return resp
 
 
-def dashboard_data(store, me: Principal, days: int = 30) -> dict:
-    scope = me.read_tenants()
-    overview = store.search(SearchQuery(tenants=scope, size=0, facets=True, highlight=False))
-    flagged = store.search(SearchQuery(tenants=scope, flagged=True, size=0, facets=True, highlight=False))
-    # per-day charts: counted by the store, never by reading the period's listings
-    scope_flagged = SearchQuery(tenants=scope, flagged=True, facets=False, highlight=False)
-    today = datetime.now(timezone.utc).date()           # one axis for both charts, even across midnight
-    axis, by_class = store.daily_counts(scope_flagged, "class", days, today)
-    _, by_platform = store.daily_counts(scope_flagged, "platform", days, today)
-    runs = recent_runs(store, me)
-    return {"total": overview.total, "flagged": flagged.total, "facets": flagged.facets,
-            "status_counts": overview.facets.get("status", {}),
-            "axis": axis, "by_class": top_series(by_class), "by_platform": top_series(by_platform),
-            "runs": runs}
-
-
-def recent_runs(store, me: Principal, limit: int = 20) -> list:
-    """The latest crawl runs the caller may see: every run for admins and investigators, the runs of its
-    tenants' sites (as the site configs declare them) for a reviewer."""
-    if me.reads_all:
-        return store.list_runs(limit=limit)
-    sites = [site_id for site_id, tenant in site_tenants().items() if tenant in me.tenants]
-    runs = [run for site_id in sites for run in store.list_runs(site_id=site_id, limit=limit)]
-    return sorted(runs, key=lambda r: (r.started_at, r.id), reverse=True)[:limit]
-
-
 @router.get("/")
-def dashboard(request: Request, me: Principal = Depends(require_user)):
-    data = dashboard_data(request.app.state.store, me)
+def dashboard(request: Request, store: Store, me: CurrentUser):
+    data = dashboard_data(store, me)
     data["chart_class"] = line_chart(data["axis"], data["by_class"], "Flagged listings per day, by class")
     data["chart_platform"] = line_chart(data["axis"], data["by_platform"], "Flagged listings per day, by platform")
     schedules = []
@@ -113,14 +87,13 @@ def dashboard(request: Request, me: Principal = Depends(require_user)):
 
 
 @router.get("/audit")
-def audit_page(request: Request, key: str | None = None, me: Principal = Depends(require_user)):
-    from interdict.web.routes.api import audit_events
-    events, chain = audit_events(request, me, key, limit=500)
+def audit_page(request: Request, store: Store, me: CurrentUser, key: str | None = None):
+    events, chain = audit_events(store, me, key, limit=500)
     return render(request, "audit.html", {"events": list(reversed(events)), "chain": chain, "key": key})
 
 
 @router.get("/docs")
-def api_docs(request: Request, me: Principal = Depends(require_user)):
+def api_docs(request: Request, me: CurrentUser):
     """The API reference, rendered from the OpenAPI document (no CDN, no inline script)."""
     spec = request.app.openapi()
     ops = []

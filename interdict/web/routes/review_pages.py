@@ -2,28 +2,31 @@
 the exports page. Forms post here and redirect back (303), carrying a short message."""
 from __future__ import annotations
 
+from typing import Annotated
 from urllib.parse import quote, urlencode
 
 from starlette.datastructures import QueryParams
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
 from index.models import REVIEW_STATUSES, SUBSTANCE_CLASSES
 from index.query import QuerySyntaxError
 from index.store import SearchQuery, SearchResult
 from index import review_workflow as review
-from interdict.web.app import render
-from interdict.web.auth import Principal, require_user
+from interdict.web.auth import Principal
+from interdict.web.deps import CurrentUser, QueueFilters, Settings, Store
 from interdict.web.highlight import safe_snippet
-from interdict.web.queries import filters_from, filters_from_params, to_query
-from interdict.web.routes.api import BulkBody, run_bulk
+from interdict.web.queries import filters_from_params, to_query
+from interdict.web.schemas import BulkBody
+from interdict.web.services.bulk import run_bulk
 from interdict.web.tenants import declared_tenants
+from interdict.web.templating import render
 from interdict.web.views import listing_view
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 SORTS = {"risk": "risk", "recent": "last seen", "platform": "platform"}    # the queue's sort control
 
 
@@ -69,19 +72,17 @@ def _back(request: Request, fallback: str) -> str:
 
 
 @router.get("/queue")
-def queue_page(request: Request, me: Principal = Depends(require_user)):
-    st = request.app.state
-    f = filters_from(request)
+def queue_page(request: Request, f: QueueFilters, store: Store, settings: Settings, me: CurrentUser):
     query_error = None
     try:
-        res = st.store.search(to_query(me, f, queue=True))
+        res = store.search(to_query(me, f, queue=True))
     except QuerySyntaxError as exc:           # shown next to the filters, which keep what was typed
         res, query_error = SearchResult(total=0, hits=[]), exc
     prev_url, next_url = page_links(request, res.next_cursor)
     return render(request, "queue.html", {
         "hits": res.hits, "total": res.total, "facets": res.facets, "prev_url": prev_url, "next_url": next_url,
         "queue_qs": queue_query(request), "sorts": SORTS, "sort_links": sort_links(request),
-        "default_basis": st.settings.legal_basis_defaults,
+        "default_basis": settings.legal_basis_defaults,
         "f": f, "params": f.params(), "statuses": REVIEW_STATUSES, "classes": SUBSTANCE_CLASSES,
         "tenants": sorted(declared_tenants()) if me.reads_all else sorted(me.tenants),
         "snippet": safe_snippet, "tenant_of": review.tenant_of, "lease_holder": review.lease_holder,
@@ -89,7 +90,7 @@ def queue_page(request: Request, me: Principal = Depends(require_user)):
 
 
 @router.post("/queue/bulk")
-async def queue_bulk(request: Request, me: Principal = Depends(require_user)):
+async def queue_bulk(request: Request, store: Store, settings: Settings, me: CurrentUser):
     form = await request.form()
     keys = form.getlist("key")
     if not keys:
@@ -100,7 +101,7 @@ async def queue_bulk(request: Request, me: Principal = Depends(require_user)):
                         legal_basis=form.get("legal_basis") or None)
     except ValidationError as exc:
         raise RequestValidationError(exc.errors(include_url=False)) from None
-    results = run_bulk(request, me, body)
+    results = run_bulk(store, me, body, settings.lease_seconds)
     ok = sum(r["ok"] for r in results)
     failed = [r for r in results if not r["ok"]]
     msg = f"{body.action}: {ok} done" + (f", {len(failed)} refused ({failed[0]['message']})" if failed else "")
@@ -112,7 +113,7 @@ def _msg_sep(request: Request) -> str:
 
 
 @router.get("/listings/{key:path}")
-def listing_page(key: str, request: Request, me: Principal = Depends(require_user)):
+def listing_page(key: str, request: Request, me: CurrentUser):
     return _listing(request, me, key)
 
 
@@ -164,65 +165,59 @@ def _form_action(request: Request, key: str, fn, done: str, form: str, values: d
     return RedirectResponse(listing_url(key, done, queue or None), status_code=303)
 
 
+Text = Annotated[str, Form(max_length=4000)]
+
+
 @router.post("/listings/{key:path}/claim")
-def claim_form(key: str, request: Request, token: str = Form(""), queue: str = Form(""),
-               me: Principal = Depends(require_user)):
-    st = request.app.state
-    return _form_action(request, key, lambda: review.claim(st.store, me, key, token=token or None,
-                                                           lease_seconds=st.settings.lease_seconds),
+def claim_form(key: str, request: Request, store: Store, settings: Settings, me: CurrentUser,
+               token: Annotated[str, Form()] = "", queue: Annotated[str, Form()] = ""):
+    return _form_action(request, key, lambda: review.claim(store, me, key, token=token or None,
+                                                           lease_seconds=settings.lease_seconds),
                         "claimed: you hold the lease", "claim", {"queue": queue})
 
 
 @router.post("/listings/{key:path}/release")
-def release_form(key: str, request: Request, token: str = Form(""), queue: str = Form(""),
-                 me: Principal = Depends(require_user)):
-    st = request.app.state
-    return _form_action(request, key, lambda: review.release(st.store, me, key, token=token or None), "released",
+def release_form(key: str, request: Request, store: Store, me: CurrentUser,
+                 token: Annotated[str, Form()] = "", queue: Annotated[str, Form()] = ""):
+    return _form_action(request, key, lambda: review.release(store, me, key, token=token or None), "released",
                         "release", {"queue": queue})
 
 
 @router.post("/listings/{key:path}/decide")
-def decide_form(key: str, request: Request, decision: str = Form(...), token: str = Form(""),
-                reason: str = Form("", max_length=4000), legal_basis: str = Form("", max_length=4000),
-                legal_basis_other: str = Form("", max_length=4000), queue: str = Form("", max_length=4000),
-                me: Principal = Depends(require_user)):
+def decide_form(key: str, request: Request, store: Store, settings: Settings, me: CurrentUser,
+                decision: Annotated[str, Form()], token: Annotated[str, Form()] = "", reason: Text = "",
+                legal_basis: Text = "", legal_basis_other: Text = "", queue: Text = ""):
     """Confirm, dismiss or escalate, then open the next listing of the queue the reviewer came from."""
-    st = request.app.state
     basis = legal_basis_other.strip() or legal_basis
     values = {"reason": reason, "legal_basis": legal_basis, "legal_basis_other": legal_basis_other, "queue": queue}
     return _form_action(request, key, lambda: review.decide(
-        st.store, me, key, decision, token=token or None, reason=reason, legal_basis=basis,
-        lease_seconds=st.settings.lease_seconds), f"{review.DECISIONS.get(decision, decision)}",
+        store, me, key, decision, token=token or None, reason=reason, legal_basis=basis,
+        lease_seconds=settings.lease_seconds), f"{review.DECISIONS.get(decision, decision)}",
         decision if decision in review.DECISIONS else "confirm", values, advance=True)
 
 
 @router.post("/listings/{key:path}/verify")
-def verify_form(key: str, request: Request, outcome: str = Form(...), token: str = Form(""),
-                me: Principal = Depends(require_user)):
-    st = request.app.state
-    return _form_action(request, key, lambda: review.verify(st.store, me, key, outcome, token=token or None),
+def verify_form(key: str, request: Request, store: Store, me: CurrentUser, outcome: Annotated[str, Form()],
+                token: Annotated[str, Form()] = ""):
+    return _form_action(request, key, lambda: review.verify(store, me, key, outcome, token=token or None),
                         f"verified: {outcome}", "verify")
 
 
 @router.post("/listings/{key:path}/reopen")
-def reopen_form(key: str, request: Request, reason: str = Form("", max_length=4000), token: str = Form(""),
-                me: Principal = Depends(require_user)):
-    st = request.app.state
-    return _form_action(request, key, lambda: review.reopen(st.store, me, key, token=token or None, reason=reason),
+def reopen_form(key: str, request: Request, store: Store, me: CurrentUser, reason: Text = "",
+                token: Annotated[str, Form()] = ""):
+    return _form_action(request, key, lambda: review.reopen(store, me, key, token=token or None, reason=reason),
                         "reopened", "reopen", {"reopen_reason": reason})
 
 
 @router.post("/listings/{key:path}/annotate")
-def annotate_form(key: str, request: Request, note: str = Form("", max_length=4000),
-                  me: Principal = Depends(require_user)):
-    st = request.app.state
-    return _form_action(request, key, lambda: review.annotate(st.store, me, key, note), "note added", "annotate",
+def annotate_form(key: str, request: Request, store: Store, me: CurrentUser, note: Text = ""):
+    return _form_action(request, key, lambda: review.annotate(store, me, key, note), "note added", "annotate",
                         {"note": note})
 
 
 @router.get("/exports")
-def exports_page(request: Request, me: Principal = Depends(require_user)):
-    st = request.app.state
-    res = st.store.search(SearchQuery(tenants=review.decision_scope(me), size=0, facets=True, highlight=False,
-                                      statuses=["confirmed", "still_online", "removed"]))
+def exports_page(request: Request, store: Store, me: CurrentUser):
+    res = store.search(SearchQuery(tenants=review.decision_scope(me), size=0, facets=True, highlight=False,
+                                   statuses=["confirmed", "still_online", "removed"]))
     return render(request, "exports.html", {"platforms": res.facets.get("platform", {}), "total": res.total})

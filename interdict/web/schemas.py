@@ -1,4 +1,5 @@
-"""Response models of the REST API: what the OpenAPI document promises each route answers.
+"""Request bodies and response models of the REST API: what the OpenAPI document promises each route
+takes and answers.
 
 The handlers build plain dicts; FastAPI validates them against these models, so a handler that drifts from
 its documented shape fails loudly (the schemathesis run in tests/test_api_schema.py checks the same from
@@ -7,9 +8,11 @@ outside). Nested records the store already models (review, audit events, run rec
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+Role = Literal["admin", "reviewer", "investigator"]
 
 
 class Me(BaseModel):
@@ -137,3 +140,57 @@ class NewToken(BaseModel):
 
 class Revoked(BaseModel):
     revoked: int
+
+
+# ---------------------------------------------------------------------------------------------- request bodies
+class TokenBody(BaseModel):
+    token: str | None = Field(None, description="The listing token you saw; a stale one gives 409")
+
+
+class DecisionBody(TokenBody):
+    decision: Literal["confirm", "dismiss", "escalate"]
+    reason: str | None = Field(None, max_length=4000)
+    legal_basis: str | None = Field(None, max_length=4000, description="Required to confirm a takedown")
+
+
+class VerifyBody(TokenBody):
+    outcome: Literal["removed", "still_online"]
+    reason: str | None = Field(None, max_length=4000)
+
+
+class ReasonBody(TokenBody):
+    reason: str = Field(..., max_length=4000)
+
+
+class NoteBody(BaseModel):
+    note: str = Field(..., max_length=4000)
+
+
+class BulkBody(BaseModel):
+    keys: list[str] = Field(..., min_length=1, max_length=500)
+    action: Literal["claim", "release", "confirm", "dismiss", "escalate"]
+    reason: str | None = Field(None, max_length=4000)
+    legal_basis: str | None = Field(None, max_length=4000)
+
+
+class SavedSearchBody(BaseModel):
+    name: str = Field(..., min_length=1, max_length=200)
+    params: dict
+
+
+class UserBody(BaseModel):
+    username: str = Field(..., min_length=1, max_length=100)
+    password: str = Field(..., min_length=8, max_length=1000)
+    role: Role
+    tenants: list[str] = []
+
+
+class UserPatch(BaseModel):
+    role: Role | None = None
+    tenants: list[str] | None = None
+    disabled: bool | None = None
+    password: str | None = Field(None, min_length=8, max_length=1000)
+
+
+class TokenCreate(BaseModel):
+    name: str = Field("api", min_length=1, max_length=100)
