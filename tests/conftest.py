@@ -1,5 +1,6 @@
-"""Shared fixtures. `store` runs a test once per backend: embedded SQLite, a real Elasticsearch and a real
-OpenSearch.
+"""What every layer's tests share: the backend servers, `store` (a test once per backend: embedded SQLite, a
+real Elasticsearch and a real OpenSearch), a fresh data directory, the layer markers and the server summary.
+Each layer's own fixtures live in tests/<layer>/conftest.py.
 
 ES tests read INTERDICT_ES_URL, OpenSearch tests INTERDICT_OPENSEARCH_URL, the ES cluster tests
 INTERDICT_ES_CLUSTER_URLS. Without it they skip loudly; under `make test` (INTERDICT_REQUIRE_ES=1,
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
+from pathlib import Path
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -86,7 +88,16 @@ def store(request, tmp_path):
 _marked: dict[str, set[str]] = {mark: set() for mark in _SERVERS}   # mark -> node ids carrying it
 
 
+TESTS = Path(__file__).resolve().parent
+LAYERS = ("crawlers", "nlp", "index", "scheduler", "web", "architecture")   # tests/<layer>/ -> marker <layer>
+
+
 def pytest_collection_modifyitems(items):
+    # the folder is the layer: `pytest -m nlp` runs tests/nlp/ wherever pytest was pointed
+    for item in items:
+        parts = item.path.relative_to(TESTS).parts if item.path.is_relative_to(TESTS) else ()
+        if len(parts) > 1 and parts[0] in LAYERS:
+            item.add_marker(parts[0])
     # by marker, not by keyword: a test id such as [opensearch:9200] must not count as an OpenSearch test
     for item in items:
         for mark in _SERVERS:
