@@ -338,7 +338,7 @@ def make_substances(nlp: Language, name: str, kb_path: str | None, context_path:
 @Language.factory("interdict_signals", default_config={"legacy": False})
 def make_signals(nlp: Language, name: str, legacy: bool):
     from nlp.signals import extract_signals
-    if legacy:    # the signals before issue 13 (nlp/_legacy): tests/nlp/test_nlp_golden.py compares them
+    if legacy:    # the signals before issue 13 (nlp/_legacy): tests/test_nlp_golden.py compares them
         from nlp._legacy.signals import extract_signals  # noqa: F811
 
     def signals(doc: Doc) -> Doc:

@@ -1,6 +1,5 @@
-"""What every layer's tests share: the backend servers, `store` (a test once per backend: embedded SQLite, a
-real Elasticsearch and a real OpenSearch), a fresh data directory, the layer markers and the server summary.
-Each layer's own fixtures live in tests/<layer>/conftest.py.
+"""Shared fixtures. `store` runs a test once per backend: embedded SQLite, a real Elasticsearch and a real
+OpenSearch.
 
 ES tests read INTERDICT_ES_URL, OpenSearch tests INTERDICT_OPENSEARCH_URL, the ES cluster tests
 INTERDICT_ES_CLUSTER_URLS. Without it they skip loudly; under `make test` (INTERDICT_REQUIRE_ES=1,
