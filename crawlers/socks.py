@@ -5,7 +5,7 @@ Why a download handler and not Privoxy: Scrapy's HTTP/1.1 handler is a Twisted `
 WARNSIZE, dataloss, TLS policy) and replace only the endpoint with `SOCKS5ClientEndpoint`, which connects to the
 proxy *by IP* and sends CONNECT with ATYP=3 (domain name). No extra daemon to deploy or monitor (Privoxy would
 be one more moving part between crawler and Tor, and a second place where DNS could leak), and the property
-"nothing resolves .onion locally" is provable in-process (see tests/test_crawl_tor.py).
+"nothing resolves .onion locally" is provable in-process (see tests/crawlers/test_crawl_tor.py).
 Browser mode gives Chromium a PAC script (`chromium_pac_url`) that sends the site's domains to the same SOCKS5
 proxy, where they are resolved too.
 """

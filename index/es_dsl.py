@@ -1,6 +1,6 @@
 """Query translation: the investigator query AST (index.query) as Elasticsearch/OpenSearch DSL.
 
-The SQLite twin is index.sqlite_search; tests/test_query_backends.py checks both return the same listings.
+The SQLite twin is index.sqlite_search; tests/index/test_query_backends.py checks both return the same listings.
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ Elasticsearch indexes title, description and vendor with its `standard` analyzer
 segmentation, then lowercasing. SQLite's FTS5 tokenizers segment differently ("99.5", "don't", "a_b" and
 "e.g" are one token in ES but two in unicode61), so the SQLite backend does not let FTS5 tokenize: it
 indexes the tokens produced here, each encoded as one FTS5-safe bareword. `tokens()` is tested against
-Elasticsearch's own `_analyze` on real listing titles (tests/test_store_text.py).
+Elasticsearch's own `_analyze` on real listing titles (tests/index/test_store_text.py).
 
 Highlighting on SQLite uses the same tokens with their offsets; everything outside <mark> is HTML-escaped
 because scraped text is hostile.
@@ -22,7 +22,7 @@ MAX_TOKEN_LENGTH = 255          # Lucene StandardTokenizer default: longer token
 _WORD = regex.compile(r"(?V1w)\b.+?\b", regex.DOTALL)
 # Symbols (not letters or digits) that Lucene's StandardTokenizer still emits as tokens: its emoji set and
 # a few symbol ranges it treats as letters. Derived from Elasticsearch 9.2's `_analyze` over every symbol code
-# point; tests/test_store_text.py re-checks it against the running server.
+# point; tests/index/test_store_text.py re-checks it against the running server.
 _SYMBOL_TOKENS = (
     "\U000000A9\U000000AE\U000002C2-\U000002C5\U000002D2-\U000002D7\U000002DE-\U000002DF\U000002ED"
     "\U000002EF-\U000002FF\U0000055B-\U0000055C\U0000055E\U000005F3\U0000066B\U0000109E-\U0000109F"

@@ -1,6 +1,6 @@
 """The app database code as released before Alembic (interdict/web/appdb.py at commit 2571dc2, trimmed to its
 schema and the AppDB class; usernames still go through today's normalise_username): the producer of the app.db
-files that tests/test_appdb_migrations.py upgrades in place. Frozen: never edit it to follow the app.
+files that tests/web/test_appdb_migrations.py upgrades in place. Frozen: never edit it to follow the app.
 """
 from __future__ import annotations
 

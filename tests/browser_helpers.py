@@ -1,13 +1,10 @@
-"""Browser test fixtures: the web app on crawled fixture data served by uvicorn on a free port, and real
-Chromium driven by Playwright. Import the fixtures (server, browser, page) into a test module to use them.
+"""Browser test helpers: the web app on crawled fixture data served by uvicorn on a free port, screenshots and
+login for real Chromium driven by Playwright (its fixtures `server`, `browser`, `page` live in tests/web/conftest.py).
 Screenshots go to artifacts/screenshots/ (gitignored)."""
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 from pathlib import Path
-
-import pytest
 
 from index.sqlite_store import SqliteStore
 from tests.live_server import serving
@@ -33,35 +30,6 @@ def serve_crawled(data: Path, prepare=None, **settings):
             yield {"url": url, "keys": keys, "store": store, **extra}
     finally:
         store.close()
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with serve_crawled(tmp_path_factory.mktemp("web")) as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} missing: run tests/support/system_deps.sh (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):
-    ctx = browser.new_context(accept_downloads=True)
-    pg = ctx.new_page()
-    pg.dialogs, pg.console, pg.errors = [], [], []
-    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
-    pg.on("console", lambda m: pg.console.append(f"{m.type}: {m.text}"))
-    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
-    yield pg
-    ctx.close()
 
 
 def shot(page, name: str) -> None:

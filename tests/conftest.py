@@ -11,11 +11,13 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
+from pathlib import Path
 
 import pytest
 from hypothesis import settings as hypothesis_settings
 
 from tests.app_dbs import APP_DBS, pg_database
+from tests.pg_helpers import REQUIRE_PG, create_database, drop_database
 from tests.backends import BACKENDS, search_store
 
 # Property tests explore the same examples on every run (CI must not fail on a new random draw it cannot
@@ -79,6 +81,20 @@ def app_db_url(request):
         yield url
 
 
+@pytest.fixture
+def pg_url() -> str:
+    """A fresh PostgreSQL database per test (scheduler job store, crawl queue), dropped afterwards."""
+    if not PG_URL:
+        if REQUIRE_PG:
+            pytest.fail("POSTGRESQL TESTS REQUIRED (INTERDICT_REQUIRE_PG=1) but INTERDICT_PG_URL is not set")
+        pytest.skip("POSTGRESQL TESTS SKIPPED: INTERDICT_PG_URL is not set (make test starts a real PostgreSQL)")
+    name, url = create_database(PG_URL)
+    try:
+        yield url
+    finally:
+        drop_database(PG_URL, name)
+
+
 def make_store(backend: str, request, tmp_path):
     if backend == "sqlite":
         from index.sqlite_store import SqliteStore
@@ -102,7 +118,16 @@ def store(request, tmp_path):
 _marked: dict[str, set[str]] = {mark: set() for mark in _SERVERS}   # mark -> node ids carrying it
 
 
+TESTS = Path(__file__).resolve().parent
+LAYERS = ("crawlers", "nlp", "index", "scheduler", "web", "architecture")   # tests/<layer>/ -> marker <layer>
+
+
 def pytest_collection_modifyitems(items):
+    # the folder is the layer: `pytest -m nlp` runs tests/nlp/ wherever pytest was pointed
+    for item in items:
+        parts = item.path.relative_to(TESTS).parts if item.path.is_relative_to(TESTS) else ()
+        if len(parts) > 1 and parts[0] in LAYERS:
+            item.add_marker(parts[0])
     # by marker, not by keyword: a test id such as [opensearch:9200] must not count as an OpenSearch test
     for item in items:
         for mark in _SERVERS:

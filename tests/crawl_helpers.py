@@ -10,10 +10,9 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
 import yaml
 
-from tests.backends import BACKENDS, server_url, store_spec
+from tests.backends import store_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 SITES_DIR = ROOT / "config" / "sites"
@@ -105,13 +104,3 @@ def truth(site_id: str) -> dict:
     """listing id -> fixture data row (with `truth`), as data/<site>.yaml declares it."""
     from crawlers.fixture_sites.server import load_data
     return {item["id"]: item for item in load_data(site_id).get("listings", [])}
-
-
-@pytest.fixture(params=BACKENDS)
-def target(request, tmp_path):
-    """A StoreTarget on each backend (import this fixture into a test module to use it)."""
-    if request.param != "sqlite":
-        server_url(request.param, request)
-    t = open_target(request.param, tmp_path)
-    yield t
-    t.close()

@@ -1,5 +1,6 @@
 """Clients of the fixture marketplaces for their tests: plain HTTP, a cookie-keeping onion client through the
-fixture SOCKS5 proxy, a raw SOCKS5 CONNECT, and the module-wide `fx` fixture (every site running)."""
+fixture SOCKS5 proxy, a raw SOCKS5 CONNECT (the module-wide `fx` fixture, every
+site running, lives in tests/crawlers/conftest.py)."""
 from __future__ import annotations
 
 import http.client
@@ -12,7 +13,7 @@ from urllib.parse import urlencode, urljoin
 import httpx
 import pytest
 
-from crawlers.fixture_sites import DARKMARKET_PASSWORD, DARKMARKET_USER, start_all
+from crawlers.fixture_sites import DARKMARKET_PASSWORD, DARKMARKET_USER
 from crawlers.fixture_sites.socks import open_via_socks
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,11 +101,3 @@ def socks_request(proxy, atyp_payload: bytes, port: int = 80) -> int:
         s.sendall(b"\x05\x01\x00" + atyp_payload + struct.pack("!H", port))
         reply = s.recv(10)
         return reply[1]
-
-
-# ---------------------------------------------------------------------------------------------- fixtures
-
-@pytest.fixture(scope="module")
-def fx():
-    with start_all(options={"darkmarket": {"session_ttl": 600}}) as running:
-        yield running

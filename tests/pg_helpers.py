@@ -1,12 +1,10 @@
-"""The real PostgreSQL for tests: `pg_url` is a fresh database per test on INTERDICT_PG_URL's server, dropped
-afterwards. `make test` starts the server and sets INTERDICT_REQUIRE_PG=1: then a missing URL FAILS the PG tests
-instead of skipping them (as INTERDICT_REQUIRE_ES does for Elasticsearch)."""
+"""The real PostgreSQL for tests and benchmarks: a fresh database on INTERDICT_PG_URL's server (the `pg_url`
+fixture of tests/conftest.py), dropped afterwards. `make test` starts the server and sets INTERDICT_REQUIRE_PG=1:
+then a missing URL FAILS the PG tests instead of skipping them (as INTERDICT_REQUIRE_ES does for Elasticsearch)."""
 from __future__ import annotations
 
 import os
 import uuid
-
-import pytest
 
 PG_URL = os.environ.get("INTERDICT_PG_URL")
 REQUIRE_PG = os.environ.get("INTERDICT_REQUIRE_PG") == "1"
@@ -34,16 +32,3 @@ def drop_database(server_url: str, name: str) -> None:
     from crawlers.scheduler.pglocks import connect
     with connect(server_url) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture
-def pg_url() -> str:
-    if not PG_URL:
-        if REQUIRE_PG:
-            pytest.fail("POSTGRESQL TESTS REQUIRED (INTERDICT_REQUIRE_PG=1) but INTERDICT_PG_URL is not set")
-        pytest.skip("POSTGRESQL TESTS SKIPPED: INTERDICT_PG_URL is not set (make test starts a real PostgreSQL)")
-    name, url = create_database(PG_URL)
-    try:
-        yield url
-    finally:
-        drop_database(PG_URL, name)

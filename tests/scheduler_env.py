@@ -13,10 +13,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-import pytest
 import yaml
 
-from crawlers.fixture_sites import start_site
 from index.sqlite_store import SqliteStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,18 +86,6 @@ class Env:
 
 
 LIVE: list["Service"] = []   # services started by tests; reaped after each test, whatever happened
-
-
-@pytest.fixture(autouse=True)
-def reap_services():
-    """A failed assertion must not leave a scheduler (and its crawls) running: stop every service the test
-    started (SIGKILL; their crawls follow through PDEATHSIG)."""
-    yield
-    while LIVE:
-        service = LIVE.pop()
-        if service.proc.poll() is None:
-            service.proc.kill()
-            service.proc.wait(timeout=WAIT)
 
 
 class Service:
@@ -222,10 +208,3 @@ def stop_crawl(env: Env, site_id: str, sig=signal.SIGTERM) -> None:
             os.killpg(pid, sig)
         except ProcessLookupError:
             pass
-
-
-@pytest.fixture(scope="module")
-def shop():
-    handle = start_site("shop", port=0)
-    yield handle
-    handle.stop()

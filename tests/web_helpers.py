@@ -16,6 +16,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from fastapi.routing import _IncludedRouter
+
 from crawlers.siteconfig import load_site
 from interdict.web.app import create_app
 from interdict.web.auth import hash_password
@@ -104,3 +106,15 @@ def login(client, username: str, password: str = PASSWORD) -> str:
     assert resp.status_code == 303, resp.text
     page = client.get("/queue")
     return re.search(r'<meta name="csrf-token" content="([^"]+)"', page.text).group(1)
+
+
+def all_routes(app):
+    """(method, path) of every route, walking included routers (FastAPI >= 0.16x keeps them nested)."""
+    def walk(routes):
+        for r in routes:
+            if isinstance(r, _IncludedRouter):
+                yield from walk(r.effective_candidates())
+            elif getattr(r, "methods", None) and getattr(r, "path", None):
+                for m in sorted(r.methods - {"HEAD"}):
+                    yield m, r.path
+    return sorted(set(walk(app.routes)))

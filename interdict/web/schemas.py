@@ -2,7 +2,7 @@
 takes and answers.
 
 The handlers build plain dicts; FastAPI validates them against these models, so a handler that drifts from
-its documented shape fails loudly (the schemathesis run in tests/test_api_schema.py checks the same from
+its documented shape fails loudly (the schemathesis run in tests/web/test_api_schema.py checks the same from
 outside). Nested records the store already models (review, audit events, run records) stay open objects.
 """
 from __future__ import annotations

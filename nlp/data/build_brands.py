@@ -17,7 +17,7 @@ Usage::
     python nlp/data/build_brands.py            # report how many brands per row would be written
     python nlp/data/build_brands.py --write    # rewrite nlp/data/brands.csv
 
-tests/test_kb.py asserts the shipped brands.csv is what this script builds from the installed package.
+tests/nlp/test_kb.py asserts the shipped brands.csv is what this script builds from the installed package.
 """
 from __future__ import annotations
 

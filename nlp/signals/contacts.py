@@ -57,7 +57,7 @@ _DISGUISABLE = {"telegram": "telegram", "whatsapp": "whatsapp", "wickr": "wickr"
 _ANY_FORM = {k: v if k not in _DISGUISABLE else f"{v}|{disguised(_DISGUISABLE[k])}" for k, v in _WORDS.items()}
 
 _LETTER = LETTERS
-# literals that start every match of a messenger word (tests/test_signals_fastpaths.py checks them):
+# literals that start every match of a messenger word (tests/nlp/test_signals_fastpaths.py checks them):
 # on a long field str.find for each beats the regex's character-class scan
 _ANCHORS = {"telegram": ("tg", "tlg", "tel", "тг", "тел", "电报", "纸飞机", "飞机"),
             "whatsapp": ("wa", "wha", "вац", "ват", "вот"),

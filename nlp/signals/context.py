@@ -159,7 +159,7 @@ class Words:
         self._rx = re.compile(self.pattern)
         self._rx_i = re.compile(rf"(?!(?<=[{LETTERS}0-9])[{LETTERS}])" + self.pattern, re.I)
         # `anchors`: literals one of which starts every match (declared with the alternation, checked
-        # by tests/test_signals_fastpaths.py). On a long field, str.find for each (after a
+        # by tests/nlp/test_signals_fastpaths.py). On a long field, str.find for each (after a
         # one-character probe) beats the character-class scan sre does for an alternation that
         # opens with several letters; worth it for two or three Latin anchors (measured)
         self._anchors = tuple((rarest(a), a) for a in anchors) or None

@@ -1,5 +1,5 @@
 """Test-only: with INTERDICT_TEST_NET_AUDIT=<file> set, every process started with this directory on PYTHONPATH
-appends one JSON line per name lookup and per socket connect/bind/sendto to <file> (tests/test_crawl_tor.py).
+appends one JSON line per name lookup and per socket connect/bind/sendto to <file> (tests/crawlers/test_crawl_tor.py).
 
 Python audit hooks (PEP 578) fire inside the socket module's C code, so no library can reach the network
 around them, whatever resolver or socket API it uses; the hook is installed before any import of the crawl.

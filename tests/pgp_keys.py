@@ -1,0 +1,34 @@
+"""PGP public keys generated with GnuPG 2 for the signal tests, with the fingerprints gpg reported (shared by
+tests/nlp/test_signals_pgp.py and tests/nlp/test_signals_registry.py; tests/nlp/test_nlp_golden.py reads them too)."""
+
+ED25519_FPR = "D972A9DEA52631F52B96B6D59EE411AB5F06C286"
+ED25519_BLOCK = """-----BEGIN PGP PUBLIC KEY BLOCK-----
+
+mDMEawteohYJKwYBBAHaRw8BAQdAltYkQJwdc6TTGt3gSgw1jYuFrSfS60AerNNa
+l+Jvvhm0IFRlc3QgVmVuZG9yIDx2ZW5kb3JAZXhhbXBsZS5vcmc+iJAEExYIADgW
+IQTZcqnepSYx9SuWttWe5BGrXwbChgUCawteogIbAwULCQgHAgYVCgkICwIEFgID
+AQIeAQIXgAAKCRCe5BGrXwbCho/hAQCrG7zHb4sopAInnpSnCOjGzZqrGclJR/J8
+ktBjSHjPSAEAwcYDNfdMZOpYoDwfH3l51RXZs9kzDbbmSi4d4QVZtwE=
+=Lo+r
+-----END PGP PUBLIC KEY BLOCK-----"""
+
+RSA_FPR = "E1A6A8106965D8C60770E73176A8B21E42974C87"
+RSA_BLOCK = """-----BEGIN PGP PUBLIC KEY BLOCK-----
+Comment: vendor key, verify before ordering
+
+mQENBGsLXqIBCAC9ruM9MK+DXTY0ctTuHhf3HrhoNf27HJjmDwY8LJGAkUIG56uN
+x5ckkcvVH7rLh1vg6UIRf5nKrOY66gMNi/4cy5acAa9xF4jNEicUrK9DNCfJQT5S
+SIl4ovVV18rVsBn2rtclWz++kZzx3TuWxqoOfVIyUz/a9C1xirLgNINrLcBaZzkr
+QhOjBAQ48xKX0cGMNP+ZTTqbLp7NIDS7nGAQAU5gfW2A03hsVKNfI+4QCGTdl8iW
+b7MSYMDrvzfLuh1QmZosuot5zx8K67unxkczXA0E4Wb11gBAEoQXVD/0+7g6/qb8
+A9nPff7SqeXDEcmPG87gxUamS9mEcGUPnEuRABEBAAG0HFJTQSBWZW5kb3IgPHJz
+YUBleGFtcGxlLm9yZz6JAU4EEwEKADgWIQThpqgQaWXYxgdw5zF2qLIeQpdMhwUC
+awteogIbAwULCQgHAgYVCgkICwIEFgIDAQIeAQIXgAAKCRB2qLIeQpdMh5AHB/sE
+bqOz7Q3oPyoGFIdVsjqb99sIYo6ncaHQe2NJBFmfhPFAyD8vChUU6TmZUI6r+hVv
+haQA+cMY5iWKSv1Qy94+IQ2pHuDkNFEsXzmyTJMhaq7mr1HZ6nl3R83IlQk03reD
+TeQM17DoW80Iv2BlaVH6h4gUNiN46tO9vSIxoRabXoM7tIRsfGWhJ/9l8O9Xk8YM
+Zlg7knmPo7D6AgUKVgkmWn2xgzCsOSldgpuTG1K4yEOKJiwFZyvlrA6sHt4kVxQZ
+Gv5a4Ue+nQ5hFiszve2iUbcD5EnxKPJkDO6OrsuET9FZHxw/uIkMCUGgCUaX5KAt
+NdiQSVQJzBHOmP2/6DKk
+=UIat
+-----END PGP PUBLIC KEY BLOCK-----"""
