@@ -128,11 +128,11 @@ def full_crawl(site_id: str, sites_dir: str, store: str, out: str) -> None:
     scrapy.crawler.CrawlerProcess = TimedProcess
     from interdict.settings import load_settings
     settings = load_settings(sites_dir=Path(sites_dir))
-    if not settings.analyse_process:
-        # In-process analysis: build the process-wide analyser before the clock (the analysis child, the
+    if not settings.analyze_process:
+        # In-process analysis: build the process-wide analyzer before the clock (the analysis child, the
         # default, builds its own inside the measured window, as in production).
-        from crawlers.pipelines import shared_analyser
-        shared_analyser()
+        from crawlers.pipelines import shared_analyzer
+        shared_analyzer()
     run = run_mod.run_crawl(site_id, settings.crawl(), store, log_level="ERROR")
     Path(out).write_text(json.dumps({"pages": run.counts.get("pages", 0), "items": run.counts.get("items", 0),
                                      "errors": run.errors, "status": run.status, **_measured(times)}))
@@ -208,7 +208,7 @@ def _pairs(args, tmp: Path, sites_dir: Path, fx, env: dict, latency_ms: float) -
     med = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
     med["min"], med["max"] = min(r["ratio"] for r in rows), max(r["ratio"] for r in rows)
     print(f"  bare Scrapy spider : {med['bare']:7.1f} pages/s (median)")
-    print(f"  full pipeline      : {med['full']:7.1f} pages/s (median; analysed + stored + archived)")
+    print(f"  full pipeline      : {med['full']:7.1f} pages/s (median; analyzed + stored + archived)")
     print(f"  CPU per page       : bare {med['bare_cpu']:.2f} ms, full {med['full_cpu']:.2f} ms in the crawl "
           f"process + {med['child_cpu']:.2f} ms in the analysis process (incl. its spaCy start-up)")
     print(f"  reactor thread     : bare {med['bare_reactor']:.2f} ms, full {med['full_reactor']:.2f} ms CPU per page")

@@ -16,7 +16,7 @@ DOWNLOADER_MIDDLEWARES = {"crawlers.login.LoginMiddleware": 560, "crawlers.middl
 # Scrapy's DepthMiddleware (900) gives way to ours, which counts what it drops.
 SPIDER_MIDDLEWARES = {"scrapy.spidermiddlewares.depth.DepthMiddleware": None,
                       "crawlers.middlewares.DepthLimitMiddleware": 900}
-ITEM_PIPELINES = {"crawlers.pipelines.NormalisePipeline": 100, "crawlers.pipelines.BatchPipeline": 300}
+ITEM_PIPELINES = {"crawlers.pipelines.NormalizePipeline": 100, "crawlers.pipelines.BatchPipeline": 300}
 # The run comes before CloseSpider (0): it sets the pages and items left to a resumed run before CloseSpider
 # reads them.
 EXTENSIONS = {"crawlers.runstate.RunExtension": -10, "crawlers.recheck.RecheckExtension": 500}

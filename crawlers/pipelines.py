@@ -1,8 +1,8 @@
-"""Item pipelines: normalise -> (batch) analyse -> upsert -> evidence manifest.
+"""Item pipelines: normalize -> (batch) analyze -> upsert -> evidence manifest.
 
 Scrapy pipelines see one item at a time, but spaCy and the store are fast only in batches. So
-`NormalisePipeline` works per item and `BatchPipeline` buffers listings and runs each full batch through the
-stages `AnalyseStage` -> `UpsertStage` on the store thread (never blocking downloads), then `EvidenceStage`
+`NormalizePipeline` works per item and `BatchPipeline` buffers listings and runs each full batch through the
+stages `AnalyzeStage` -> `UpsertStage` on the store thread (never blocking downloads), then `EvidenceStage`
 on the reactor (manifest lines, resume journal, counters). The item that fills a batch waits for it, which
 gives back-pressure when analysis is slower than crawling; nothing else waits.
 """
@@ -13,12 +13,12 @@ import re
 
 from pydantic import TypeAdapter
 
-from crawlers.analyse_worker import READY, shared_analyser
+from crawlers.analyze_worker import READY, shared_analyzer
 from crawlers.runstate import RunExtension
 from index.models import Analysis, Listing
 
 log = logging.getLogger(__name__)
-_ANALYSES = TypeAdapter(list[Analysis])
+_ANALYZES = TypeAdapter(list[Analysis])
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SURROGATE = re.compile("[\ud800-\udfff]")     # in a str, only ever a lone one (pairs decode to one code point)
@@ -29,7 +29,7 @@ _LIMITS = {"title": 500, "description": 20_000, "vendor": 200, "currency": 8, "s
 def replace_surrogates(value, where: str, found: list[str]):
     """`value` with every lone surrogate replaced by U+FFFD, walking dicts and lists; `where` is appended to
     `found` for each string that had one. JSON allows them ("\\ud800" in a page's JSON-LD), but no UTF-8
-    encoder does: the analyser pipe, SQLite and the manifest writer would each fail the whole batch."""
+    encoder does: the analyzer pipe, SQLite and the manifest writer would each fail the whole batch."""
     if isinstance(value, str):
         if _SURROGATE.search(value) is None:
             return value
@@ -53,7 +53,7 @@ def _has_surrogate(value) -> bool:
     return False
 
 
-class NormalisePipeline:
+class NormalizePipeline:
     """Plain text only (no control characters, no lone surrogates), bounded lengths, the site's platform and
     tenant. A field that had to be repaired is an `encoding` error of the run naming the field; the listing
     is kept (the archived response holds the page as it came)."""
@@ -89,8 +89,8 @@ class NormalisePipeline:
         return item.model_copy(update=update)
 
 
-class AnalyserProcess:
-    """The nlp Analyzer in a child process (`python -m crawlers.analyse_worker`), one JSON line per batch each
+class AnalyzerProcess:
+    """The nlp Analyzer in a child process (`python -m crawlers.analyze_worker`), one JSON line per batch each
     way. A child of its own (not multiprocessing) so nothing of the crawler is imported there."""
 
     def __init__(self, policy: dict | None = None):
@@ -98,7 +98,7 @@ class AnalyserProcess:
         import subprocess
         import sys
         self.policy = policy
-        self.proc = subprocess.Popen([sys.executable, "-m", "crawlers.analyse_worker"]
+        self.proc = subprocess.Popen([sys.executable, "-m", "crawlers.analyze_worker"]
                                      + ([json.dumps(policy)] if policy else []),
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, encoding="utf-8",
                                      bufsize=1 << 16)
@@ -113,7 +113,7 @@ class AnalyserProcess:
             raise RuntimeError(f"analysis process did not start (code {self.proc.poll()}): {line.strip()[:200]}")
         self.ready = True
 
-    def analyse(self, batch: list[Listing]) -> list[Listing]:
+    def analyze(self, batch: list[Listing]) -> list[Listing]:
         import json
         self.wait_ready()
         line = json.dumps([[l.title, l.description] for l in batch], ensure_ascii=False)
@@ -124,7 +124,7 @@ class AnalyserProcess:
             raise RuntimeError(f"analysis process exited (code {self.proc.poll()})")
         if reply.lstrip().startswith("{"):
             raise RuntimeError(json.loads(reply).get("error", "analysis failed"))
-        data = _ANALYSES.validate_json(reply)     # parsed in pydantic-core: half the GIL time of json + validate
+        data = _ANALYZES.validate_json(reply)     # parsed in pydantic-core: half the GIL time of json + validate
         if len(data) != len(batch):
             raise RuntimeError(f"analysis process answered {len(data)} analyses for {len(batch)} listings")
         return [l.model_copy(update={"analysis": a}) for l, a in zip(batch, data)]
@@ -137,12 +137,12 @@ class AnalyserProcess:
             self.proc.kill()
 
 
-class AnalyseStage:
+class AnalyzeStage:
     """nlp: substances, signals, risk, in batches.
 
-    By default the analyser runs in its own process (setting analyse_process, env INTERDICT_ANALYSE_PROCESS):
+    By default the analyzer runs in its own process (setting analyze_process, env INTERDICT_ANALYZE_PROCESS):
     spaCy is CPU-bound Python and in a thread it would hold the GIL against the reactor, slowing downloads.
-    The child builds its pipeline while the crawl starts. With INTERDICT_ANALYSE_PROCESS=0 it runs on the
+    The child builds its pipeline while the crawl starts. With INTERDICT_ANALYZE_PROCESS=0 it runs on the
     store thread instead.
     """
 
@@ -150,13 +150,13 @@ class AnalyseStage:
         self.ctx = ctx
         self.enabled = enabled
         self.policy = policy or None         # the site's flagging-policy overrides (site YAML `policy`)
-        self.worker = AnalyserProcess(self.policy) if enabled and in_process else None
+        self.worker = AnalyzerProcess(self.policy) if enabled and in_process else None
 
     @classmethod
     def from_crawler(cls, crawler):
         ctx = RunExtension.of(crawler)
-        in_process = ctx.opts.settings.analyse_process
-        stage = cls(ctx, crawler.settings.getbool("INTERDICT_ANALYSE", ctx.opts.analyse), in_process,
+        in_process = ctx.opts.settings.analyze_process
+        stage = cls(ctx, crawler.settings.getbool("INTERDICT_ANALYZE", ctx.opts.analyze), in_process,
                     ctx.site.policy_overrides)
         from scrapy import signals
         crawler.signals.connect(stage.close, signal=signals.engine_stopped)
@@ -181,15 +181,15 @@ class AnalyseStage:
         try:
             if self.worker is not None:
                 if self.worker.proc.poll() is not None:
-                    self.worker = AnalyserProcess(self.policy)     # died (OOM, killed): a fresh one for the next batch
-                return self.worker.analyse(batch), None
-            return list(shared_analyser(self.policy).analyze_listings(batch)), None
-        except Exception as exc:   # never lose listings because analysis failed: store them unanalysed
+                    self.worker = AnalyzerProcess(self.policy)     # died (OOM, killed): a fresh one for the next batch
+                return self.worker.analyze(batch), None
+            return list(shared_analyzer(self.policy).analyze_listings(batch)), None
+        except Exception as exc:   # never lose listings because analysis failed: store them unanalyzed
             log.exception("analysis failed for a batch of %d listings", len(batch))
             return batch, f"{type(exc).__name__}: {exc}"
 
     def close(self):
-        """engine_stopped: the child exits on the store thread, after any batch still being analysed there.
+        """engine_stopped: the child exits on the store thread, after any batch still being analyzed there.
         Returns a Deferred, never waits on the reactor thread: the child takes a second or two to exit, and a
         reactor blocked that long fires Scrapy's 1 s disconnect timer on its download handler after the pool
         had already closed (a CRITICAL AlreadyCalledError in every crawl log)."""
@@ -229,7 +229,7 @@ class EvidenceStage:
         ctx.count("listings_changed", report.changed)
         ctx.count("listings_unchanged", report.unchanged)
         if analysis_error:
-            ctx.error("analyse", None, analysis_error)
+            ctx.error("analyze", None, analysis_error)
         for e in report.errors:
             ctx.error("store", None, f"{e.get('key')}: {e.get('error')}")
         ok = [l for l in batch if l.key not in failed]
@@ -244,24 +244,24 @@ class EvidenceStage:
 
 
 class BatchPipeline:
-    def __init__(self, ctx: RunExtension, batch_size: int, analyse: AnalyseStage, upsert: UpsertStage,
+    def __init__(self, ctx: RunExtension, batch_size: int, analyze: AnalyzeStage, upsert: UpsertStage,
                  evidence: EvidenceStage):
         self.ctx = ctx
         self.batch_size = batch_size
-        self.analyse, self.upsert, self.evidence = analyse, upsert, evidence
+        self.analyze, self.upsert, self.evidence = analyze, upsert, evidence
         self.buffer: list[Listing] = []
         self.pending: set = set()
 
     @classmethod
     def from_crawler(cls, crawler):
         ctx = RunExtension.of(crawler)
-        return cls(ctx, crawler.settings.getint("INTERDICT_BATCH_SIZE", 50), AnalyseStage.from_crawler(crawler),
+        return cls(ctx, crawler.settings.getint("INTERDICT_BATCH_SIZE", 50), AnalyzeStage.from_crawler(crawler),
                    UpsertStage.from_crawler(crawler), EvidenceStage.from_crawler(crawler))
 
     def open_spider(self, spider=None):
-        """Scrapy waits for this Deferred before the engine starts: the crawl begins with the analyser ready."""
-        d = self.ctx.defer(self.analyse.start)
-        d.addCallback(lambda err: err and self.ctx.error("analyse", None, err))
+        """Scrapy waits for this Deferred before the engine starts: the crawl begins with the analyzer ready."""
+        d = self.ctx.defer(self.analyze.start)
+        d.addCallback(lambda err: err and self.ctx.error("analyze", None, err))
         return d
 
     def process_item(self, item, spider=None):
@@ -275,16 +275,16 @@ class BatchPipeline:
         return item
 
     def _work(self, batch):
-        analysed, err = self.analyse(batch)
+        analyzed, err = self.analyze(batch)
         self.ctx.archive.sync()      # the bodies these listings point at are on disk before the store has them
-        report = self.upsert(analysed)
+        report = self.upsert(analyzed)
         failed = {e.get("key") for e in report.errors}
         try:   # a confirmed takedown seen online again is still online (crawlers/verification.py)
-            verified = self.ctx.verifier.seen_online(l.key for l in analysed if l.key not in failed)
+            verified = self.ctx.verifier.seen_online(l.key for l in analyzed if l.key not in failed)
         except Exception as exc:     # never fails the batch: the listings are stored
             log.exception("takedown verification failed for a batch")
             verified = f"{type(exc).__name__}: {exc}"
-        return analysed, report, err, verified
+        return analyzed, report, err, verified
 
     def flush(self):
         from twisted.internet import defer
@@ -294,8 +294,8 @@ class BatchPipeline:
         d = self.ctx.defer(self._work, batch)
 
         def done(result):
-            analysed, report, err, verified = result
-            self.evidence(analysed, report, err)
+            analyzed, report, err, verified = result
+            self.evidence(analyzed, report, err)
             if isinstance(verified, str):
                 self.ctx.error("verification", None, verified)
             else:

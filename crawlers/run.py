@@ -26,7 +26,7 @@ class CrawlSettings:
     data_dir: Path
     sites_dir: Path
     batch_size: int                   # listings per upsert batch
-    analyse_process: bool             # the analyser in its own process (else on the store thread)
+    analyze_process: bool             # the analyzer in its own process (else on the store thread)
     gzip_level: int                   # of the archived bodies
     render: RenderSettings            # screenshots rendered from HTTP-mode snapshots
     max_error_rate: float             # health: default error-rate threshold (a site may set its own)
@@ -75,7 +75,7 @@ def preflight(site: SiteConfig) -> None:
 def run_crawl(site_id: str, settings: CrawlSettings, store_spec: str | None = None, run_id: str | None = None,
               jobdir: str | Path | None = None, progress: Callable[[dict], None] | None = None, *,
               site: SiteConfig | None = None, trigger: str = "manual", log_level: str = "INFO",
-              analyse: bool = True, progress_interval: float = 0.5) -> CrawlRun:
+              analyze: bool = True, progress_interval: float = 0.5) -> CrawlRun:
     """Crawl one site into the store and return its run record (also stored via store.record_run)."""
     if site is None:
         try:
@@ -105,7 +105,7 @@ def run_crawl(site_id: str, settings: CrawlSettings, store_spec: str | None = No
         offline_public_suffixes()
         options = RunOptions(site, settings, store_spec=store_spec, run_id=run_id,
                              jobdir=Path(jobdir) if jobdir else None, trigger=trigger, progress=progress,
-                             progress_interval=progress_interval, analyse=analyse, health_limits=health_limits,
+                             progress_interval=progress_interval, analyze=analyze, health_limits=health_limits,
                              site_lock=site_lock)
         scrapy_settings = crawl_settings(site, options=options, batch_size=settings.batch_size, log_level=log_level)
         # Silent until the run extension has opened the run's archive and points LOG_FILE at its crawl.log

@@ -54,7 +54,7 @@ class RunOptions:
     trigger: str = "manual"
     progress: Callable[[dict], None] | None = None
     progress_interval: float = 0.5
-    analyse: bool = True
+    analyze: bool = True
     health_limits: Any = None      # None: the settings' defaults (crawlers.scheduler.health)
     site_lock: Any = None          # crawlers.scheduler.locks.SiteLock held for this run, if any
     store: Any = None              # an open store to use instead of opening store_spec (not closed at the end)

@@ -26,7 +26,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MS = timedelta(milliseconds=1)
 
 
-def normalise(listing: Listing) -> Listing:
+def normalize(listing: Listing) -> Listing:
     """A listing without a tenant belongs to its platform (a tenant is a platform). Filled in place:
     a copy per document costs more than the rest of the preparation for bulk loads."""
     if not listing.tenant:

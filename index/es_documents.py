@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic_core import to_json
 
-from index.documents import KEYWORD_MAX, from_ms, normalise
+from index.documents import KEYWORD_MAX, from_ms, normalize
 from index.models import Listing, Review, StoredListing
 from index.text import lower
 
@@ -18,7 +18,7 @@ LISTING_SOURCE = ["key", "listing", "review", "content_hash", "version", "first_
 
 
 def prepare(listing: Listing) -> tuple[str, Listing, str]:
-    listing = normalise(listing)
+    listing = normalize(listing)
     return listing.key, listing, listing.content_hash()
 
 

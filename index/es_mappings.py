@@ -43,7 +43,7 @@ LISTING_MAPPING = {
         # _id, never searched; mapped, their doc values (above all the hash: a unique 64-char term per
         # listing) cost 10-15% of the cluster's indexing CPU on a bulk load
         "review": {"type": "object", "enabled": False},
-        # The listing as scraped and analysed, stored once and searched in place. Only the fields below
+        # The listing as scraped and analyzed, stored once and searched in place. Only the fields below
         # are mapped; the rest (raw payload, evidence, offsets, listing_id: the key holds it) stays in
         # _source, never mapped.
         "listing": {"type": "object", "dynamic": False, "properties": {

@@ -6,7 +6,7 @@ Layout, per prefix P (settings es_index_prefix):
                    _id = listing key (hashed past ES's 512-byte _id limit)
   P-versions-v1, P-audit-v1, P-runs-v1  behind aliases P-versions, P-audit, P-runs
 Every index comes from a composable index template with explicit mappings and `dynamic: false`. The listing
-is stored once, as scraped and analysed, under `listing`, and searched in place: only its text, keyword and
+is stored once, as scraped and analyzed, under `listing`, and searched in place: only its text, keyword and
 risk fields are mapped; the scraped payload (`raw`), evidence and offsets are kept but never mapped.
 A mapping change is `reindex_to(N+1)` (`interdict index reindex N+1`): scan + bulk into a new index, then
 one atomic alias flip (the test server has no _reindex). The old index is kept for rollback.

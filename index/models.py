@@ -78,7 +78,7 @@ class SubstanceHit(_Model):
     start: int
     end: int
     via: Literal["name", "synonym", "slang", "cas", "fuzzy", "translation"] = "name"
-    value: str = ""          # the normalised form that matched ("fentanyl" for "f3nt@nyl")
+    value: str = ""          # the normalized form that matched ("fentanyl" for "f3nt@nyl")
     rule: str = ""
     confidence: float = 1.0
 

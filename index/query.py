@@ -13,7 +13,7 @@ same thing on SQLite and Elasticsearch.
     flagged:true  online:false
     a AND b, a OR b, NOT a, -a, a && b, a || b, !a, ( ... ), platform:(agora OR silkroad)
 
-Precedence: NOT > AND (also implicit) > OR. Words are analysed like Elasticsearch's standard analyzer
+Precedence: NOT > AND (also implicit) > OR. Words are analyzed like Elasticsearch's standard analyzer
 (index.text); a word that splits into several tokens ("3-MMC") is matched as a phrase. Dates are UTC;
 a bare date as an upper bound includes that whole day. Errors raise QuerySyntaxError with the position.
 

@@ -22,7 +22,7 @@ from typing import Any, Iterable, Iterator
 
 from index import query as Q
 from index.documents import (KEYWORD_MAX, chunks, day_series, day_window, from_ms, gc_paused, in_background,
-                             keyword_terms, ms, normalise, report_key, unique_runs)
+                             keyword_terms, ms, normalize, report_key, unique_runs)
 from index.models import AuditEvent, CrawlRun, Listing, ListingVersion, Review, StoredListing, UpsertReport
 from index.store import (ConflictError, ListingStore, NotFound, SearchHit, SearchQuery, SearchResult,
                          StoreUnavailable)
@@ -370,7 +370,7 @@ class SqliteStore(ListingStore):
 
 def _prepare(listing: Listing) -> tuple:
     """Everything about one listing that does not depend on what is stored (built ahead, off the lock)."""
-    listing = normalise(listing)
+    listing = normalize(listing)
     terms = [(f, v, v.lower() if v.isascii() else Q.lower(v))
              for f, values in keyword_terms(listing, _NEW_REVIEW).items()
              if f not in COLUMN_FIELDS and f != "assignee" for v in values]

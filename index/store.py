@@ -66,7 +66,7 @@ class SearchResult(BaseModel):
 
 
 class ListingStore(abc.ABC):
-    """Storage of analysed listings, their versions, review state, audit trail and crawl runs."""
+    """Storage of analyzed listings, their versions, review state, audit trail and crawl runs."""
 
     @abc.abstractmethod
     def init(self) -> None:

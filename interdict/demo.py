@@ -1,4 +1,4 @@
-"""`make demo`: serve the fixture marketplaces on 127.0.0.1, crawl them, analyse, index into the embedded store,
+"""`make demo`: serve the fixture marketplaces on 127.0.0.1, crawl them, analyze, index into the embedded store,
 print a summary, then (on a terminal) serve the review app until Ctrl-C.
 
 Each crawl runs in its own process, as the scheduler runs them (Twisted's reactor cannot restart).

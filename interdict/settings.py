@@ -79,7 +79,7 @@ class Settings(BaseSettings):
     es_shards: int = Field(ge=1)
     es_replicas: int = Field(ge=0)
     crawl_batch_size: int = Field(ge=1)
-    analyse_process: bool
+    analyze_process: bool
     evidence_gzip_level: int = Field(ge=0, le=9)
     evidence_render_screenshots: bool
     evidence_render_max: int = Field(ge=1)
@@ -178,7 +178,7 @@ class Settings(BaseSettings):
         """The values one crawl runs with (crawlers.run.run_crawl)."""
         from crawlers.run import CrawlSettings
         return CrawlSettings(data_dir=self.ensure_data_dir(), sites_dir=self.sites_path,
-                             batch_size=self.crawl_batch_size, analyse_process=self.analyse_process,
+                             batch_size=self.crawl_batch_size, analyze_process=self.analyze_process,
                              gzip_level=self.evidence_gzip_level, render=self.render(),
                              max_error_rate=self.health_max_error_rate, history_runs=self.health_history_runs,
                              open_store=self.open_store, lock_db=self.scheduler_db)

@@ -1,1 +1,1 @@
-"""spaCy pipeline: normalisation, substance matching, vendor signals, risk scoring, evaluation."""
+"""spaCy pipeline: normalization, substance matching, vendor signals, risk scoring, evaluation."""

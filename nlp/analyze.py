@@ -4,7 +4,7 @@
 per input record, an error dict in place of a bad record. `Analyzer.analyze_listings` fills
 `Listing.analysis` for the crawler pipeline. Both feed nlp.pipe in bounded batches; a document a
 component fails on fails alone (nlp.pipeline.PipeErrors): an error dict naming its line, or a listing left
-unanalysed and logged.
+unanalyzed and logged.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ FIELD_SEP = "\n\n"
 
 
 class RecordError(ValueError):
-    """A record that cannot be analysed; the message names the field."""
+    """A record that cannot be analyzed; the message names the field."""
 
 
 # JSON may escape half of a UTF-16 pair ("\ud800"): Python decodes it to a lone surrogate, which is no
@@ -140,7 +140,7 @@ class Analyzer:
                 return
             docs = [self.make_doc(x.title, x.description, ref=x.listing_id or x.url) for x in chunk]
             for listing, got in zip(chunk, self._run(docs)):
-                if isinstance(got, dict):     # stored unanalysed, like a batch whose analysis failed
+                if isinstance(got, dict):     # stored unanalyzed, like a batch whose analysis failed
                     log.error("listing %s (%s): analysis failed in %s: %s", listing.listing_id or listing.url,
                               listing.platform, got["component"], got["error"])
                 else:

@@ -18,7 +18,7 @@ class Form:
 
 @dataclass(slots=True)
 class Candidate:
-    """A candidate hit: offsets into the normalised text, plus how it matched."""
+    """A candidate hit: offsets into the normalized text, plus how it matched."""
     form: Form
     start: int
     end: int

@@ -22,12 +22,12 @@ _CAS_CORE = re.compile(r"-\d\d-\d")
 class CasHit:
     cas: str
     substance_id: str | None     # None: valid checksum, not in the knowledge base
-    start: int                   # offsets into the normalised text
+    start: int                   # offsets into the normalized text
     end: int
 
 
 def find_cas(norm: Normalized, kb: KnowledgeBase) -> list[CasHit]:
-    """Checksum-valid CAS numbers in the normalised text (fullwidth digits are already ASCII there)."""
+    """Checksum-valid CAS numbers in the normalized text (fullwidth digits are already ASCII there)."""
     text = norm.text
     if "-" not in text or not _CAS_CORE.search(text):
         return []

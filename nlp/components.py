@@ -91,10 +91,10 @@ def make_normalizer(nlp: Language, name: str, max_field_chars: int):
     def normalizer(doc: Doc) -> Doc:
         views = []
         for fname, start, end, text in _fields(doc):
-            if len(text) > max_field_chars:     # hostile size: analyse a bounded prefix, offsets stay valid
+            if len(text) > max_field_chars:     # hostile size: analyze a bounded prefix, offsets stay valid
                 text = text[:max_field_chars]
                 doc.user_data.setdefault("notes", []).append(
-                    f"{fname} analysed up to {max_field_chars} characters")
+                    f"{fname} analyzed up to {max_field_chars} characters")
             views.append(FieldView(fname, start, text, normalize(text)))
         doc._.fields = views
         return doc

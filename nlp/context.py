@@ -72,7 +72,7 @@ class ContextRules:
         )
 
     def implied_substance(self, norm_text: str) -> tuple[str, float, tuple[int, int], str] | None:
-        """(substance id, confidence, normalised span of the unit, the market word) when the text sells
+        """(substance id, confidence, normalized span of the unit, the market word) when the text sells
         by a unit typical of one substance and uses its market words, with no negative word."""
         for spec in self.implied or ():
             u = spec["unit"].search(norm_text)
@@ -113,7 +113,7 @@ class ContextRules:
         return None
 
     def market_context(self, norm_texts: list[str]) -> str | None:
-        """The first quantity/price or market word found in the listing's normalised fields, else None."""
+        """The first quantity/price or market word found in the listing's normalized fields, else None."""
         for t in norm_texts:
             m = self.quantity.search(t)
             if m:

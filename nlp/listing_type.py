@@ -36,7 +36,7 @@ class ListingTypeRules:
         return cls(rules)
 
     def matches(self, norm_text: str) -> dict[str, str]:
-        """Every rule family with a match in this normalised text -> the matched words."""
+        """Every rule family with a match in this normalized text -> the matched words."""
         out = {}
         for name, rx in self.rules.items():
             m = rx.search(norm_text)
@@ -45,7 +45,7 @@ class ListingTypeRules:
         return out
 
     def classify(self, fields) -> tuple[str, str]:
-        """fields: (name, normalised text, has a counting substance hit, has_quantity() callable) per
+        """fields: (name, normalized text, has a counting substance hit, has_quantity() callable) per
         field, title first. Returns (listing type, reason)."""
         for name, text, has_substance, has_quantity in fields:
             found = self.matches(text) if text else {}

@@ -128,7 +128,7 @@ class LongestNames:
 
 
 def _token_range(toks: Tokens, start: int, end: int) -> tuple[int, int]:
-    """Token indexes [first, last+1) that lie within the normalised span [start, end)."""
+    """Token indexes [first, last+1) that lie within the normalized span [start, end)."""
     first = last = -1
     for i in range(len(toks.text)):
         a, b = toks.start(i), toks.end(i)

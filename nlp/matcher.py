@@ -1,6 +1,6 @@
-"""Substance matching: one pass over the normalised tokens of a text against the lexicon.
+"""Substance matching: one pass over the normalized tokens of a text against the lexicon.
 
-The lexicon's surface forms are normalised and tokenised with the same functions as listing text
+The lexicon's surface forms are normalized and tokenised with the same functions as listing text
 (nlp.normalize) and indexed by their first token. Matching is whole-token, so "meth" can never fire
 inside "method". A text token is looked up by its keys: raw, and leet-decoded when a digit or @/$
 sits inside letters. Multi-token forms extend token by token across small gaps, longest first.
@@ -142,7 +142,7 @@ class SubstanceMatcher:
     # --- lookup ------------------------------------------------------------------------------
 
     def find(self, norm: Normalized) -> tuple[list[Candidate], Tokens]:
-        """Candidates in the normalised text, plus its tokens (context rules reuse them).
+        """Candidates in the normalized text, plus its tokens (context rules reuse them).
 
         Which tokens can start a match is decided with set algebra in C: exact keys, plus tokens
         remembered from earlier texts as leet/repeat/misspelt readings (each distinct token is

@@ -62,7 +62,7 @@ class MentionRules:
 
     def not_offered(self, norm_text: str, start: int, end: int, substance_id: str
                     ) -> tuple[str, str, int, int] | None:
-        """(kind, cue words, cue span) when the substance named at [start, end) of the normalised text is
+        """(kind, cue words, cue span) when the substance named at [start, end) of the normalized text is
         said to be absent or is what a test looks for, else None."""
         lo = max(0, start - BEFORE)
         head, tail = norm_text[lo:start], norm_text[end:end + AFTER]

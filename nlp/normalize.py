@@ -1,19 +1,19 @@
-"""Normalisation that defeats obfuscation but never loses the way back to the original text.
+"""Normalization that defeats obfuscation but never loses the way back to the original text.
 
 Vendors write "f3nt@nyl", "ｆｅｎｔａｎｙｌ", "fеntanyl" (Cyrillic е), "f\u200bentanyl", "f e n t a n y l"
 or "fentanyyyl" to slip past keyword filters. Reviewers need the evidence highlighted exactly where the
-vendor wrote it, so every step here keeps a map from normalised characters to original offsets.
+vendor wrote it, so every step here keeps a map from normalized characters to original offsets.
 
 Two layers:
   * `normalize(text)` folds characters: NFKC (fullwidth -> ASCII, ligatures), accents and other
     combining marks and zero-width/format characters removed, lower-case, and Cyrillic/Greek
     look-alikes mapped to Latin inside words that are not genuinely Cyrillic/Greek.
-    `Normalized.span(a, b)` turns a normalised span back into original offsets.
+    `Normalized.span(a, b)` turns a normalized span back into original offsets.
   * `tokens(norm)` splits the folded text into word tokens (CJK runs excluded: Chinese has no spaces and
     is matched by substring), re-joining letters split by spaces, dots, dashes or asterisks.
     `token_keys(tok)` gives the lookup keys of one token: raw, leet-decoded (only where a digit or
     @/$ sits inside letters, so "500mg", "2c-b", "4-ap" keep their digits), repeated letters squeezed.
-The same functions normalise the lexicon's surface forms, so text and lexicon always agree.
+The same functions normalize the lexicon's surface forms, so text and lexicon always agree.
 """
 from __future__ import annotations
 
@@ -59,11 +59,11 @@ class Normalized:
     """Folded text plus, when it differs in length/position from the original, the offset maps."""
     original: str
     text: str
-    starts: list[int] | None = None   # original offset where normalised char i begins; None = identity
-    ends: list[int] | None = None     # original offset where normalised char i ends
+    starts: list[int] | None = None   # original offset where normalized char i begins; None = identity
+    ends: list[int] | None = None     # original offset where normalized char i ends
 
     def span(self, a: int, b: int) -> tuple[int, int]:
-        """Original [start, end) covering normalised [a, b) (b > a)."""
+        """Original [start, end) covering normalized [a, b) (b > a)."""
         if self.starts is None:
             return a, b
         return self.starts[a], self.ends[b - 1]
@@ -156,8 +156,8 @@ _ASCII_SEP = str.maketrans({chr(c): " " for c in range(128)
 
 
 class Tokens:
-    """Word tokens of a normalised text: `text` (list of token strings) plus start/end offsets into the
-    normalised string. A split-letter run ("f e n t") is one token whose text has the separators
+    """Word tokens of a normalized text: `text` (list of token strings) plus start/end offsets into the
+    normalized string. A split-letter run ("f e n t") is one token whose text has the separators
     removed. For ASCII text the offsets are computed lazily (only tokens near a hit ever need them)."""
     __slots__ = ("text", "_starts", "_ends", "split", "_src", "_at")
 
@@ -165,7 +165,7 @@ class Tokens:
         self.text: list[str] = text
         self._starts: list[int] = starts
         self._ends: list[int] = ends
-        # split-letter token index -> normalised offset of each of its letters
+        # split-letter token index -> normalized offset of each of its letters
         self.split: dict[int, list[int]] = split or {}
         self._src = src               # separator-cleaned text while offsets are still lazy
         self._at: dict[int, int] | None = None    # lazy mode: token index -> start, located on demand
@@ -245,7 +245,7 @@ def _four_singles(toks: list[str]) -> bool:
 
 
 def tokens(norm: str) -> Tokens:
-    """Tokenise normalised text. ASCII text: one translate + str.split (C speed), offsets lazy.
+    """Tokenise normalized text. ASCII text: one translate + str.split (C speed), offsets lazy.
     Other text: a regex split. Split-letter runs take a slower path."""
     if norm.isascii():
         clean = norm.translate(_ASCII_SEP)
@@ -301,11 +301,11 @@ def squeeze(s: str) -> str:
 
 
 def form_tokens(form: str) -> list[str]:
-    """The token sequence of a lexicon surface form, normalised exactly like listing text."""
+    """The token sequence of a lexicon surface form, normalized exactly like listing text."""
     return tokens(normalize(form).text).text
 
 
 @lru_cache(maxsize=65536)
 def fold(text: str) -> str:
-    """Normalised text only (for lexicon forms and context words)."""
+    """Normalized text only (for lexicon forms and context words)."""
     return normalize(text).text

@@ -33,7 +33,7 @@ def _has_cue(token: str, cue: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class GrammarName:
-    """A name the grammar recognised: normalised-text offsets and the family row it belongs to."""
+    """A name the grammar recognised: normalized-text offsets and the family row it belongs to."""
     start: int
     end: int
     family_id: str
@@ -107,7 +107,7 @@ class NpsGrammar:
                 self._cue_tokens.add(token)
 
     def find(self, text: str, toks: Tokens | None = None) -> list[GrammarName]:
-        """Names in a normalised text, non-overlapping, the longest of overlapping ones first. The patterns run
+        """Names in a normalized text, non-overlapping, the longest of overlapping ones first. The patterns run
         only on a window of tokens around a word with a cue (a name spans at most WINDOW words before it);
         which words have cues is set algebra over the text's distinct tokens."""
         toks = toks if toks is not None else tokens(text)

@@ -1,5 +1,5 @@
 """The app database code as released before Alembic (interdict/web/appdb.py at commit 2571dc2, trimmed to its
-schema and the AppDB class; usernames still go through today's normalise_username): the producer of the app.db
+schema and the AppDB class; usernames still go through today's normalize_username): the producer of the app.db
 files that tests/web/test_appdb_migrations.py upgrades in place. Frozen: never edit it to follow the app.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from interdict.web.appdb import ROLES, User, normalise_username
+from interdict.web.appdb import ROLES, User, normalize_username
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -120,7 +120,7 @@ class AppDB:
     def add_user(self, username: str, password_hash: str, role: str, tenants: list[str]) -> User:
         if role not in ROLES:
             raise ValueError(f"role: {role!r} is not one of {', '.join(ROLES)}")
-        username = normalise_username(username)
+        username = normalize_username(username)
         if role == "reviewer" and not tenants:
             raise ValueError("tenants: a reviewer needs at least one tenant")
         tenants = sorted({t.strip() for t in tenants if t.strip()})

@@ -1,6 +1,6 @@
 """Independent checks of the identifiers in fixture content, written from the specifications (CAS check digit,
 Base58Check and bech32 for BTC, Monero's Keccak-checksummed Base58, onion v3, OpenPGP armor CRC-24 and v4
-fingerprint), so the analyser's extractors are tested against data that is valid in the real world."""
+fingerprint), so the analyzer's extractors are tested against data that is valid in the real world."""
 from __future__ import annotations
 
 import base64

@@ -296,7 +296,7 @@ class SiteConfig(StrictModel):
 
     @property
     def policy_overrides(self) -> dict:
-        """The policy keys this site sets (for the analyser), none of the defaults."""
+        """The policy keys this site sets (for the analyzer), none of the defaults."""
         return self.policy.model_dump(exclude_unset=True)
 
     @property

@@ -135,7 +135,7 @@ class Discovery(StrictModel):
 
 class VendorPage(StrictModel):
     """Follow the listing's vendor link once per vendor and append the profile text (PGP keys, wallets,
-    contacts) to each of the vendor's listings, so vendor signals are analysed and linkable."""
+    contacts) to each of the vendor's listings, so vendor signals are analyzed and linkable."""
     link: Selector
     text: Selector = Selector(css="main", all=True)
     max_chars: int = Field(8000, ge=100, le=100_000)
@@ -145,7 +145,7 @@ class ItemRules(StrictModel):
     """One selector per Listing field; missing fields fall back to JSON-LD / microdata (extruct).
 
     `extra` fields (e.g. cas, moq, contact) go to Listing.raw and, as `label: value` lines, into the text
-    the analyser reads, so CAS numbers and contacts on B2B pages are never lost.
+    the analyzer reads, so CAS numbers and contacts on B2B pages are never lost.
     """
     listing_id: Selector | None = None
     title: Selector | None = None

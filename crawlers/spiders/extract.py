@@ -119,9 +119,9 @@ def select_one(node: parsel.Selector, rule: Selector | None, multiline: bool = F
 
 
 def parse_price(text: str | None, currency_hint: str | None = None) -> tuple[float | None, str | None]:
-    """'€1.234,50' -> (1234.5, 'EUR'); '0.0042 BTC' -> (0.0042, 'BTC'). Currency names are normalised to ISO."""
+    """'€1.234,50' -> (1234.5, 'EUR'); '0.0042 BTC' -> (0.0042, 'BTC'). Currency names are normalized to ISO."""
     if not text:
-        return None, normalise_currency(currency_hint)
+        return None, normalize_currency(currency_hint)
     from price_parser import Price
     p = Price.fromstring(str(text), currency_hint=currency_hint)
     amount = float(p.amount) if p.amount is not None else None
@@ -133,10 +133,10 @@ def parse_price(text: str | None, currency_hint: str | None = None) -> tuple[flo
             if re.search(rf"(?<![A-Za-z]){re.escape(sym)}(?![A-Za-z])", str(text)):
                 currency = sym
                 break
-    return amount, normalise_currency(currency)
+    return amount, normalize_currency(currency)
 
 
-def normalise_currency(value: str | None) -> str | None:
+def normalize_currency(value: str | None) -> str | None:
     if not value:
         return None
     v = value.strip()
@@ -336,7 +336,7 @@ def extract_fields(node: parsel.Selector, rules: ItemRules, page_url: str, html:
         out["price"] = amount
     if currency:
         out["currency"] = currency
-    if extras:   # labelled lines so CAS numbers, MOQ and contacts reach the analyser
+    if extras:   # labelled lines so CAS numbers, MOQ and contacts reach the analyzer
         block = "\n".join(f"{k}: {v}" for k, v in extras.items())
         out["description"] = (out.get("description", "") + "\n\n" + block).strip()
     out["raw"] = raw

@@ -54,7 +54,7 @@ def register(app: typer.Typer) -> None:
         batch_size: int = typer.Option(64, "--batch-size", min=1, max=10000,
                                        help="Listings per nlp.pipe batch (results are flushed per batch)."),
     ) -> None:
-        """Analyse listings: one JSON line out per JSON line in (id, flagged, risk, listing_type,
+        """Analyze listings: one JSON line out per JSON line in (id, flagged, risk, listing_type,
         substances, signals, explanation)."""
         from interdict.cli import fail
 

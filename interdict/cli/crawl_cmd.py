@@ -22,7 +22,7 @@ def crawl(
     sites_dir: Optional[Path] = SitesDirOpt,
     trigger: str = typer.Option("manual", "--trigger", hidden=True),
 ) -> None:
-    """Crawl SITE_ID: fetch, analyse, index, archive evidence. Exit 0 ok, 1 run failed, 2 bad config, 3 aborted.
+    """Crawl SITE_ID: fetch, analyze, index, archive evidence. Exit 0 ok, 1 run failed, 2 bad config, 3 aborted.
 
     A process runs one crawl (Twisted's reactor cannot restart); run several crawls as several processes.
     """

@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
     def agora(
         path: Path = typer.Argument(..., help="Agora CSV (id,vendor,title,cat,subcat,subsubcat,...)."),
         misses: int = typer.Option(40, "--misses", "-n", min=0, help="How many misses of each kind to print."),
-        fields: str = typer.Option("title", "--fields", help="Fields to analyse: title or title,description."),
+        fields: str = typer.Option("title", "--fields", help="Fields to analyze: title or title,description."),
         as_json: bool = typer.Option(False, "--json", help="Print the figures as one JSON object."),
         config: Path = typer.Option(None, "--config", help="Pipeline config (default: the shipped nlp/nlp.cfg)."),
         frozen: bool = typer.Option(False, "--frozen", help="Score the frozen 20% vendor slice (figures only, "

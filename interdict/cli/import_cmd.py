@@ -1,4 +1,4 @@
-"""`interdict index import FILE.jsonl`: analyse listings from a file and upsert them into the store.
+"""`interdict index import FILE.jsonl`: analyze listings from a file and upsert them into the store.
 
 The input is `interdict analyze`'s (one JSON object per line: `id`, title and/or description; optional url,
 platform, vendor, price, currency, ships_from, ships_to, category; any other key is kept in `raw`). The file is
@@ -70,10 +70,10 @@ def import_(
     file: Path = typer.Argument(..., help="JSON Lines file, the input format of `interdict analyze`."),
     platform: Optional[str] = typer.Option(None, "--platform", help="Platform of lines that name none."),
     tenant: str = typer.Option("", "--tenant", help="Tenant of lines that name none (default: the platform)."),
-    batch_size: int = typer.Option(500, "--batch-size", min=1, max=10000, help="Listings per analyse+upsert batch."),
+    batch_size: int = typer.Option(500, "--batch-size", min=1, max=10000, help="Listings per analyze+upsert batch."),
     store: Optional[str] = StoreOpt,
 ) -> None:
-    """Analyse and upsert the listings of FILE. Idempotent; bad lines are reported by number and skipped.
+    """Analyze and upsert the listings of FILE. Idempotent; bad lines are reported by number and skipped.
     Exit 0 when every line was imported, 1 when some were not."""
     from interdict.cli import fail
     from nlp.analyze import Analyzer

@@ -48,7 +48,7 @@ def _script(ch: str) -> str:
     return unicodedata.name(ch, "UNKNOWN").split(" ")[0]
 
 
-def normalise_username(raw: str) -> str:
+def normalize_username(raw: str) -> str:
     """The NFKC form of a username; ValueError for characters outside letters, digits and '-_.@', and for
     letters from more than one script (a Cyrillic 'а' in 'аdmin' would impersonate 'admin')."""
     name = unicodedata.normalize("NFKC", raw or "").strip()
@@ -114,7 +114,7 @@ class AppDB:
     def add_user(self, username: str, password_hash: str, role: str, tenants: list[str]) -> User:
         if role not in ROLES:
             raise ValueError(f"role: {role!r} is not one of {', '.join(ROLES)}")
-        username = normalise_username(username)
+        username = normalize_username(username)
         if role == "reviewer" and not tenants:
             raise ValueError("tenants: a reviewer needs at least one tenant")
         tenants = sorted({t.strip() for t in tenants if t.strip()})

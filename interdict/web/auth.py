@@ -19,7 +19,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from fastapi import Request
 
-from interdict.web.appdb import AppDB, User, normalise_username
+from interdict.web.appdb import AppDB, User, normalize_username
 
 SESSION_COOKIE = "interdict_session"
 PRE_COOKIE = "interdict_pre"        # anonymous CSRF seed for the login form
@@ -185,9 +185,9 @@ def client_ip(request: Request) -> str:
 def login(db: AppDB, settings, username: str, password: str, ip: str) -> User | None:
     """Check a password. Each attempt is counted before the check, per (username, client address) and per
     client address, with exponential backoff past the free attempts: guesses from one address cannot lock the
-    same user out at another address. The username is NFKC-normalised; a look-alike never matches."""
+    same user out at another address. The username is NFKC-normalized; a look-alike never matches."""
     try:
-        name = normalise_username(username)
+        name = normalize_username(username)
     except ValueError:
         name = None
     pair_scope = f"user-ip:{(name or username).casefold()}|{ip}"

@@ -1,6 +1,6 @@
 """Entities investigators link listings by: wallets, handles, phones, PGP keys and vendor names.
 
-An entity is (kind, value) where value is the signal's normalised value (or the vendor name, compared
+An entity is (kind, value) where value is the signal's normalized value (or the vendor name, compared
 case-insensitively). Finding every listing sharing one is scoped to the caller's readable tenants.
 """
 from __future__ import annotations

@@ -4,8 +4,8 @@ One signal finder = one function registered with `@signal(type)` in the catalogu
 ("interdict", "signals"), under its type's name (a second finder of a type names itself, e.g.
 "telegram.disguised"); the pipeline's config lists which run (nlp/nlp.cfg `finders`). A function receives the original
 field text and yields `(start, end, value, rule, confidence)`; offsets index that text exactly (no
-normalisation happens here, so `text[start:end]` is always the matched surface) and `value` is the
-normalised form used to link listings (lowercase bech32, E.164 phone, uppercase PGP fingerprint...).
+normalization happens here, so `text[start:end]` is always the matched surface) and `value` is the
+normalized form used to link listings (lowercase bech32, E.164 phone, uppercase PGP fingerprint...).
 Wallets, onion addresses and PGP blocks are only emitted when their checksum verifies.
 
 `needles` are lowercase substrings, at least one of which must occur in the text for the function

@@ -5,7 +5,7 @@ Vendors disguise the word a platform filter looks for, never the handle a buyer 
 handle's value is read exactly as in the plain form and links the same vendor either way. Links are
 only tried around a "me" followed by a slash (spelled, bracketed or spaced) in the lower-cased text.
 
-The letter substitutions are the normaliser's (`nlp.normalize.LEET`, `CONFUSABLES`, fullwidth
+The letter substitutions are the normalizer's (`nlp.normalize.LEET`, `CONFUSABLES`, fullwidth
 forms): text and contact finders undo the same disguises. The disguised patterns cost a regex scan
 of the field, so they only run where `may_be_disguised` says they can match: the field with every
 look-alike mapped to its lower-case letter ("1", "l", "|", "!" all to "i"), separators, brackets and
@@ -21,12 +21,12 @@ from .context import ascii_bytes, lowered, non_ascii, per_text
 # characters vendors put between the letters of a name: "t.e.l.e.g.r.a.m", "what's app", "sig-nal"
 SEPARATORS = " \t.-_*'’·•"
 SPLIT = "[ \\t.\\-_*'’·•]{0,2}"
-# look-alikes the normaliser folds to a letter but that are not letters of their own here
+# look-alikes the normalizer folds to a letter but that are not letters of their own here
 _EXTRA = {"i": "1!|", "l": "1|"}
 
 
 def look_alikes(letter: str) -> str:
-    """`letter` and what the normaliser reads as it: leet digits/symbols, Cyrillic/Greek
+    """`letter` and what the normalizer reads as it: leet digits/symbols, Cyrillic/Greek
     look-alikes, its fullwidth form."""
     alikes = {letter, chr(ord(letter) + 0xFEE0)}
     alikes.update(k for k, v in LEET.items() if v == letter)

@@ -2,7 +2,7 @@
 
 bulk_quantity: a weight of at least 100 g ("1kg", "500 g", "2 tons", "1,000 kg", "5 кг", "10公斤"),
 a minimum order ("MOQ 1kg", "min order 100g"; "MOQ 10 pcs" -> value "moq") or a wholesale word
-("bulk", "wholesale", "批发", "оптом"; value "bulk"). Weights are normalised to grams: "1000g".
+("bulk", "wholesale", "批发", "оптом"; value "bulk"). Weights are normalized to grams: "1000g".
 Retail weights (under 100 g) are not bulk.
 
 purity: a percentage of 50-100 with a purity word next to it ("purity 99%", "99% pure",

@@ -33,7 +33,7 @@ def test_selectors_win_and_json_ld_fills_the_gaps():
                          structured=structured_products(PAGE, "http://127.0.0.1/p/7", sel.root))
     assert out["title"] == "Etizolam 1 mg pellets"                      # entities, whitespace, no script
     assert out["description"].startswith("Line one.\nLine two.")
-    assert "cas: 40054-69-1" in out["description"]                      # extra fields reach the analysed text
+    assert "cas: 40054-69-1" in out["description"]                      # extra fields reach the analyzed text
     assert out["raw"]["extra"] == {"cas": "40054-69-1"}
     assert (out["listing_id"], out["vendor"], out["price"], out["currency"], out["category"], out["ships_to"]) == \
         ("QM-7", "ChemCo Ltd", 12.5, "EUR", "Health", "DE")

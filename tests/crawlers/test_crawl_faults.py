@@ -78,7 +78,7 @@ def test_fault_pages_are_bounded_counted_and_the_crawl_goes_on(tmp_path):
         assert hostile["surrogate"] == "lone surrogates replaced by U+FFFD in title, description"
         assert hostile["js-refresh"].startswith("meta refresh to a javascript: URL, not followed")
         assert hostile["js-location"].startswith("Location to a javascript: URL, not followed")
-        for lid, row in truth("faults").items():                  # analysed with the rest of their batch
+        for lid, row in truth("faults").items():                  # analyzed with the rest of their batch
             assert got[f"faults:{lid}"].listing.analysis.flagged == row["truth"]["flag"], lid
         # A 50 MB body never sat in memory: the crawl process stayed small.
         assert max(peak_kb, before) < 700 * 1024, f"crawl peak RSS {peak_kb // 1024} MB"

@@ -71,7 +71,7 @@ GOOD = [
 ]
 
 
-def test_index_import_analyses_upserts_reports_bad_lines_and_is_idempotent(tmp_path):
+def test_index_import_analyzes_upserts_reports_bad_lines_and_is_idempotent(tmp_path):
     lines = [json.dumps(GOOD[0]), "{not json", json.dumps(GOOD[1]), json.dumps({"id": "p4", "title": "x",
              "price": "cheap"}), json.dumps(GOOD[2]), json.dumps({"title": "no id"})]
     src = tmp_path / "listings.jsonl"

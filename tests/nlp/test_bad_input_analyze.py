@@ -1,5 +1,5 @@
 """`interdict analyze` and lone surrogates (issue 10): JSON may escape half a UTF-16 pair ("\\ud800"); such a
-record is an error line naming the line and the field, and every other record is analysed, in order."""
+record is an error line naming the line and the field, and every other record is analyzed, in order."""
 from __future__ import annotations
 
 import json

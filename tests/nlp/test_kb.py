@@ -22,7 +22,7 @@ def kb():
 
 @pytest.fixture(scope="module")
 def form_index(kb):
-    """normalised surface form -> set of substance ids."""
+    """normalized surface form -> set of substance ids."""
     idx: dict[str, set[str]] = {}
     for f in kb.forms:
         idx.setdefault(norm_form(f.text), set()).add(f.substance_id)

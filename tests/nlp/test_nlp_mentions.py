@@ -16,7 +16,7 @@ def offered(a):
     return [h.canonical for h in a.substances]
 
 
-def analyse(analyzer, title, description=""):
+def analyze(analyzer, title, description=""):
     [listing] = analyzer.analyze_listings([Listing(platform="x", title=title, description=description)])
     return listing.analysis
 
@@ -50,7 +50,7 @@ def analyse(analyzer, title, description=""):
      ["oxycodone"]),
 ])
 def test_adulterant_named_as_absent_or_tested_is_not_offered(analyzer, title, description, expected):
-    a = analyse(analyzer, title, description)
+    a = analyze(analyzer, title, description)
     assert offered(a) == expected, a.explanation
     assert a.flagged and a.listing_type == "substance_offer", a.explanation
     assert any("not read as an offer of fentanyl" in e or "not read as an offer of xylazine" in e
@@ -75,7 +75,7 @@ def test_adulterant_named_as_absent_or_tested_is_not_offered(analyzer, title, de
      "For the emergency treatment of a known or suspected opioid overdose, including fentanyl."),
 ])
 def test_harm_reduction_products_offer_no_substance(analyzer, title, description):
-    a = analyse(analyzer, title, description)
+    a = analyze(analyzer, title, description)
     assert offered(a) == [], a.explanation
     assert not a.flagged and a.listing_type == "harm_reduction", a.explanation
 
@@ -100,26 +100,26 @@ def test_harm_reduction_products_offer_no_substance(analyzer, title, description
     ("Pressed M30 blues 100 pack", "Pressed with fentanyl, 1mg each.", ["fentanyl"]),
 ])
 def test_offers_keep_their_substances(analyzer, title, description, expected):
-    a = analyse(analyzer, title, description)
+    a = analyze(analyzer, title, description)
     assert offered(a) == expected, a.explanation
     assert a.flagged and a.listing_type == "substance_offer", a.explanation
 
 
 def test_a_drug_test_guide_names_no_substance_on_offer(analyzer):
-    a = analyse(analyzer, "Pass Marijuana Urine Test", "Detox guide, PDF.")
+    a = analyze(analyzer, "Pass Marijuana Urine Test", "Detox guide, PDF.")
     assert offered(a) == [] and not a.flagged, a.explanation
 
 
 @pytest.mark.parametrize("title", ["Heroin cut with fentanyl", "Heroin #4 tested positive for fentanyl, be careful"])
 def test_fentanyl_present_in_the_offer_is_kept(analyzer, title):
-    a = analyse(analyzer, title)
+    a = analyze(analyzer, title)
     assert set(offered(a)) == {"heroin", "fentanyl"} and a.flagged, a.explanation
 
 
 @pytest.mark.parametrize("title", ["Heroin 1g + free fentanyl test strip", "MDMA 84% 1g, free reagent test kit"])
 def test_a_test_kit_bundled_with_an_offer_does_not_hide_it(analyzer, title):
     """A title naming a test product is harm reduction only when it offers nothing else by weight."""
-    a = analyse(analyzer, title)
+    a = analyze(analyzer, title)
     assert a.flagged and a.listing_type == "substance_offer", a.explanation
     assert "fentanyl" not in offered(a), a.explanation
 
@@ -129,7 +129,7 @@ def test_darkmarket_fixture_harm_reduction_listings_name_no_substance(analyzer):
     rows = [r for r in load_data("darkmarket")["listings"] if not r["truth"]["flag"]]
     assert rows
     for row in rows:
-        a = analyse(analyzer, row["title"], row.get("description") or "")
+        a = analyze(analyzer, row["title"], row.get("description") or "")
         assert offered(a) == [] and not a.flagged, (row["title"], a.explanation)
 
 

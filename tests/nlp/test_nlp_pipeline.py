@@ -71,7 +71,7 @@ def test_units_alone_do_not_imply_in_ordinary_listings(analyzer):
 def test_hostile_sizes_are_bounded(analyzer):
     huge = "fentanyl " + "x" * 300_000
     a = analyzer.analyze_text(huge[:10], huge)
-    assert a.flagged and any("analysed up to" in e for e in a.explanation)
+    assert a.flagged and any("analyzed up to" in e for e in a.explanation)
 
 
 def test_oversized_input_line_is_reported_and_skipped():

@@ -39,7 +39,7 @@ def test_config_is_package_data_with_paths(built):
     assert init["lexicon"] == "${paths.lexicon}"
 
 
-def test_to_disk_and_spacy_load_analyse_alike(built, tmp_path):
+def test_to_disk_and_spacy_load_analyze_alike(built, tmp_path):
     built.to_disk(tmp_path / "pipeline")
     saved = tmp_path / "pipeline" / "interdict_substances"
     assert {"substances.csv", "brands.csv", "context.yaml", "mentions.yaml", "nps_grammar.yaml"} <= \
@@ -95,7 +95,7 @@ def test_evidence_goes_to_doc_spans():
     assert "substances" not in off.spans and off._.analysis == a
 
 
-def test_analysing_does_not_grow_the_vocab():
+def test_analyzing_does_not_grow_the_vocab():
     built = build_nlp(overrides={"components.interdict_risk.spans": True})
     analyzer = Analyzer(built)
     analyzer.analyze_text("warm-up", "Wickr: first")
@@ -118,7 +118,7 @@ def test_config_names_the_signal_finders():
 def _fails_on_poison(doc: Doc) -> Doc:
     """Stands for a component bug that one hostile listing triggers."""
     if any("POISON" in v.text for v in doc._.fields):
-        raise RuntimeError("cannot analyse this listing")
+        raise RuntimeError("cannot analyze this listing")
     return doc
 
 
@@ -135,12 +135,12 @@ def test_a_poisoned_doc_fails_alone_in_a_batch(poisoned):
     out = list(poisoned.analyze_records(records))
     assert [r["id"] for r in out] == ["a", "b", "c", "d"]
     assert out[1] == {"id": "b", "error": "line 2: analysis failed in test_poisoned_listing: "
-                                          "RuntimeError: cannot analyse this listing"}
+                                          "RuntimeError: cannot analyze this listing"}
     assert out[0]["flagged"] and out[3]["flagged"] and not out[2]["flagged"]
     assert out[0] == contract_dict("a", Analyzer().analyze_text("Carfentanil 99%"))
 
 
-def test_a_poisoned_listing_is_kept_unanalysed(poisoned, caplog):
+def test_a_poisoned_listing_is_kept_unanalyzed(poisoned, caplog):
     from index.models import Analysis, Listing
     listings = [Listing(platform="t", listing_id=str(i), title=t)
                 for i, t in enumerate(["Carfentanil 99%", "POISON 5mg", "Heroin #4 10g"])]

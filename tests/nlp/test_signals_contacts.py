@@ -29,7 +29,7 @@ def surfaces(text, type_):
     ("+31.6.12345678", "+31612345678"),
     ("+852 6123 4567", "+85261234567"),
 ])
-def test_international_numbers_normalise_to_e164(surface, value):
+def test_international_numbers_normalize_to_e164(surface, value):
     text = f"Call us: {surface}, 24/7"
     assert surfaces(text, "phone") == [(surface, value)]
 

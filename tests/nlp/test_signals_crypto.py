@@ -62,7 +62,7 @@ def test_btc_valid_addresses_are_found_with_exact_offsets(addr, rule):
     assert s.value == (addr.lower() if addr.lower().startswith("bc1") else addr)
 
 
-def test_btc_uppercase_bech32_is_normalised_lowercase():
+def test_btc_uppercase_bech32_is_normalized_lowercase():
     text = "send to BC1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3T4"
     [s] = found(text, "btc")
     assert s.value == "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"

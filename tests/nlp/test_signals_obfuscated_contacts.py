@@ -194,7 +194,7 @@ def test_link_anchors_find_what_the_regex_finds(text):
     assert [m.span() for m in contacts._me_slashes(text)] == want
 
 
-def test_squash_folds_the_normalisers_look_alikes():
+def test_squash_folds_the_normalizers_look_alikes():
     assert squash("T.E.L.E.G.R.A.M") == squash("telegram") == squash("te1egram") == squash("tеlеgram")
     assert squash("wh@ts app") == squash("whatsapp")
 

@@ -25,7 +25,7 @@ def test_valid_v3_addresses(addr):
     assert text[s.start:s.end] == addr and s.value == addr and s.rule == "onion.v3"
 
 
-def test_uppercase_and_subdomain_are_normalised():
+def test_uppercase_and_subdomain_are_normalized():
     text = f"visit HTTP://SHOP.{TORPROJECT.upper()}/"
     [s] = onions(text)
     assert s.value == TORPROJECT and text[s.start:s.end] == TORPROJECT.upper()

@@ -1,4 +1,4 @@
-"""Bulk quantities (normalised to grams) and purity claims."""
+"""Bulk quantities (normalized to grams) and purity claims."""
 from __future__ import annotations
 
 import pytest

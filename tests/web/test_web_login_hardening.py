@@ -1,5 +1,5 @@
 """Login hardening against a real uvicorn server on 127.0.0.1: the attempt limit holds under parallel guesses,
-lockout is per (user, client address) with exponential backoff, usernames are NFKC-normalised and look-alikes
+lockout is per (user, client address) with exponential backoff, usernames are NFKC-normalized and look-alikes
 are refused, and the app database is private to its owner. The login tests run on both app databases (the
 embedded SQLite app.db and PostgreSQL)."""
 from __future__ import annotations
@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from index.sqlite_store import SqliteStore
 from interdict.web.app import create_app
-from interdict.web.appdb import normalise_username
+from interdict.web.appdb import normalize_username
 from interdict.web.auth import hash_password
 from interdict.web.config import WebSettings
 from tests.live_server import serving
@@ -126,7 +126,7 @@ def test_usernames_are_nfkc_and_look_alikes_are_refused(server):
     assert db.add_user("\uff52\uff45\uff56\uff49\uff45\uff57\uff45\uff52\uff12", hash_password(PASSWORD), "investigator",
                        []).username == "reviewer2"                                  # fullwidth -> NFKC
     assert db.add_user("админ", hash_password(PASSWORD), "investigator", []).username == "админ"   # one script
-    assert normalise_username("ｓｔｅｆａｎ") == "stefan"
+    assert normalize_username("ｓｔｅｆａｎ") == "stefan"
     # at the login form: the fullwidth spelling is the same user, the look-alike never matches the admin
     assert asyncio.run(_guess(base, "\uff52\uff45\uff56\uff49\uff45\uff57\uff45\uff52\uff12", PASSWORD)).status_code == 303
     assert asyncio.run(_guess(base, "\u0430dmin", PASSWORD)).status_code == 401

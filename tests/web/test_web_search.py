@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from tests.web_helpers import SITE_A, SITE_B, WALLET, bearer, crawled, login, make_app, seed
 
-# What the analyser concludes on the crawled fixture catalogues (crawlers/fixture_sites/data/{shop,b2b}.yaml):
+# What the analyzer concludes on the crawled fixture catalogues (crawlers/fixture_sites/data/{shop,b2b}.yaml):
 # flagged opioid offers (a cleaner and a book naming fentanyl match class:opioid too, unflagged).
 OPIOIDS = "class:opioid AND flagged:true"
 OPIOIDS_A = {"shop:QM-10028", "shop:QM-10029", "shop:QM-10035", "shop:QM-10037", "shop:QM-10038", "shop:QM-10041"}

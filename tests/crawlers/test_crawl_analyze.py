@@ -1,8 +1,8 @@
-"""The crawl's analysis child (crawlers/pipelines.py AnalyseStage): ready before the crawl starts, replaced when it
+"""The crawl's analysis child (crawlers/pipelines.py AnalyzeStage): ready before the crawl starts, replaced when it
 dies, and listings are never lost on the way."""
 from __future__ import annotations
 
-from crawlers.pipelines import AnalyseStage
+from crawlers.pipelines import AnalyzeStage
 from index.models import Listing
 
 OFFER = Listing(platform="shop", title="Fentanyl citrate powder 99% pure, stealth shipping",
@@ -10,11 +10,11 @@ OFFER = Listing(platform="shop", title="Fentanyl citrate powder 99% pure, stealt
 BENIGN = Listing(platform="shop", title="Ceramic teapot, 1 litre", description="Hand glazed, dishwasher safe.")
 
 
-def _stage() -> AnalyseStage:
-    return AnalyseStage(ctx=None, enabled=True, in_process=True)
+def _stage() -> AnalyzeStage:
+    return AnalyzeStage(ctx=None, enabled=True, in_process=True)
 
 
-def test_child_reports_ready_then_analyses_in_order():
+def test_child_reports_ready_then_analyzes_in_order():
     stage = _stage()
     try:
         assert stage.start() is None
