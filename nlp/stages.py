@@ -27,7 +27,7 @@ class SignalsComponent:
 
     def __init__(self, finders: list[str] | None, legacy: bool):
         from nlp.signals import extract_signals, extractors
-        if legacy:    # the signals before issue 13 (nlp/_legacy): tests/nlp/test_nlp_golden.py compares them
+        if legacy:    # the frozen earlier signals (nlp/_legacy): tests/nlp/test_nlp_golden.py compares them
             if finders is not None:
                 raise ValueError("interdict_signals: `finders` cannot be chosen with legacy = true")
             from nlp._legacy.signals import extract_signals  # noqa: F811
