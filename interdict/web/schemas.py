@@ -8,12 +8,24 @@ outside). Nested records the store already models (review, audit events, run rec
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+import unicodedata
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 Role = Literal["admin", "reviewer", "investigator"]
 
+
+
+def _printable(value: str) -> str:
+    """Names are shown in lists and stored as text: control characters (NUL, which PostgreSQL text cannot hold,
+    escapes, line breaks) are refused with a 422 naming the field, on every app-database backend alike."""
+    if any(unicodedata.category(c) == "Cc" for c in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+Label = Annotated[str, AfterValidator(_printable)]
 
 class Me(BaseModel):
     username: str
@@ -174,7 +186,7 @@ class BulkBody(BaseModel):
 
 
 class SavedSearchBody(BaseModel):
-    name: str = Field(..., min_length=1, max_length=200)
+    name: Label = Field(..., min_length=1, max_length=200)
     params: dict
 
 
@@ -193,4 +205,4 @@ class UserPatch(BaseModel):
 
 
 class TokenCreate(BaseModel):
-    name: str = Field("api", min_length=1, max_length=100)
+    name: Label = Field("api", min_length=1, max_length=100)

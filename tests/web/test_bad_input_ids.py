@@ -81,3 +81,16 @@ def test_forged_cursor_is_the_invalid_cursor_error(store, values):
     assert first.next_cursor and store.search(SearchQuery(size=5, cursor=first.next_cursor)).hits
     with pytest.raises(StoreError, match="invalid search cursor"):
         store.search(SearchQuery(size=5, cursor=_forged(values)))
+
+
+@pytest.mark.parametrize("name", ["a\x00b", "line\nbreak", "\x1b[31mred"])
+def test_names_with_control_characters_are_422_on_every_app_database(app, name):
+    """PostgreSQL text cannot hold NUL (a 500 there, stored on SQLite): names are refused alike on both."""
+    with TestClient(app) as c:
+        auth = bearer(app, "admin")
+        for path, body in (("/api/tokens", {"name": name}),
+                           ("/api/saved-searches", {"name": name, "params": {"q": "mdma"}})):
+            r = c.post(path, json=body, headers=auth)
+            assert r.status_code == 422 and r.json()["field"] == "name", (path, r.status_code, r.text)
+        assert name not in [t["name"] for t in c.get("/api/tokens", headers=auth).json()]      # nothing stored
+        assert c.get("/api/saved-searches", headers=auth).json() == []
