@@ -19,9 +19,9 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from index.models import SubstanceHit
-from nlp import context as _context, kb as _kb, mentions as _mentions, nps_grammar as _grammar
+from nlp import disambiguation as _context, kb as _kb, mentions as _mentions, nps_grammar as _grammar
 from nlp.cas import CasHit, find_cas
-from nlp.context import ContextRules
+from nlp.disambiguation import ContextRules
 from nlp.datafile import DataFiles
 from nlp.kb import load_kb
 from nlp.longest import LongestNames

@@ -11,7 +11,7 @@ for long single-word names ("oxycodon", via="fuzzy"). Chinese has no spaces, so 
 characters are found by substring, longest first.
 
 Speed: the text is scanned with a few C-level passes (split, set membership); Python only touches
-tokens that can start a match. Disambiguation (does "ice" mean meth here?) is nlp.context's job.
+tokens that can start a match. Disambiguation (does "ice" mean meth here?) is nlp.disambiguation's job.
 """
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ from pydantic import TypeAdapter
 
 from index.models import SIGNAL_TYPES, Signal
 
-from .context import _probes as probes, contains_any, lowered
+from .windows import _probes as probes, contains_any, lowered
 
 
 Hit = tuple[int, int, str, str, float]          # start, end, value, rule, confidence

@@ -18,7 +18,7 @@ import ahocorasick
 
 from . import Hit, signal
 from .claim_rules import _L, CLAIM_TYPES, ClaimsConfigError, Phrase, compile_claims
-from .context import lowered, non_ascii, occurrences, per_text, rarest
+from .windows import lowered, non_ascii, occurrences, per_text, rarest
 
 __all__ = ["CLAIM_TYPES", "ClaimsConfigError", "Phrase", "compile_claims"]
 

@@ -28,7 +28,7 @@ from typing import Iterable, Iterator
 
 from . import Hit, finders, signal
 from .phones import _BARE, _INTL, _numbers, e164
-from .context import LETTERS, Words, contains_any, hex_view, lowered, occurrences, per_text
+from .windows import LETTERS, Words, contains_any, hex_view, lowered, occurrences, per_text
 from .disguise import DOT, HANDLE_LOOKALIKES, SLASH, SP, disguised, fold_handle, may_be_disguised, squash, squashed
 
 # --- keyed contacts: "<messenger word> <separators> <value>" -----------------------------------

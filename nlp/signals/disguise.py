@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from nlp.normalize import CONFUSABLES, LEET
 
-from .context import ascii_bytes, lowered, non_ascii, per_text
+from .windows import ascii_bytes, lowered, non_ascii, per_text
 
 # characters vendors put between the letters of a name: "t.e.l.e.g.r.a.m", "what's app", "sig-nal"
 SEPARATORS = " \t.-_*'’·•"

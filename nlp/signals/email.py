@@ -5,7 +5,7 @@ import re
 from typing import Iterator
 
 from . import Hit, signal
-from .context import occurrences
+from .windows import occurrences
 
 _EMAIL = re.compile(
     r"(?<![A-Za-z0-9._%+\-])([A-Za-z0-9_%+\-](?:[A-Za-z0-9._%+\-]{0,62}[A-Za-z0-9_%+\-])?)@"

@@ -12,7 +12,7 @@ from typing import Iterator
 
 from . import Hit, signal
 from .checksums import onion_v3_valid as _onion_v3_valid
-from .context import lowered, occurrences
+from .windows import lowered, occurrences
 
 onion_v3_valid = lru_cache(maxsize=4096)(_onion_v3_valid)   # a mirror is quoted in many listings
 _ONION = re.compile(r"(?<![A-Za-z2-7])([A-Za-z2-7]{56}|[A-Za-z2-7]{16})\.onion(?![A-Za-z0-9-])", re.I)

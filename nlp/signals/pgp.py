@@ -19,7 +19,7 @@ from typing import Iterator
 
 from . import Hit, signal
 from .checksums import crc24
-from .context import ascii_bytes, hex_view, lowered, near
+from .windows import ascii_bytes, hex_view, lowered, near
 
 BEGIN = "-----BEGIN PGP PUBLIC KEY BLOCK-----"
 END = "-----END PGP PUBLIC KEY BLOCK-----"

@@ -12,7 +12,7 @@ import unicodedata
 from typing import Iterable, Iterator
 
 from . import Hit, signal
-from .context import occurrences
+from .windows import occurrences
 
 # ITU-T E.164 assigned country calling codes (prefix-free, so at most one matches).
 _CC = frozenset("""

@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Iterator
 
 from . import Hit, signal
-from .context import Words, ascii_bytes, contains_any, lowered, non_ascii, occurrences, window
+from .windows import Words, ascii_bytes, contains_any, lowered, non_ascii, occurrences, window
 
 BULK_MIN_GRAMS = 100.0
 # the number opens with a bare \d (boundary checked just after it) so sre can skip non-digits fast

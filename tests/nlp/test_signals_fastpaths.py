@@ -14,7 +14,7 @@ import re
 
 from hypothesis import example, given, settings, strategies as st
 
-from nlp.signals import claims, contacts, context, crypto, email, onion, pgp, phones, quantity
+from nlp.signals import claims, contacts, crypto, email, onion, pgp, phones, quantity, windows
 
 FOLDS = ["\u212a", "\u017f", "\u0131", "\u0130", "\u1c82", "\u1c84"]       # K, long s, ı, İ, Cyrillic o/t
 SPACES = [" ", "  ", "\n", "\t", "\u00a0", "\u202f", "\u3000", "\x1c"]
@@ -86,7 +86,7 @@ def test_onion_anchors(text):
               "chem", "1", "\u212a"], 16))
 def test_email_and_handle_anchors(text):
     assert spans(email._email_matches(text)) == spans(email._EMAIL.finditer(text))
-    at = [m for m in (contacts._AT_HANDLE.match(text, i) for i in context.occurrences(text, "@")) if m]
+    at = [m for m in (contacts._AT_HANDLE.match(text, i) for i in windows.occurrences(text, "@")) if m]
     assert spans(at) == spans(contacts._AT_HANDLE.finditer(text))
 
 
@@ -161,7 +161,7 @@ def test_preceded_by_reads_the_last_word(text, cut):
        .map("".join), st.lists(st.sampled_from(["tg", "@", "wa", "whats", "微信", "опт", "a"]), min_size=1, max_size=4))
 def test_needle_prefilter_is_substring_search(text, needles):
     needles = tuple(needles)
-    assert context.contains_any(text, needles) == any(n in text for n in needles)
+    assert windows.contains_any(text, needles) == any(n in text for n in needles)
 
 
 @settings(max_examples=300, deadline=None)

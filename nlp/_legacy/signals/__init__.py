@@ -9,7 +9,7 @@ from typing import Iterable
 from index.models import Signal
 
 from nlp.signals import MAX_HITS_PER_TYPE, SIGNAL_TYPES, Extractor, Finder, Hit, _Coverage
-from nlp.signals.context import _probes as probes, lowered
+from nlp.signals.windows import _probes as probes, lowered
 
 _REGISTRY: list[Extractor] = []
 # the families whose code issue 13 changed (claims; crypto through checksums); the others are

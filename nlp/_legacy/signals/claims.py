@@ -9,7 +9,7 @@ from typing import Iterator
 
 from nlp.signals.claim_rules import _L, CLAIM_TYPES, Phrase, compile_claims  # unchanged rule compilation
 from nlp.signals.claims import _fill, _matches, _preceded_by  # unchanged
-from nlp.signals.context import lowered, non_ascii, occurrences, per_text, rarest
+from nlp.signals.windows import lowered, non_ascii, occurrences, per_text, rarest
 
 from . import Hit, signal
 

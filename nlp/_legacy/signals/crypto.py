@@ -18,7 +18,7 @@ from typing import Iterator
 from . import Hit, signal
 from .checksums import b58check_decode as _b58check_decode, keccak256, segwit_decode as _segwit_decode, \
     xmr_b58decode
-from nlp.signals.context import base58_view, lowered, near, occurrences, per_text
+from nlp.signals.windows import base58_view, lowered, near, occurrences, per_text
 
 _B58 = "1-9A-HJ-NP-Za-km-z"
 # A maximal run of base58 characters of address length: 25-35 (BTC/LTC/TRX) or 95/106 (XMR).
