@@ -113,6 +113,15 @@ def run_crawl(site_id: str, settings: CrawlSettings, store_spec: str | None = No
         scrapy_settings["LOG_ENABLED"] = False
         scrapy_settings["LOG_INSTALL_ROOT_HANDLER"] = True
         process = CrawlerProcess(scrapy_settings)
+        signalled: list[int] = []
+        shutdown = process._signal_shutdown       # Scrapy installs it for SIGTERM/SIGINT in start()
+
+        def on_signal(signum, frame):
+            # A signal before the spider opened closes no spider, so no "shutdown" close reason would be
+            # recorded: remember it, so the run is `aborted` (stopped), not `failed` (nothing fetched).
+            signalled.append(signum)
+            shutdown(signum, frame)
+        process._signal_shutdown = on_signal
         crawler = process.create_crawler(ListingSpider)
         run_ext: RunExtension | None = None
         try:
@@ -132,7 +141,7 @@ def run_crawl(site_id: str, settings: CrawlSettings, store_spec: str | None = No
                 run_ext.fatal = run_ext.fatal or "crawler crashed (see crawl.log)"
                 run_ext.finish("crashed")
             raise
-        run = run_ext.finish()
+        run = run_ext.finish("shutdown" if signalled and run_ext.close_reason == "unknown" else None)
         if progress:
             progress({**run_ext.snapshot(), "status": run.status})
         return run

@@ -79,10 +79,14 @@ class SqliteStore(ListingStore):
             return self._db.execute(sql, tuple(params)).fetchall()
 
     def init(self) -> None:
+        """Tables, triggers and the version row in ONE write transaction: two processes creating the same new
+        file at once (two schedulers starting) see either nothing or the whole schema, never tables without
+        their version row (which reads as the old schema 1)."""
         with self._lock:
             check_version(self._db, self.path)
-            self._db.executescript(SCHEMA)
-            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            self._db.executescript(f"BEGIN IMMEDIATE;\n{SCHEMA}\n"
+                                   f"INSERT OR IGNORE INTO meta VALUES ('schema_version', '{int(SCHEMA_VERSION)}');\n"
+                                   "COMMIT;")
 
     def status(self) -> dict:
         count = lambda sql: self._rows(sql)[0][0]  # noqa: E731

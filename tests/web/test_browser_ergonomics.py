@@ -49,6 +49,7 @@ def open_first(page, base: str, user: str, query: str = "") -> list[str]:
     page.keyboard.press("j")
     page.keyboard.press("o")
     page.wait_for_selector("#listing")
+    page.wait_for_load_state("load")      # the keyboard handler (app.js) is attached once the page has loaded
     return order
 
 
