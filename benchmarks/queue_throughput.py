@@ -20,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from crawlers.queue import CrawlQueue  # noqa: E402
 from crawlers.scheduler.pglocks import connect  # noqa: E402
-from tests.pg_helpers import benchmark_server, create_database, drop_database  # noqa: E402
+from tests.app_dbs import pg_database  # noqa: E402
+from tests.pg_helpers import benchmark_server  # noqa: E402
 
 
 def baseline(url: str, n: int) -> float:
@@ -75,16 +76,13 @@ def main() -> None:
     url = benchmark_server()
     if not url:
         return
-    name, db = create_database(url)
-    try:
+    with pg_database(url) as db:
         base = baseline(db, args.jobs)
         print(f"baseline (insert + 2 updates by key, no locks): {base:,.0f} rows/s")
         for w in args.workers:
             enq, rate = through_queue(db, args.jobs, args.sites, w)
             print(f"{args.jobs} jobs over {args.sites} sites, {w} worker(s): enqueue {enq:,.0f} jobs/s, "
                   f"claim+finish {rate:,.0f} jobs/s (ratio to baseline {rate / base:.2f})")
-    finally:
-        drop_database(url, name)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,8 @@ sys.path.insert(0, str(ROOT))
 from crawlers.fixture_sites import start_site  # noqa: E402
 from crawlers.queue import CrawlQueue  # noqa: E402
 from index.sqlite_store import SqliteStore  # noqa: E402
-from tests.pg_helpers import benchmark_server, create_database, drop_database  # noqa: E402
+from tests.app_dbs import pg_database  # noqa: E402
+from tests.pg_helpers import benchmark_server  # noqa: E402
 from tests.scheduler_env import Env, shop_site  # noqa: E402
 
 
@@ -70,12 +71,8 @@ def main() -> None:
     base = None
     try:
         for w in args.workers:
-            name, db = create_database(url)
-            try:
-                with tempfile.TemporaryDirectory(prefix="bench-workers-") as tmp:
-                    pages, wall = one_round(Path(tmp), shop.url, db, args.sites, args.pages, w)
-            finally:
-                drop_database(url, name)
+            with pg_database(url) as db, tempfile.TemporaryDirectory(prefix="bench-workers-") as tmp:
+                pages, wall = one_round(Path(tmp), shop.url, db, args.sites, args.pages, w)
             rate = pages / wall
             base = base or rate
             print(f"{w} worker(s): {args.sites} sites, {pages} pages in {wall:.1f}s = {rate:.2f} pages/s "

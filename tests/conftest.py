@@ -17,7 +17,7 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 
 from tests.app_dbs import APP_DBS, pg_database
-from tests.pg_helpers import REQUIRE_PG, create_database, drop_database
+from tests.pg_helpers import REQUIRE_PG
 from tests.backends import BACKENDS, search_store
 
 # Property tests explore the same examples on every run (CI must not fail on a new random draw it cannot
@@ -88,11 +88,8 @@ def pg_url() -> str:
         if REQUIRE_PG:
             pytest.fail("POSTGRESQL TESTS REQUIRED (INTERDICT_REQUIRE_PG=1) but INTERDICT_PG_URL is not set")
         pytest.skip("POSTGRESQL TESTS SKIPPED: INTERDICT_PG_URL is not set (make test starts a real PostgreSQL)")
-    name, url = create_database(PG_URL)
-    try:
+    with pg_database(PG_URL) as url:
         yield url
-    finally:
-        drop_database(PG_URL, name)
 
 
 def make_store(backend: str, request, tmp_path):
